@@ -132,7 +132,7 @@ func TestResolverFileID(t *testing.T) {
 		{"https://gw.example.com/base/v1/files/file_1/content", "file_1"},
 		{"https://gw.example.com/base/v1/files/file_1/content?sig=x&download=1", "file_1"},
 		{"https://gw.example.com/base/v1/files/a%20b/content", "a b"},
-		{"http://gw.example.com/base/v1/files/file_1/content", ""},   // other scheme
+		{"http://gw.example.com/base/v1/files/file_1/content", ""},    // other scheme
 		{"https://evil.example.com/base/v1/files/file_1/content", ""}, // other host
 		{"https://gw.example.com:8443/base/v1/files/file_1/content", ""},
 		{"https://gw.example.com/v1/files/file_1/content", ""}, // missing base path
