@@ -1,0 +1,888 @@
+package task
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// Family selects a model's pixel-size table (spec/ark.md): the 1.0 models share
+// one table, 1.5 pro and the 2.x models the other (2.0 adds 4k).
+type Family string
+
+const (
+	Family10 Family = "1.0"
+	Family15 Family = "1.5"
+	Family20 Family = "2.0"
+)
+
+// Resolutions, fixed ratios and service tiers as the Ark body spells them.
+const (
+	Res480p  = "480p"
+	Res720p  = "720p"
+	Res1080p = "1080p"
+	Res4K    = "4k"
+
+	RatioAdaptive = "adaptive"
+
+	TierDefault = "default"
+	TierFlex    = "flex"
+)
+
+// FixedRatios are the six concrete aspect ratios, in the order of the pixel table.
+var FixedRatios = []string{"16:9", "4:3", "1:1", "3:4", "9:16", "21:9"}
+
+// InputMode is what a request gives the model besides the prompt.
+// The modes are mutually exclusive (spec/ark.md).
+type InputMode string
+
+const (
+	ModeText       InputMode = "text"             // prompt only
+	ModeFirstFrame InputMode = "first_frame"      // one image, the first frame
+	ModeFirstLast  InputMode = "first_last_frame" // first and last frame
+	ModeReference  InputMode = "reference"        // reference images / videos / audio
+	ModeDraftTask  InputMode = "draft_task"       // re-render of a 1.5 pro draft
+)
+
+// DurationLimits are the accepted `duration` values and whether `frames` may replace it.
+type DurationLimits struct {
+	Min, Max int
+	Auto     bool // -1 = "model chooses" is accepted
+	Frames   bool // the `frames` field (25+4n in [29,289]) is accepted
+}
+
+// RatioRule is the ratio default of one input mode and whether adaptive is allowed there.
+type RatioRule struct {
+	Default  string
+	Adaptive bool
+}
+
+// InputLimits says which input modes a model takes and how many reference items.
+// A zero max means "not supported".
+type InputLimits struct {
+	Text       bool // prompt only (text-to-video)
+	FirstFrame bool
+	FirstLast  bool
+	DraftTask  bool // content item draft_task (1.5 pro)
+
+	MaxReferenceImages int
+	MaxReferenceVideos int
+	MaxReferenceAudio  int
+	// AudioNeedsVisual: reference audio must come with a reference image or video.
+	AudioNeedsVisual bool
+}
+
+// Features are the optional body switches a model accepts.
+type Features struct {
+	Audio           bool // generate_audio (default true where supported)
+	Draft           bool // draft: 480p preview at 0.6× tokens
+	Flex            bool // service_tier "flex"
+	CameraFixed     bool // camera_fixed
+	ReturnLastFrame bool // return_last_frame
+	Priority        bool // priority [0,9]
+	WebSearch       bool // tools: [{"type":"web_search"}]
+	HEICInput       bool // heic/heif input images
+}
+
+// Model is one Seedance model and everything the gateway validates against.
+// Values in the catalog are shared: treat them as read-only.
+type Model struct {
+	ID           string // canonical seedgate id, e.g. seedance-1-5-pro
+	Name         string // for people, e.g. "Seedance 1.5 Pro"
+	Family       Family
+	VolcengineID string
+	BytePlusID   string
+	Aliases      []string // every other accepted name (lower case)
+
+	Durations DurationLimits
+
+	Resolutions       []string
+	DefaultResolution string
+	// ReferenceResolutions, when non-nil, replaces Resolutions in reference mode
+	// (1.0 lite i2v renders no 1080p from reference images).
+	ReferenceResolutions []string
+
+	// Ratio defaults per input mode. The fixed ratios are always allowed.
+	TextRatio      RatioRule // prompt only
+	ImageRatio     RatioRule // first frame, first+last frame
+	ReferenceRatio RatioRule // reference inputs
+	// FallbackRatio is what adaptive renders when the first frame's size is unknown.
+	FallbackRatio string
+
+	Inputs   InputLimits
+	Features Features
+
+	RPM         int // creates per minute per account
+	Concurrency int // running tasks per account
+}
+
+const (
+	defaultDuration              = 5
+	defaultSeed                  = -1
+	defaultExecutionExpiresAfter = 172800
+	minExecutionExpiresAfter     = 3600
+	maxExecutionExpiresAfter     = 259200
+	minFrames, maxFrames         = 29, 289
+	maxSeed                      = 4294967295 // 2^32-1, the wider of the two documented ranges
+	maxPriority                  = 9
+	maxSafetyIdentifier          = 64
+	outputFPS                    = 24
+	// autoDurationSeconds is what Output assumes for duration -1 (the model chooses):
+	// the default duration, so estimates are stable.
+	autoDurationSeconds = defaultDuration
+)
+
+var (
+	res1080  = []string{Res480p, Res720p, Res1080p}
+	res720   = []string{Res480p, Res720p}
+	res4k    = []string{Res480p, Res720p, Res1080p, Res4K}
+	fixed169 = RatioRule{Default: "16:9"}
+	adaptive = RatioRule{Default: RatioAdaptive, Adaptive: true}
+)
+
+// catalog is the model table (spec/ark.md "Models"). Edit here to change limits.
+var catalog = []*Model{
+	{
+		ID: "seedance-1-0-lite-t2v", Name: "Seedance 1.0 Lite T2V", Family: Family10,
+		VolcengineID: "doubao-seedance-1-0-lite-t2v-250428", BytePlusID: "seedance-1-0-lite-t2v-250428",
+		Aliases:   []string{"doubao-seedance-1-0-lite-t2v", "seedance-1.0-lite-t2v"},
+		Durations: DurationLimits{Min: 2, Max: 12, Frames: true},
+		// Text only: the text rule is the one that applies.
+		Resolutions: res1080, DefaultResolution: Res720p,
+		TextRatio: fixed169, ImageRatio: fixed169, ReferenceRatio: fixed169, FallbackRatio: "16:9",
+		Inputs:   InputLimits{Text: true},
+		Features: Features{ReturnLastFrame: true, Flex: true},
+		RPM:      300, Concurrency: 5,
+	},
+	{
+		ID: "seedance-1-0-lite-i2v", Name: "Seedance 1.0 Lite I2V", Family: Family10,
+		VolcengineID: "doubao-seedance-1-0-lite-i2v-250428", BytePlusID: "seedance-1-0-lite-i2v-250428",
+		Aliases:     []string{"doubao-seedance-1-0-lite-i2v", "seedance-1.0-lite-i2v"},
+		Durations:   DurationLimits{Min: 2, Max: 12},
+		Resolutions: res1080, DefaultResolution: Res720p, ReferenceResolutions: res720,
+		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
+		Inputs:   InputLimits{FirstFrame: true, FirstLast: true, MaxReferenceImages: 4},
+		Features: Features{ReturnLastFrame: true, Flex: true},
+		RPM:      300, Concurrency: 5,
+	},
+	{
+		ID: "seedance-1-0-pro", Name: "Seedance 1.0 Pro", Family: Family10,
+		VolcengineID: "doubao-seedance-1-0-pro-250528", BytePlusID: "seedance-1-0-pro-250528",
+		Aliases:     []string{"doubao-seedance-1-0-pro", "seedance-1.0-pro"},
+		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
+		Resolutions: res1080, DefaultResolution: Res1080p,
+		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
+		Inputs:   InputLimits{Text: true, FirstFrame: true, FirstLast: true},
+		Features: Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
+		RPM:      600, Concurrency: 10,
+	},
+	{
+		ID: "seedance-1-0-pro-fast", Name: "Seedance 1.0 Pro Fast", Family: Family10,
+		VolcengineID: "doubao-seedance-1-0-pro-fast-251015", BytePlusID: "seedance-1-0-pro-fast-251015",
+		Aliases:     []string{"doubao-seedance-1-0-pro-fast", "seedance-1.0-pro-fast"},
+		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
+		Resolutions: res1080, DefaultResolution: Res1080p,
+		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
+		Inputs:   InputLimits{Text: true, FirstFrame: true},
+		Features: Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
+		RPM:      600, Concurrency: 10,
+	},
+	{
+		ID: "seedance-1-5-pro", Name: "Seedance 1.5 Pro", Family: Family15,
+		VolcengineID: "doubao-seedance-1-5-pro-251215", BytePlusID: "seedance-1-5-pro-251215",
+		Aliases: []string{
+			"doubao-seedance-1-5-pro", "doubao-seedance-1-5-pro-responses", "seedance-1.5-pro",
+		},
+		Durations:   DurationLimits{Min: 4, Max: 12, Auto: true},
+		Resolutions: res1080, DefaultResolution: Res720p,
+		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
+		Inputs: InputLimits{Text: true, FirstFrame: true, FirstLast: true, DraftTask: true},
+		Features: Features{
+			ReturnLastFrame: true, Flex: true, CameraFixed: true, Audio: true, Draft: true, HEICInput: true,
+		},
+		RPM: 600, Concurrency: 10,
+	},
+	{
+		ID: "seedance-2-0", Name: "Seedance 2.0", Family: Family20,
+		VolcengineID: "doubao-seedance-2-0-260128", BytePlusID: "dreamina-seedance-2-0-260128",
+		Aliases:     []string{"doubao-seedance-2-0", "dreamina-seedance-2-0", "seedance-2.0"},
+		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
+		Resolutions: res4k, DefaultResolution: Res720p,
+		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
+		Inputs: InputLimits{
+			Text: true, FirstFrame: true, FirstLast: true,
+			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
+		},
+		Features: Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
+		RPM:      600, Concurrency: 10,
+	},
+	{
+		ID: "seedance-2-0-fast", Name: "Seedance 2.0 Fast", Family: Family20,
+		VolcengineID: "doubao-seedance-2-0-fast-260128", BytePlusID: "dreamina-seedance-2-0-fast-260128",
+		Aliases:     []string{"doubao-seedance-2-0-fast", "dreamina-seedance-2-0-fast", "seedance-2.0-fast"},
+		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
+		Resolutions: res720, DefaultResolution: Res720p,
+		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
+		Inputs: InputLimits{
+			Text: true, FirstFrame: true, FirstLast: true,
+			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
+		},
+		Features: Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
+		RPM:      600, Concurrency: 10,
+	},
+}
+
+// resolutionSuffixes are the model-name suffixes that imply a resolution
+// ("seedance-1.5-pro-1080p", seed 004).
+var resolutionSuffixes = []string{Res480p, Res720p, Res1080p, Res4K}
+
+// modelIndex maps every lower-case accepted name to its model. Built once, never written after.
+var modelIndex = buildModelIndex(catalog)
+
+func buildModelIndex(models []*Model) map[string]*Model {
+	idx := make(map[string]*Model)
+	for _, m := range models {
+		for _, n := range m.names() {
+			key := strings.ToLower(n)
+			if other, dup := idx[key]; dup && other != m {
+				panic("task: model name " + n + " names two models") // a catalog typo; caught by every test run
+			}
+			idx[key] = m
+		}
+	}
+	return idx
+}
+
+// names lists the model's accepted names: canonical, Volcengine, BytePlus, aliases.
+func (m *Model) names() []string {
+	out := []string{m.ID, m.VolcengineID, m.BytePlusID}
+	return append(out, m.Aliases...)
+}
+
+// Models returns every model in catalog order.
+func Models() []*Model {
+	return append([]*Model(nil), catalog...)
+}
+
+// LookupModel resolves any accepted model name, case-insensitively. A known name
+// followed by "-480p", "-720p", "-1080p" or "-4k" resolves to that model and
+// returns the suffix as the implied resolution (the caller decides whether an
+// explicit resolution wins; the model may still reject it in Normalize).
+func LookupModel(name string) (m *Model, impliedResolution string, ok bool) {
+	key := strings.ToLower(strings.TrimSpace(name))
+	if m, ok := modelIndex[key]; ok {
+		return m, "", true
+	}
+	for _, res := range resolutionSuffixes {
+		base, found := strings.CutSuffix(key, "-"+res)
+		if !found {
+			continue
+		}
+		if m, ok := modelIndex[base]; ok {
+			return m, res, true
+		}
+	}
+	return nil, "", false
+}
+
+// ModelNames lists every accepted base name (canonical ids, Volcengine and BytePlus
+// ids, aliases) in catalog order, for "unknown model" messages. Each also accepts a
+// resolution suffix such as "-1080p".
+func ModelNames() []string {
+	var out []string
+	seen := make(map[string]bool)
+	for _, m := range catalog {
+		for _, n := range m.names() {
+			if !seen[n] {
+				seen[n] = true
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// InputModeOf classifies a request's inputs. It does not validate: a request with
+// both a first frame and references reports ModeFirstFrame/ModeFirstLast, and
+// Normalize rejects the mix.
+func InputModeOf(r *Request) InputMode {
+	switch {
+	case r.FirstFrame != "" && r.LastFrame != "":
+		return ModeFirstLast
+	case r.FirstFrame != "" || r.LastFrame != "":
+		return ModeFirstFrame
+	case len(r.ReferenceImages)+len(r.ReferenceVideos)+len(r.ReferenceAudio) > 0:
+		return ModeReference
+	case r.DraftTaskID != "":
+		return ModeDraftTask
+	}
+	return ModeText
+}
+
+// RatioRule returns the ratio rule for an input mode.
+func (m *Model) RatioRule(mode InputMode) RatioRule {
+	switch mode {
+	case ModeFirstFrame, ModeFirstLast:
+		return m.ImageRatio
+	case ModeReference:
+		return m.ReferenceRatio
+	}
+	return m.TextRatio
+}
+
+// ResolutionsFor returns the resolutions allowed in an input mode.
+func (m *Model) ResolutionsFor(mode InputMode) []string {
+	if mode == ModeReference && m.ReferenceResolutions != nil {
+		return m.ReferenceResolutions
+	}
+	return m.Resolutions
+}
+
+// Modes lists the input modes the model accepts, in a fixed order.
+func (m *Model) Modes() []InputMode {
+	var out []InputMode
+	in := m.Inputs
+	for _, c := range []struct {
+		ok   bool
+		mode InputMode
+	}{
+		{in.Text, ModeText},
+		{in.FirstFrame, ModeFirstFrame},
+		{in.FirstLast, ModeFirstLast},
+		{in.MaxReferenceImages+in.MaxReferenceVideos+in.MaxReferenceAudio > 0, ModeReference},
+		{in.DraftTask, ModeDraftTask},
+	} {
+		if c.ok {
+			out = append(out, c.mode)
+		}
+	}
+	return out
+}
+
+// AllowsMode reports whether the model accepts the input mode.
+func (m *Model) AllowsMode(mode InputMode) bool {
+	return slices.Contains(m.Modes(), mode)
+}
+
+// Normalize validates r strictly against the model and fills every default, in
+// place. Every rejection is an *Error with CodeInvalidParameter (CodeMissingParameter
+// for a missing prompt or image) whose Field is the request's JSON name, which is
+// also the Ark body name ("duration", "resolution", "first_frame", "tools" …), and
+// whose message names the value and what this model allows.
+//
+// Rules beyond the spec's tables (decisions):
+//   - A prompt is required only when nothing else is given (text mode); image,
+//     reference and draft-task modes may omit it, as upstream allows.
+//   - Switches a model does not support are rejected when true and cleared (nil)
+//     when false, so providers can send every non-nil field: camera_fixed,
+//     generate_audio, draft, priority. Readers use Or(p, false).
+//   - frames, when given, wins: duration is validated if given, then cleared.
+//   - resolution, ratio and service_tier are matched case-insensitively and
+//     stored in lower case.
+func (m *Model) Normalize(r *Request) error {
+	mode, err := m.checkInputs(r)
+	if err != nil {
+		return err
+	}
+	for _, check := range fieldChecks {
+		if err := check(m, r, mode); err != nil {
+			return err
+		}
+	}
+	m.fillDefaults(r, mode)
+	return nil
+}
+
+// fieldChecks validate one body field each, given valid inputs; nil values pass.
+// ApplyInline reuses them to weakly validate inline values.
+var fieldChecks = []func(*Model, *Request, InputMode) *Error{
+	(*Model).checkDraft,
+	(*Model).checkResolution,
+	(*Model).checkRatio,
+	(*Model).checkFrames,
+	(*Model).checkDuration,
+	(*Model).checkSeed,
+	(*Model).checkSwitches,
+	(*Model).checkServiceTier,
+	(*Model).checkExecutionExpiresAfter,
+	(*Model).checkPriority,
+	(*Model).checkSafetyIdentifier,
+}
+
+func invalid(field, format string, args ...any) *Error {
+	return Errorf(CodeInvalidParameter, field, format, args...)
+}
+
+// checkInputs validates the combination of prompt, images, videos, audio and
+// draft task, and returns the input mode.
+func (m *Model) checkInputs(r *Request) (InputMode, error) {
+	for _, list := range []struct {
+		field string
+		urls  []string
+	}{
+		{"reference_images", r.ReferenceImages},
+		{"reference_videos", r.ReferenceVideos},
+		{"reference_audio", r.ReferenceAudio},
+	} {
+		for i, u := range list.urls {
+			if strings.TrimSpace(u) == "" {
+				return "", invalid(list.field, "%s[%d] is empty: give a URL", list.field, i)
+			}
+		}
+	}
+	refs := len(r.ReferenceImages) + len(r.ReferenceVideos) + len(r.ReferenceAudio)
+	switch {
+	case r.LastFrame != "" && r.FirstFrame == "":
+		return "", invalid("last_frame", "last_frame needs a first_frame")
+	case r.FirstFrame != "" && refs > 0:
+		return "", invalid(referenceField(r),
+			"first/last frames and reference inputs are mutually exclusive: use either first_frame (and last_frame) or references")
+	case r.DraftTaskID != "" && (r.FirstFrame != "" || refs > 0):
+		return "", invalid("draft_task_id", "draft_task_id re-renders a draft and takes no images, videos or audio")
+	}
+
+	mode := InputModeOf(r)
+	in := m.Inputs
+	switch mode {
+	case ModeText:
+		if !in.Text {
+			return "", Errorf(CodeMissingParameter, "first_frame",
+				"%s needs an image input: allowed %s", m.Name, m.describeInputs())
+		}
+		if strings.TrimSpace(r.Prompt) == "" {
+			return "", Errorf(CodeMissingParameter, "prompt", "prompt is required when no image, video or draft task is given")
+		}
+	case ModeFirstFrame:
+		if !in.FirstFrame {
+			return "", invalid("first_frame", "first_frame is not supported by %s: allowed %s", m.Name, m.describeInputs())
+		}
+	case ModeFirstLast:
+		if !in.FirstLast {
+			return "", invalid("last_frame", "last_frame is not supported by %s: allowed %s", m.Name, m.describeInputs())
+		}
+	case ModeReference:
+		for _, c := range []struct {
+			field    string
+			got, max int
+		}{
+			{"reference_images", len(r.ReferenceImages), in.MaxReferenceImages},
+			{"reference_videos", len(r.ReferenceVideos), in.MaxReferenceVideos},
+			{"reference_audio", len(r.ReferenceAudio), in.MaxReferenceAudio},
+		} {
+			switch {
+			case c.got > 0 && c.max == 0:
+				return "", invalid(c.field, "%s are not supported by %s: allowed %s", c.field, m.Name, m.describeInputs())
+			case c.got > c.max:
+				return "", invalid(c.field, "%d %s given, %s takes at most %d", c.got, c.field, m.Name, c.max)
+			}
+		}
+		if in.AudioNeedsVisual && len(r.ReferenceAudio) > 0 && len(r.ReferenceImages)+len(r.ReferenceVideos) == 0 {
+			return "", invalid("reference_audio", "reference_audio needs a reference image or video beside it on %s", m.Name)
+		}
+	case ModeDraftTask:
+		if !in.DraftTask {
+			return "", invalid("draft_task_id", "draft_task_id is not supported by %s: only %s", m.Name, modelsWith(func(m *Model) bool { return m.Inputs.DraftTask }))
+		}
+	}
+	return mode, nil
+}
+
+// referenceField names the first reference list that is set, for error fields.
+func referenceField(r *Request) string {
+	switch {
+	case len(r.ReferenceImages) > 0:
+		return "reference_images"
+	case len(r.ReferenceVideos) > 0:
+		return "reference_videos"
+	}
+	return "reference_audio"
+}
+
+// describeInputs says which inputs the model takes, for messages.
+func (m *Model) describeInputs() string {
+	in := m.Inputs
+	var parts []string
+	if in.Text {
+		parts = append(parts, "text")
+	}
+	if in.FirstFrame {
+		parts = append(parts, "first_frame")
+	}
+	if in.FirstLast {
+		parts = append(parts, "first_frame+last_frame")
+	}
+	for _, c := range []struct {
+		name string
+		max  int
+	}{{"reference_images", in.MaxReferenceImages}, {"reference_videos", in.MaxReferenceVideos}, {"reference_audio", in.MaxReferenceAudio}} {
+		if c.max > 0 {
+			parts = append(parts, fmt.Sprintf("up to %d %s", c.max, c.name))
+		}
+	}
+	if in.DraftTask {
+		parts = append(parts, "draft_task_id")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// modelsWith names the models that satisfy ok, for "only …" messages.
+func modelsWith(ok func(*Model) bool) string {
+	var names []string
+	for _, m := range catalog {
+		if ok(m) {
+			names = append(names, m.Name)
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+func (m *Model) checkDraft(r *Request, mode InputMode) *Error {
+	if !Or(r.Draft, false) {
+		return nil
+	}
+	switch {
+	case !m.Features.Draft:
+		return invalid("draft", "draft is not supported by %s: only %s", m.Name, modelsWith(func(m *Model) bool { return m.Features.Draft }))
+	case mode == ModeDraftTask:
+		return invalid("draft", "draft cannot be combined with draft_task_id")
+	case Or(r.ReturnLastFrame, false):
+		return invalid("return_last_frame", "return_last_frame is not available with draft")
+	case strings.EqualFold(r.ServiceTier, TierFlex):
+		return invalid("service_tier", "service_tier flex is not available with draft")
+	}
+	return nil
+}
+
+func (m *Model) checkResolution(r *Request, mode InputMode) *Error {
+	if r.Resolution == "" {
+		return nil
+	}
+	res := strings.ToLower(r.Resolution)
+	if Or(r.Draft, false) && res != Res480p {
+		return invalid("resolution", "resolution %q is not allowed with draft: drafts render at 480p", r.Resolution)
+	}
+	allowed := m.ResolutionsFor(mode)
+	if slices.Contains(allowed, res) {
+		return nil
+	}
+	if mode == ModeReference && slices.Contains(m.Resolutions, res) {
+		return invalid("resolution", "resolution %q is not allowed for %s with reference images: allowed %s",
+			r.Resolution, m.Name, strings.Join(allowed, ", "))
+	}
+	return invalid("resolution", "resolution %q is not allowed for %s: allowed %s", r.Resolution, m.Name, strings.Join(allowed, ", "))
+}
+
+func (m *Model) checkRatio(r *Request, mode InputMode) *Error {
+	if r.Ratio == "" {
+		return nil
+	}
+	ratio := strings.ToLower(r.Ratio)
+	rule := m.RatioRule(mode)
+	if slices.Contains(FixedRatios, ratio) || (ratio == RatioAdaptive && rule.Adaptive) {
+		return nil
+	}
+	allowed := strings.Join(FixedRatios, ", ")
+	if rule.Adaptive {
+		allowed += ", " + RatioAdaptive
+	}
+	return invalid("ratio", "ratio %q is not allowed for %s with %s: allowed %s", r.Ratio, m.Name, describeMode(mode), allowed)
+}
+
+func describeMode(mode InputMode) string {
+	switch mode {
+	case ModeFirstFrame:
+		return "a first frame"
+	case ModeFirstLast:
+		return "first and last frames"
+	case ModeReference:
+		return "reference inputs"
+	case ModeDraftTask:
+		return "a draft task"
+	}
+	return "a text-only prompt"
+}
+
+func (m *Model) checkFrames(r *Request, _ InputMode) *Error {
+	if r.Frames == nil {
+		return nil
+	}
+	f := *r.Frames
+	if !m.Durations.Frames {
+		return invalid("frames", "frames %d is not supported by %s: use duration (allowed %s)", f, m.Name, m.describeDurations())
+	}
+	if !validFrames(f) {
+		return invalid("frames", "frames %d is not allowed for %s: allowed %d–%d of the form 25+4n", f, m.Name, minFrames, maxFrames)
+	}
+	return nil
+}
+
+func validFrames(f int) bool { return f >= minFrames && f <= maxFrames && (f-25)%4 == 0 }
+
+func (m *Model) checkDuration(r *Request, _ InputMode) *Error {
+	if r.Duration == nil {
+		return nil
+	}
+	d := *r.Duration
+	if (d == -1 && m.Durations.Auto) || (d >= m.Durations.Min && d <= m.Durations.Max) {
+		return nil
+	}
+	return invalid("duration", "duration %d is not allowed for %s: allowed %s", d, m.Name, m.describeDurations())
+}
+
+func (m *Model) describeDurations() string {
+	s := fmt.Sprintf("%d–%d", m.Durations.Min, m.Durations.Max)
+	if m.Durations.Auto {
+		s += " or -1"
+	}
+	return s
+}
+
+func (m *Model) checkSeed(r *Request, _ InputMode) *Error {
+	if r.Seed == nil || (*r.Seed >= -1 && *r.Seed <= maxSeed) {
+		return nil
+	}
+	return invalid("seed", "seed %d is not allowed: allowed -1 (random) to %d", *r.Seed, int64(maxSeed))
+}
+
+// checkSwitches rejects true for boolean features the model lacks.
+func (m *Model) checkSwitches(r *Request, _ InputMode) *Error {
+	f := m.Features
+	for _, s := range []struct {
+		field     string
+		on        bool
+		supported bool
+		has       func(*Model) bool
+	}{
+		{"camera_fixed", Or(r.CameraFixed, false), f.CameraFixed, func(m *Model) bool { return m.Features.CameraFixed }},
+		{"generate_audio", Or(r.GenerateAudio, false), f.Audio, func(m *Model) bool { return m.Features.Audio }},
+		{"return_last_frame", Or(r.ReturnLastFrame, false), f.ReturnLastFrame, func(m *Model) bool { return m.Features.ReturnLastFrame }},
+		{"tools", r.WebSearch, f.WebSearch, func(m *Model) bool { return m.Features.WebSearch }},
+	} {
+		if s.on && !s.supported {
+			return invalid(s.field, "%s is not supported by %s: only %s", s.field, m.Name, modelsWith(s.has))
+		}
+	}
+	return nil
+}
+
+func (m *Model) checkServiceTier(r *Request, _ InputMode) *Error {
+	switch strings.ToLower(r.ServiceTier) {
+	case "", TierDefault:
+		return nil
+	case TierFlex:
+		if m.Features.Flex {
+			return nil
+		}
+		return invalid("service_tier", "service_tier %q is not supported by %s: allowed %s", r.ServiceTier, m.Name, TierDefault)
+	}
+	allowed := TierDefault
+	if m.Features.Flex {
+		allowed += ", " + TierFlex
+	}
+	return invalid("service_tier", "service_tier %q is not allowed for %s: allowed %s", r.ServiceTier, m.Name, allowed)
+}
+
+func (m *Model) checkExecutionExpiresAfter(r *Request, _ InputMode) *Error {
+	if r.ExecutionExpiresAfter == nil {
+		return nil
+	}
+	v := *r.ExecutionExpiresAfter
+	if v >= minExecutionExpiresAfter && v <= maxExecutionExpiresAfter {
+		return nil
+	}
+	return invalid("execution_expires_after", "execution_expires_after %d is not allowed: allowed %d–%d seconds",
+		v, minExecutionExpiresAfter, maxExecutionExpiresAfter)
+}
+
+func (m *Model) checkPriority(r *Request, _ InputMode) *Error {
+	if r.Priority == nil {
+		return nil
+	}
+	p := *r.Priority
+	switch {
+	case !m.Features.Priority:
+		return invalid("priority", "priority is not supported by %s: only %s", m.Name, modelsWith(func(m *Model) bool { return m.Features.Priority }))
+	case p < 0 || p > maxPriority:
+		return invalid("priority", "priority %d is not allowed: allowed 0–%d", p, maxPriority)
+	case strings.EqualFold(r.ServiceTier, TierFlex):
+		return invalid("priority", "priority cannot be combined with service_tier flex")
+	}
+	return nil
+}
+
+func (m *Model) checkSafetyIdentifier(r *Request, _ InputMode) *Error {
+	if n := utf8.RuneCountInString(r.SafetyIdentifier); n > maxSafetyIdentifier {
+		return invalid("safety_identifier", "safety_identifier has %d characters: allowed at most %d", n, maxSafetyIdentifier)
+	}
+	return nil
+}
+
+// fillDefaults completes a validated request.
+func (m *Model) fillDefaults(r *Request, mode InputMode) {
+	draft := Or(r.Draft, false)
+	r.Resolution = strings.ToLower(r.Resolution)
+	switch {
+	case r.Resolution != "":
+	case draft:
+		r.Resolution = Res480p
+	default:
+		r.Resolution = m.DefaultResolution
+	}
+	r.Ratio = strings.ToLower(r.Ratio)
+	if r.Ratio == "" {
+		r.Ratio = m.RatioRule(mode).Default
+	}
+	if r.Frames != nil {
+		r.Duration = nil
+	} else if r.Duration == nil {
+		r.Duration = Int(defaultDuration)
+	}
+	if r.Seed == nil {
+		r.Seed = Int64(defaultSeed)
+	}
+	if r.Watermark == nil {
+		r.Watermark = Bool(false)
+	}
+	if r.ReturnLastFrame == nil {
+		r.ReturnLastFrame = Bool(false)
+	}
+	r.ServiceTier = strings.ToLower(r.ServiceTier)
+	if r.ServiceTier == "" {
+		r.ServiceTier = TierDefault
+	}
+	if r.ExecutionExpiresAfter == nil {
+		r.ExecutionExpiresAfter = Int(defaultExecutionExpiresAfter)
+	}
+	f := m.Features
+	r.CameraFixed = defaultSwitch(r.CameraFixed, f.CameraFixed, false)
+	r.GenerateAudio = defaultSwitch(r.GenerateAudio, f.Audio, true)
+	r.Draft = defaultSwitch(r.Draft, f.Draft, false)
+}
+
+// defaultSwitch fills def where the feature exists and clears the (false) value where it does not.
+func defaultSwitch(v *bool, supported, def bool) *bool {
+	switch {
+	case !supported:
+		return nil
+	case v == nil:
+		return Bool(def)
+	}
+	return v
+}
+
+// Relax makes r acceptable to m by dropping or clamping what m cannot take, and
+// returns one note per change. It is for dialects whose own documented examples
+// send more than the model accepts (seed 004 sends first+last frames together with
+// references, frames and service_tier "auto" to 1.5 pro, and execution_expires_after
+// 600); strict dialects never call it. Call it before Normalize, which still
+// validates what remains (a missing prompt, say, stays an error).
+func (m *Model) Relax(r *Request) []string {
+	var notes []string
+	note := func(format string, args ...any) { notes = append(notes, fmt.Sprintf(format, args...)) }
+	in := m.Inputs
+
+	// Inputs: frames modes win over references, as the more specific request.
+	refs := len(r.ReferenceImages) + len(r.ReferenceVideos) + len(r.ReferenceAudio)
+	if r.FirstFrame != "" && refs > 0 {
+		r.ReferenceImages, r.ReferenceVideos, r.ReferenceAudio = nil, nil, nil
+		note("dropped reference inputs: they cannot be combined with first/last frames")
+	}
+	if r.FirstFrame != "" && r.LastFrame != "" && !in.FirstLast {
+		r.LastFrame = ""
+		note("dropped last_frame: %s does not take one", m.Name)
+	}
+	for _, c := range []struct {
+		field string
+		list  *[]string
+		max   int
+	}{
+		{"reference_images", &r.ReferenceImages, in.MaxReferenceImages},
+		{"reference_videos", &r.ReferenceVideos, in.MaxReferenceVideos},
+		{"reference_audio", &r.ReferenceAudio, in.MaxReferenceAudio},
+	} {
+		if len(*c.list) > c.max {
+			*c.list = (*c.list)[:c.max:c.max]
+			if c.max == 0 {
+				*c.list = nil
+			}
+			note("kept %d %s: the most %s takes", c.max, c.field, m.Name)
+		}
+	}
+	if in.AudioNeedsVisual && len(r.ReferenceAudio) > 0 && len(r.ReferenceImages)+len(r.ReferenceVideos) == 0 {
+		r.ReferenceAudio = nil
+		note("dropped reference_audio: %s needs an image or video beside it", m.Name)
+	}
+	if r.DraftTaskID != "" && !in.DraftTask {
+		r.DraftTaskID = ""
+		note("dropped draft_task_id: %s does not take one", m.Name)
+	}
+	mode := InputModeOf(r)
+
+	// Fields: anything the strict check rejects falls back to the default, with
+	// clamping where the value has an obvious nearest neighbour.
+	if r.Frames != nil && (!m.Durations.Frames || !validFrames(*r.Frames)) {
+		if r.Duration == nil {
+			r.Duration = Int((*r.Frames - 1 + outputFPS/2) / outputFPS) // nearest whole second
+		}
+		note("dropped frames %d: %s takes duration", *r.Frames, m.Name)
+		r.Frames = nil
+	}
+	if r.Duration != nil && m.checkDuration(r, mode) != nil {
+		d := min(max(*r.Duration, m.Durations.Min), m.Durations.Max)
+		if *r.Duration == -1 {
+			d = defaultDuration // "model chooses" where the model cannot: the default
+		}
+		note("duration %d clamped to %d", *r.Duration, d)
+		r.Duration = Int(d)
+	}
+	if r.ExecutionExpiresAfter != nil && m.checkExecutionExpiresAfter(r, mode) != nil {
+		v := min(max(*r.ExecutionExpiresAfter, minExecutionExpiresAfter), maxExecutionExpiresAfter)
+		note("execution_expires_after %d clamped to %d", *r.ExecutionExpiresAfter, v)
+		r.ExecutionExpiresAfter = Int(v)
+	}
+	if r.ServiceTier != "" && m.checkServiceTier(r, mode) != nil {
+		note("service_tier %q replaced by %s", r.ServiceTier, TierDefault)
+		r.ServiceTier = ""
+	}
+	if r.Priority != nil && m.checkPriority(r, mode) != nil {
+		r.Priority = nil
+		note("dropped priority")
+	}
+	if r.Seed != nil && m.checkSeed(r, mode) != nil {
+		r.Seed = nil
+		note("dropped seed out of range")
+	}
+	f := m.Features
+	for _, s := range []struct {
+		field string
+		v     **bool
+		ok    bool
+	}{
+		{"camera_fixed", &r.CameraFixed, f.CameraFixed},
+		{"generate_audio", &r.GenerateAudio, f.Audio},
+		{"draft", &r.Draft, f.Draft},
+	} {
+		if *s.v != nil && !s.ok {
+			*s.v = nil
+			note("dropped %s: not supported by %s", s.field, m.Name)
+		}
+	}
+	if r.WebSearch && !f.WebSearch {
+		r.WebSearch = false
+		note("dropped tools: not supported by %s", m.Name)
+	}
+	if m.checkDraft(r, mode) != nil {
+		r.Draft = nil
+		note("dropped draft: it cannot be combined with the other fields")
+	}
+	if r.Resolution != "" && m.checkResolution(r, mode) != nil {
+		note("resolution %q replaced by the default", r.Resolution)
+		r.Resolution = ""
+	}
+	if r.Ratio != "" && m.checkRatio(r, mode) != nil {
+		note("ratio %q replaced by the default", r.Ratio)
+		r.Ratio = ""
+	}
+	return notes
+}

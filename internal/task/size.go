@@ -1,0 +1,153 @@
+package task
+
+import (
+	"math"
+	"strings"
+)
+
+// pixelTables holds W×H per resolution, in FixedRatios order (spec/ark.md
+// "Usage tokens and pixel sizes"). 1.5 pro and 2.x share the second table;
+// 4k exists only for 2.0.
+var pixelTables = map[Family]map[string][6][2]int{
+	Family10: {
+		Res480p:  {{864, 480}, {736, 544}, {640, 640}, {544, 736}, {480, 864}, {960, 416}},
+		Res720p:  {{1248, 704}, {1120, 832}, {960, 960}, {832, 1120}, {704, 1248}, {1504, 640}},
+		Res1080p: {{1920, 1088}, {1664, 1248}, {1440, 1440}, {1248, 1664}, {1088, 1920}, {2176, 928}},
+	},
+	Family15: table15,
+	Family20: withRes(table15, Res4K, [6][2]int{{3840, 2160}, {3326, 2494}, {2880, 2880}, {2494, 3326}, {2160, 3840}, {4398, 1886}}),
+}
+
+var table15 = map[string][6][2]int{
+	Res480p:  {{864, 496}, {752, 560}, {640, 640}, {560, 752}, {496, 864}, {992, 432}},
+	Res720p:  {{1280, 720}, {1112, 834}, {960, 960}, {834, 1112}, {720, 1280}, {1470, 630}},
+	Res1080p: {{1920, 1080}, {1664, 1248}, {1440, 1440}, {1248, 1664}, {1080, 1920}, {2206, 946}},
+}
+
+// withRes returns a copy of t with one more resolution row.
+func withRes(t map[string][6][2]int, res string, row [6][2]int) map[string][6][2]int {
+	out := make(map[string][6][2]int, len(t)+1)
+	for k, v := range t {
+		out[k] = v
+	}
+	out[res] = row
+	return out
+}
+
+// PixelSize returns the output width and height for a family, resolution and
+// fixed ratio; ok is false for adaptive or a combination the table lacks.
+func PixelSize(f Family, resolution, ratio string) (w, h int, ok bool) {
+	row, ok := pixelTables[f][strings.ToLower(resolution)]
+	if !ok {
+		return 0, 0, false
+	}
+	for i, r := range FixedRatios {
+		if r == ratio {
+			return row[i][0], row[i][1], true
+		}
+	}
+	return 0, 0, false
+}
+
+// ratioValues are FixedRatios as width/height.
+var ratioValues = [6]float64{16.0 / 9, 4.0 / 3, 1, 3.0 / 4, 9.0 / 16, 21.0 / 9}
+
+// NearestRatio returns the fixed ratio closest to w:h, which is how adaptive
+// resolves from the first frame. Distance is measured on log(w/h) so that
+// 2:1 and 1:2 are equally far from 1:1; a tie goes to the earlier ratio in
+// FixedRatios. It returns "" when w or h is not positive.
+func NearestRatio(w, h int) string {
+	if w <= 0 || h <= 0 {
+		return ""
+	}
+	target := math.Log(float64(w) / float64(h))
+	best, bestDist := "", math.Inf(1)
+	for i, v := range ratioValues {
+		if d := math.Abs(math.Log(v) - target); d < bestDist {
+			best, bestDist = FixedRatios[i], d
+		}
+	}
+	return best
+}
+
+// Tokens is the upstream's usage formula: floor(w × h × frames / 1024), where a
+// video of s seconds has 24×s+1 frames.
+func Tokens(w, h, frames int) int64 {
+	return int64(w) * int64(h) * int64(frames) / 1024
+}
+
+// FramesFor returns the frame count of a video of the given seconds at 24 fps.
+func FramesFor(seconds int) int { return outputFPS*seconds + 1 }
+
+// Output returns the geometry a normalized request renders at. Adaptive resolves
+// from the first frame's size (firstW, firstH; 0 when unknown, which falls back to
+// the model's FallbackRatio). Duration -1 (model chooses) counts as 5 s, so
+// estimates are deterministic. Draft renders at 480p.
+func (m *Model) Output(r *Request, firstW, firstH int) (w, h, frames int, ratio string, err error) {
+	res := strings.ToLower(r.Resolution)
+	if Or(r.Draft, false) {
+		res = Res480p
+	}
+	if res == "" {
+		res = m.DefaultResolution
+	}
+	ratio = strings.ToLower(r.Ratio)
+	if ratio == "" {
+		ratio = m.RatioRule(InputModeOf(r)).Default
+	}
+	if ratio == RatioAdaptive {
+		ratio = NearestRatio(firstW, firstH)
+		if ratio == "" {
+			ratio = m.FallbackRatio
+		}
+	}
+	w, h, ok := PixelSize(m.Family, res, ratio)
+	if !ok {
+		return 0, 0, 0, "", invalid("resolution", "no output size for %s at resolution %q and ratio %q", m.Name, res, ratio)
+	}
+	switch {
+	case r.Frames != nil:
+		frames = *r.Frames
+	case r.Duration == nil || *r.Duration == -1:
+		frames = FramesFor(autoDurationSeconds)
+	default:
+		frames = FramesFor(*r.Duration)
+	}
+	return w, h, frames, ratio, nil
+}
+
+// EstimateTokens is Tokens of Output, × 0.6 (rounded down) for a draft; 0 when
+// the request has no output size.
+func (m *Model) EstimateTokens(r *Request, firstW, firstH int) int64 {
+	w, h, frames, _, err := m.Output(r, firstW, firstH)
+	if err != nil {
+		return 0
+	}
+	t := Tokens(w, h, frames)
+	if Or(r.Draft, false) {
+		t = t * 6 / 10
+	}
+	return t
+}
+
+// Input image limits (spec/ark.md "Input limits"), all exclusive.
+const (
+	minImageSide = 300
+	maxImageSide = 6000
+)
+
+// ValidateImageGeometry checks an input image's size: each side strictly between
+// 300 and 6000 px and width/height strictly between 0.4 and 2.5. field names the
+// request field for the error (e.g. "first_frame").
+func ValidateImageGeometry(field string, w, h int) error {
+	if w <= minImageSide || h <= minImageSide || w >= maxImageSide || h >= maxImageSide {
+		return invalid(field, "%s is %dx%d px: each side must be more than %d and less than %d px",
+			field, w, h, minImageSide, maxImageSide)
+	}
+	// 0.4 < w/h < 2.5 in integers: 5w > 2h and 2w < 5h.
+	if 5*w <= 2*h || 2*w >= 5*h {
+		return invalid(field, "%s is %dx%d px, aspect ratio %.2f: width/height must be between 0.4 and 2.5 (exclusive)",
+			field, w, h, float64(w)/float64(h))
+	}
+	return nil
+}
