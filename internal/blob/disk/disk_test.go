@@ -1,0 +1,72 @@
+package disk
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/blob"
+)
+
+func TestPutOpenDelete(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, err := New(t.TempDir())
+	require.NoError(t, err)
+
+	n, err := s.Put(ctx, "results/t1/video.mp4", strings.NewReader("hello"))
+	require.NoError(t, err)
+	require.EqualValues(t, 5, n)
+
+	o, err := s.Open(ctx, "results/t1/video.mp4")
+	require.NoError(t, err)
+	require.EqualValues(t, 5, o.Size())
+	_, err = o.Seek(1, io.SeekStart)
+	require.NoError(t, err)
+	b, err := io.ReadAll(o)
+	require.NoError(t, err)
+	require.Equal(t, "ello", string(b))
+	require.NoError(t, o.Close())
+
+	// Replacing is atomic and leaves no temp files behind.
+	_, err = s.Put(ctx, "results/t1/video.mp4", strings.NewReader("bye"))
+	require.NoError(t, err)
+	entries, err := os.ReadDir(filepath.Join(s.Root, "results", "t1"))
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+
+	require.NoError(t, s.Delete(ctx, "results/t1/video.mp4"))
+	require.NoError(t, s.Delete(ctx, "results/t1/video.mp4"))
+	_, err = s.Open(ctx, "results/t1/video.mp4")
+	require.True(t, errors.Is(err, blob.ErrNotFound))
+}
+
+func TestKeysCannotEscapeRoot(t *testing.T) {
+	t.Parallel()
+	s, err := New(t.TempDir())
+	require.NoError(t, err)
+	for _, key := range []string{"", "../x", "a/../../x", "/etc/passwd", `a\..\x`, "a//b"} {
+		_, err := s.Put(context.Background(), key, strings.NewReader("x"))
+		require.Error(t, err, key)
+		_, err = s.Open(context.Background(), key)
+		require.Error(t, err, key)
+	}
+}
+
+func TestCancelledPutLeavesNothing(t *testing.T) {
+	t.Parallel()
+	s, err := New(t.TempDir())
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = s.Put(ctx, "a/b", strings.NewReader("data"))
+	require.Error(t, err)
+	_, err = s.Open(context.Background(), "a/b")
+	require.True(t, errors.Is(err, blob.ErrNotFound))
+}

@@ -1,0 +1,264 @@
+// Package config holds every setting of seedgate in one table: an environment
+// variable, its default, its validation, and the flag that overrides it
+// (SEEDGATE_DATA_DIR → --data-dir). Nothing else reads the environment.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Config is the validated configuration of one gateway process.
+type Config struct {
+	Listen      string
+	DataDir     string
+	DatabaseURL string // "" until Load derives it from DataDir
+	APIKeys     []string
+	PublicURL   string
+
+	LogLevel  string
+	LogFormat string
+
+	Workers         int
+	Lease           time.Duration
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+	MaxUploadBytes  int64
+	AllowPrivate    []netip.Prefix
+
+	FFmpegPath        string
+	FFprobePath       string
+	SandboxQueueDelay time.Duration
+	SandboxRunTime    time.Duration
+}
+
+type setting struct {
+	env, def, usage string
+	set             func(c *Config, v string) error
+}
+
+// settings is the one table. Keep it sorted by importance: it is also the --help text.
+var settings = []setting{
+	{"SEEDGATE_LISTEN", ":8000", "address to listen on", func(c *Config, v string) error {
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port, e.g. :8000: %w", err)
+		}
+		c.Listen = v
+		return nil
+	}},
+	{"SEEDGATE_DATA_DIR", "./data", "directory for the SQLite file and stored files", func(c *Config, v string) error {
+		if v == "" {
+			return errors.New("must not be empty")
+		}
+		c.DataDir = v
+		return nil
+	}},
+	{"SEEDGATE_DATABASE_URL", "", "database: a SQLite file path or sqlite:// URL (default: seedgate.db in the data dir)", func(c *Config, v string) error {
+		c.DatabaseURL = v
+		return nil
+	}},
+	{"SEEDGATE_API_KEYS", "", "comma-separated client API keys; empty = open to anyone (warned loudly)", func(c *Config, v string) error {
+		c.APIKeys = nil
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.APIKeys = append(c.APIKeys, k)
+			}
+		}
+		return nil
+	}},
+	{"SEEDGATE_PUBLIC_URL", "", "base URL clients and upstreams reach the gateway at (default: http://localhost:<port>)", func(c *Config, v string) error {
+		if v == "" {
+			c.PublicURL = ""
+			return nil
+		}
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an absolute http(s) URL, got %q", v)
+		}
+		c.PublicURL = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"SEEDGATE_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		switch v {
+		case "debug", "info", "warn", "error":
+			c.LogLevel = v
+			return nil
+		}
+		return fmt.Errorf("want debug, info, warn or error, got %q", v)
+	}},
+	{"SEEDGATE_LOG_FORMAT", "text", "text or json", func(c *Config, v string) error {
+		if v != "text" && v != "json" {
+			return fmt.Errorf("want text or json, got %q", v)
+		}
+		c.LogFormat = v
+		return nil
+	}},
+	{"SEEDGATE_WORKERS", "4", "tasks the scheduler works on at once (renders, upstream calls)", func(c *Config, v string) error {
+		return setInt(&c.Workers, v, 1, 1024)
+	}},
+	{"SEEDGATE_LEASE", "2m", "how long a claimed task stays with this instance before another may take it over", func(c *Config, v string) error {
+		return setDuration(&c.Lease, v, 5*time.Second, time.Hour)
+	}},
+	{"SEEDGATE_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for requests and running work", func(c *Config, v string) error {
+		return setDuration(&c.ShutdownTimeout, v, 0, 10*time.Minute)
+	}},
+	{"SEEDGATE_MAX_BODY_BYTES", "67108864", "largest JSON request body (the upstream allows 64 MiB)", func(c *Config, v string) error {
+		return setInt64(&c.MaxBodyBytes, v, 1024, 1<<30)
+	}},
+	{"SEEDGATE_MAX_UPLOAD_BYTES", "209715200", "largest uploaded file", func(c *Config, v string) error {
+		return setInt64(&c.MaxUploadBytes, v, 1024, 1<<34)
+	}},
+	{"SEEDGATE_ALLOW_PRIVATE_URLS", "", "comma-separated CIDRs that user-supplied URLs may reach (default: only public addresses)", func(c *Config, v string) error {
+		c.AllowPrivate = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(s)
+			if err != nil {
+				return fmt.Errorf("want CIDRs like 10.0.0.0/8: %w", err)
+			}
+			c.AllowPrivate = append(c.AllowPrivate, p)
+		}
+		return nil
+	}},
+	{"SEEDGATE_FFMPEG", "ffmpeg", "ffmpeg binary (the sandbox renders with it)", func(c *Config, v string) error {
+		c.FFmpegPath = v
+		return nil
+	}},
+	{"SEEDGATE_FFPROBE", "ffprobe", "ffprobe binary", func(c *Config, v string) error {
+		c.FFprobePath = v
+		return nil
+	}},
+	{"SEEDGATE_SANDBOX_QUEUE_DELAY", "1s", "sandbox: how long a task stays queued", func(c *Config, v string) error {
+		return setDuration(&c.SandboxQueueDelay, v, 0, time.Hour)
+	}},
+	{"SEEDGATE_SANDBOX_RUN_TIME", "3s", "sandbox: how long a task runs before it renders", func(c *Config, v string) error {
+		return setDuration(&c.SandboxRunTime, v, 0, time.Hour)
+	}},
+}
+
+// Load builds the Config from the environment (getenv) and then the command-line
+// args, which override it. It returns flag.ErrHelp after writing help to out.
+func Load(name string, args []string, getenv func(string) string, out io.Writer) (*Config, error) {
+	c := &Config{}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	flagValues := map[string]*string{}
+	for _, s := range settings {
+		flagValues[s.env] = fs.String(FlagName(s.env), "", "")
+	}
+	fs.Usage = func() { Usage(out, name) }
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+
+	var errs []error
+	for _, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		if given[FlagName(s.env)] {
+			v = *flagValues[s.env]
+		}
+		if err := s.set(c, v); err != nil {
+			errs = append(errs, fmt.Errorf("%s (--%s) = %q: %w", s.env, FlagName(s.env), v, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	c.derive()
+	return c, nil
+}
+
+// derive fills settings whose defaults depend on others.
+func (c *Config) derive() {
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "seedgate.db")
+	}
+	if c.PublicURL == "" {
+		host, port, _ := net.SplitHostPort(c.Listen)
+		if host == "" || host == "0.0.0.0" || host == "::" {
+			host = "localhost"
+		}
+		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+	}
+}
+
+// SQLitePath returns the SQLite file named by DatabaseURL, or "" if it names another engine.
+func (c *Config) SQLitePath() string {
+	u := c.DatabaseURL
+	switch {
+	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
+		return ""
+	case strings.HasPrefix(u, "sqlite://"):
+		return strings.TrimPrefix(u, "sqlite://")
+	case strings.HasPrefix(u, "file:"):
+		return strings.TrimPrefix(u, "file:")
+	}
+	return u
+}
+
+// FlagName turns SEEDGATE_DATA_DIR into data-dir.
+func FlagName(env string) string {
+	return strings.ReplaceAll(strings.ToLower(strings.TrimPrefix(env, "SEEDGATE_")), "_", "-")
+}
+
+// Usage writes the settings table: every variable, its flag, default and meaning.
+func Usage(out io.Writer, name string) {
+	fmt.Fprintf(out, "Usage: seedgate %s [flags]\n\nEvery setting is an environment variable; the flag beside it overrides it.\n\n", name)
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tFLAG\tDEFAULT\tMEANING")
+	for _, s := range settings {
+		def := s.def
+		if def == "" {
+			def = "-"
+		}
+		fmt.Fprintf(tw, "%s\t--%s\t%s\t%s\n", s.env, FlagName(s.env), def, s.usage)
+	}
+	tw.Flush()
+}
+
+func setInt(dst *int, v string, min, max int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min || n > max {
+		return fmt.Errorf("want an integer in [%d, %d]", min, max)
+	}
+	*dst = n
+	return nil
+}
+
+func setInt64(dst *int64, v string, min, max int64) error {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < min || n > max {
+		return fmt.Errorf("want an integer in [%d, %d]", min, max)
+	}
+	*dst = n
+	return nil
+}
+
+func setDuration(dst *time.Duration, v string, min, max time.Duration) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < min || d > max {
+		return fmt.Errorf("want a duration like 30s in [%s, %s]", min, max)
+	}
+	*dst = d
+	return nil
+}

@@ -1,0 +1,72 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := Load("serve", nil, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, ":8000", c.Listen)
+	require.Equal(t, "./data", c.DataDir)
+	require.Equal(t, filepath.Join("data", "seedgate.db"), c.DatabaseURL)
+	require.Equal(t, "http://localhost:8000", c.PublicURL)
+	require.Empty(t, c.APIKeys)
+	require.Equal(t, 3*time.Second, c.SandboxRunTime)
+}
+
+func TestEnvThenFlagsOverride(t *testing.T) {
+	t.Parallel()
+	c, err := Load("serve", []string{"--listen", "127.0.0.1:9000", "--api-keys", "a, b,,"},
+		env(map[string]string{"SEEDGATE_LISTEN": ":7000", "SEEDGATE_DATA_DIR": "/tmp/x", "SEEDGATE_PUBLIC_URL": "https://gw.example.com/"}),
+		&bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9000", c.Listen)
+	require.Equal(t, []string{"a", "b"}, c.APIKeys)
+	require.Equal(t, "/tmp/x/seedgate.db", c.DatabaseURL)
+	require.Equal(t, "https://gw.example.com", c.PublicURL)
+}
+
+func TestInvalidValuesNameTheSetting(t *testing.T) {
+	t.Parallel()
+	_, err := Load("serve", nil, env(map[string]string{
+		"SEEDGATE_LISTEN": "nope", "SEEDGATE_WORKERS": "0", "SEEDGATE_ALLOW_PRIVATE_URLS": "10.0.0.0/33",
+		"SEEDGATE_PUBLIC_URL": "ftp://x",
+	}), &bytes.Buffer{})
+	require.Error(t, err)
+	for _, name := range []string{"SEEDGATE_LISTEN", "SEEDGATE_WORKERS", "SEEDGATE_ALLOW_PRIVATE_URLS", "SEEDGATE_PUBLIC_URL"} {
+		require.Contains(t, err.Error(), name)
+	}
+}
+
+func TestHelpListsEverySetting(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	_, err := Load("serve", []string{"--help"}, env(nil), &out)
+	require.True(t, errors.Is(err, flag.ErrHelp))
+	for _, s := range settings {
+		require.Contains(t, out.String(), s.env)
+		require.Contains(t, out.String(), "--"+FlagName(s.env))
+	}
+	require.True(t, strings.Contains(out.String(), "SEEDGATE_PUBLIC_URL"))
+}
+
+func TestSQLitePath(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"data/x.db": "data/x.db", "sqlite:///var/x.db": "/var/x.db", "file:x.db": "x.db", "postgres://u@h/db": "",
+	} {
+		require.Equal(t, want, (&Config{DatabaseURL: in}).SQLitePath(), in)
+	}
+}

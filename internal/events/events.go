@@ -1,0 +1,60 @@
+// Package events fans task changes out to whoever waits on them in this process:
+// Prefer: wait, the seedance dialect's blocking create, SSE streams.
+// (Several instances will feed it from the database's notifications.)
+package events
+
+import (
+	"sync"
+
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Hub delivers each published task to the subscribers of its id. Slow
+// subscribers never block publishers: each keeps only the newest change.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[string]map[*sub]struct{}
+}
+
+type sub struct{ ch chan *task.Task }
+
+// NewHub returns an empty Hub.
+func NewHub() *Hub { return &Hub{subs: map[string]map[*sub]struct{}{}} }
+
+// Subscribe returns a channel that receives the task's newest state after each change,
+// and a function to stop. The channel has room for one value: a reader that falls
+// behind sees the latest state, not every intermediate one.
+func (h *Hub) Subscribe(id string) (<-chan *task.Task, func()) {
+	s := &sub{ch: make(chan *task.Task, 1)}
+	h.mu.Lock()
+	if h.subs[id] == nil {
+		h.subs[id] = map[*sub]struct{}{}
+	}
+	h.subs[id][s] = struct{}{}
+	h.mu.Unlock()
+	return s.ch, func() {
+		h.mu.Lock()
+		delete(h.subs[id], s)
+		if len(h.subs[id]) == 0 {
+			delete(h.subs, id)
+		}
+		h.mu.Unlock()
+	}
+}
+
+// Publish hands t to every subscriber of t.ID, replacing an unread older value.
+func (h *Hub) Publish(t *task.Task) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs[t.ID] {
+		select {
+		case s.ch <- t:
+		default:
+			select { // drop the stale value, keep the newest
+			case <-s.ch:
+			default:
+			}
+			s.ch <- t
+		}
+	}
+}

@@ -1,0 +1,84 @@
+// Package store defines the one storage interface seedgate runs on. The SQLite
+// (store/sqlite) and PostgreSQL (store/postgres) adapters implement it and both
+// pass the one suite in store/storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Sentinel errors: adapters turn driver errors into these at their edge.
+var (
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a conditional write lost (the row's version moved, or the id exists).
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is the durable state of the gateway. Tasks double as the work queue:
+// ClaimDue hands due tasks to one scheduler instance at a time under a lease.
+type Store interface {
+	// CreateTask inserts t (Version becomes 1). ErrConflict if the id exists.
+	CreateTask(ctx context.Context, t *task.Task) error
+	// GetTask returns the task, or ErrNotFound.
+	GetTask(ctx context.Context, id string) (*task.Task, error)
+	// UpdateTask writes every mutable field of t if the stored Version equals t.Version,
+	// then bumps t.Version. ErrConflict if the version moved; ErrNotFound if gone.
+	// Lease fields are written as given (the scheduler clears them to release).
+	UpdateTask(ctx context.Context, t *task.Task) error
+	// ListTasks returns a page of tasks, newest first (CreatedAt desc, ID desc).
+	ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error)
+	// ClaimDue leases up to limit non-terminal tasks whose NextCheckAt <= now and whose
+	// lease is free or expired, setting LeaseOwner=owner and LeaseUntil=now+lease.
+	// Two concurrent callers never receive the same task while a lease is live.
+	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*task.Task, error)
+	// NextDue returns the earliest NextCheckAt among non-terminal tasks (zero time if none),
+	// so the scheduler can sleep exactly until there is work.
+	NextDue(ctx context.Context) (time.Time, error)
+	// DeleteTask removes a task for good (the Ark dialect's DELETE of finished tasks).
+	DeleteTask(ctx context.Context, id string) error
+
+	// CreateFile records an uploaded or produced file. GetFile returns it or ErrNotFound.
+	CreateFile(ctx context.Context, f *task.File) error
+	GetFile(ctx context.Context, id string) (*task.File, error)
+
+	// Setting returns the value stored under key, storing init first if there is none
+	// (so several instances agree on e.g. the URL-signing secret).
+	Setting(ctx context.Context, key, init string) (string, error)
+
+	// Ping checks the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TaskFilter selects tasks for ListTasks. Zero fields do not filter.
+type TaskFilter struct {
+	Tenant   *string // nil: any tenant; otherwise exactly this tenant ("" included)
+	Statuses []task.Status
+	Model    string // canonical id
+	Dialect  string
+	IDs      []string
+	// Prompt substring search (case-insensitive), for the console.
+	Search string
+	// CreatedAfter/Before bound CreatedAt (inclusive after, exclusive before).
+	CreatedAfter, CreatedBefore time.Time
+
+	// Paging: either Offset (page_num style) or After (keyset: tasks older than this id).
+	Limit  int
+	Offset int
+	After  string
+	// Asc reverses the order (oldest first); used by the OpenAI dialect's order=asc.
+	Asc bool
+	// CountTotal asks for TaskPage.Total (costs a COUNT query).
+	CountTotal bool
+}
+
+// TaskPage is one page of ListTasks.
+type TaskPage struct {
+	Tasks   []*task.Task
+	Total   int  // only when TaskFilter.CountTotal
+	HasMore bool // more tasks beyond this page
+}
