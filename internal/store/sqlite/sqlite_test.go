@@ -1,0 +1,363 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/storetest"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+func openAt(t testing.TB, path string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), path, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	return openAt(t, filepath.Join(t.TempDir(), "seedgate.db"))
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+var base = time.Date(2025, 3, 14, 15, 9, 26, 535000000, time.UTC)
+
+func sampleTask(id string) *task.Task {
+	next := base
+	return &task.Task{
+		ID: id, Tenant: "t", Dialect: "ark", Model: "m", ModelAlias: "m", Status: task.StatusQueued,
+		Request:   task.Request{Prompt: "a prompt for " + id, Duration: task.Int(5)},
+		CreatedAt: base, UpdatedAt: base, ExpiresAt: base.Add(48 * time.Hour), NextCheckAt: &next,
+	}
+}
+
+func TestDataSurvivesReopen(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "data", "seedgate.db")
+
+	s, err := Open(ctx, path, nil)
+	require.NoError(t, err)
+	tk := sampleTask("persist")
+	require.NoError(t, s.CreateTask(ctx, tk))
+	tk.Status = task.StatusRunning
+	require.NoError(t, s.UpdateTask(ctx, tk))
+	require.NoError(t, s.CreateFile(ctx, &task.File{ID: "f1", Kind: "image", CreatedAt: base}))
+	secret, err := s.Setting(ctx, "secret", "s3cret")
+	require.NoError(t, err)
+	require.NoError(t, s.Close())
+
+	s = openAt(t, path)
+	got, err := s.GetTask(ctx, "persist")
+	require.NoError(t, err)
+	require.Equal(t, tk, got)
+	f, err := s.GetFile(ctx, "f1")
+	require.NoError(t, err)
+	require.Equal(t, "image", f.Kind)
+	again, err := s.Setting(ctx, "secret", "other")
+	require.NoError(t, err)
+	require.Equal(t, secret, again)
+}
+
+func migrationCount(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.read.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
+	return n
+}
+
+func TestMigrateIdempotent(t *testing.T) {
+	t.Parallel()
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	require.Equal(t, 1, ms[0].version)
+
+	t.Run("open twice, migrate again", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "db")
+		a := openAt(t, path)
+		b := openAt(t, path)
+		require.NoError(t, a.Migrate(t.Context()))
+		require.NoError(t, b.Migrate(t.Context()))
+		require.Equal(t, len(ms), migrationCount(t, a))
+	})
+
+	t.Run("concurrent migrate from two handles", func(t *testing.T) {
+		t.Parallel()
+		path := filepath.Join(t.TempDir(), "db")
+		a := openAt(t, path)
+		b := openAt(t, path)
+		errs := make([]error, 8)
+		var wg sync.WaitGroup
+		for i := range errs {
+			s := a
+			if i%2 == 1 {
+				s = b
+			}
+			wg.Go(func() { errs[i] = s.Migrate(context.Background()) })
+		}
+		wg.Wait()
+		require.NoError(t, errors.Join(errs...))
+		require.Equal(t, len(ms), migrationCount(t, b))
+	})
+
+	t.Run("concurrent open of a new file", func(t *testing.T) {
+		t.Parallel()
+		// Both handles race to create the schema; exactly one applies it.
+		path := filepath.Join(t.TempDir(), "db")
+		stores := make([]*Store, 4)
+		errs := make([]error, len(stores))
+		var wg sync.WaitGroup
+		for i := range stores {
+			wg.Go(func() { stores[i], errs[i] = Open(context.Background(), path, nil) })
+		}
+		wg.Wait()
+		for _, s := range stores {
+			if s != nil {
+				t.Cleanup(func() { _ = s.Close() })
+			}
+		}
+		require.NoError(t, errors.Join(errs...))
+		require.Equal(t, len(ms), migrationCount(t, stores[0]))
+		require.NoError(t, stores[1].CreateTask(t.Context(), sampleTask("x")))
+		_, err := stores[2].GetTask(t.Context(), "x")
+		require.NoError(t, err)
+	})
+}
+
+func TestMigrationFilesAreNumbered(t *testing.T) {
+	t.Parallel()
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	for i, m := range ms {
+		require.Equal(t, i+1, m.version, "migrations are numbered 1, 2, … without gaps")
+	}
+}
+
+func TestOpenPaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		path string
+	}{
+		{"creates parent directories", filepath.Join(dir, "a", "b", "c", "seedgate.db")},
+		{"odd characters", filepath.Join(dir, "we?ird #dir %20", "db?x=1#y")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := openAt(t, tc.path)
+			require.NoError(t, s.CreateTask(t.Context(), sampleTask("x")))
+			_, err := os.Stat(tc.path)
+			require.NoError(t, err, "the database is at exactly the given path")
+		})
+	}
+
+	for _, bad := range []string{"", ":memory:"} {
+		_, err := Open(t.Context(), bad, nil)
+		require.Error(t, err, "path %q", bad)
+	}
+}
+
+func TestPragmas(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := t.Context()
+	writer := map[string]string{
+		"journal_mode": "wal",
+		"synchronous":  "2", // FULL
+		"foreign_keys": "1",
+		"busy_timeout": "10000",
+	}
+	for name, want := range writer {
+		var got string
+		require.NoError(t, s.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
+		require.Equal(t, want, got, "writer %s", name)
+	}
+	reader := map[string]string{
+		"journal_mode": "wal",
+		"query_only":   "1",
+		"busy_timeout": "10000",
+	}
+	for name, want := range reader {
+		var got string
+		require.NoError(t, s.read.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
+		require.Equal(t, want, got, "reader %s", name)
+	}
+	_, err := s.read.ExecContext(ctx, `DELETE FROM tasks`)
+	require.Error(t, err, "the read pool cannot write")
+}
+
+// The claim's status term is spelled out in SQL; keep it in step with the
+// domain and with the partial index that makes it fast.
+func TestLiveStatusMatchesDomain(t *testing.T) {
+	t.Parallel()
+	var inSQL []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(liveStatus, -1) {
+		inSQL = append(inSQL, m[1])
+	}
+	var terminal []string
+	for _, st := range task.Statuses {
+		if st.Terminal() {
+			terminal = append(terminal, string(st))
+		}
+	}
+	slices.Sort(inSQL)
+	slices.Sort(terminal)
+	require.Equal(t, terminal, inSQL)
+
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var schema strings.Builder
+	for _, m := range ms {
+		schema.WriteString(m.sql)
+	}
+	require.Contains(t, schema.String(), "WHERE "+liveStatus, "tasks_due_idx's WHERE must match liveStatus")
+}
+
+func TestQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := t.Context()
+	plan := func(query string, args ...any) string {
+		rows, err := s.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		require.NoError(t, err)
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			out = append(out, detail)
+		}
+		require.NoError(t, rows.Err())
+		return strings.Join(out, "\n")
+	}
+	claimArgs := []any{sql.Named("owner", "x"), sql.Named("until", 2), sql.Named("now", 1), sql.Named("limit", 10)}
+	tests := []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"claim", claimSQL, "tasks_due_idx", claimArgs},
+		{"next due", nextDueSQL, "tasks_due_idx", nil},
+		{"list by tenant", `SELECT id FROM tasks WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT 10`,
+			"tasks_tenant_created_idx", []any{"t"}},
+		{"list all", `SELECT id FROM tasks ORDER BY created_at DESC, id DESC LIMIT 10`, "tasks_created_idx", nil},
+		{"by upstream id", `SELECT id FROM tasks WHERE upstream_id = ? AND upstream_id <> ''`, "tasks_upstream_idx", []any{"u"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, plan(tc.query, tc.args...), tc.index)
+		})
+	}
+}
+
+func TestPageLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[int]int{-5: 20, 0: 20, 1: 1, 20: 20, 999: 999, 1000: 1000, 1001: 1000, 1 << 30: 1000} {
+		require.Equal(t, want, pageLimit(in), "pageLimit(%d)", in)
+	}
+}
+
+// Two handles on one file stand for two gateway processes: their claims must
+// not overlap either, with SQLite's file locks (not Go) serializing them.
+func TestClaimAcrossHandles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "db")
+	handles := []*Store{openAt(t, path), openAt(t, path)}
+	const tasks = 30
+	for i := range tasks {
+		require.NoError(t, handles[0].CreateTask(t.Context(), sampleTask(fmt.Sprintf("t%02d", i))))
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+		errs = make([]error, 4)
+	)
+	for w := range errs {
+		s := handles[w%2]
+		wg.Go(func() {
+			for range tasks {
+				claimed, err := s.ClaimDue(context.Background(), fmt.Sprint("w", w), base, time.Minute, 2)
+				if err != nil || len(claimed) == 0 {
+					errs[w] = err
+					return
+				}
+				mu.Lock()
+				for _, c := range claimed {
+					seen[c.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	require.Len(t, seen, tasks)
+	for id, n := range seen {
+		require.Equal(t, 1, n, "task %s claimed %d times", id, n)
+	}
+}
+
+func BenchmarkCreateTask(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		tk := sampleTask(fmt.Sprintf("bench-%09d", i))
+		tk.CreatedAt = base.Add(time.Duration(i) * time.Millisecond)
+		if err := s.CreateTask(ctx, tk); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkClaimDue claims 10 of 1000 due tasks per call. Each call's now is
+// a lease later than the last, so every lease has expired and the queue never drains.
+func BenchmarkClaimDue(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	for i := range 1000 {
+		tk := sampleTask(fmt.Sprintf("bench-%04d", i))
+		next := base.Add(time.Duration(i) * time.Millisecond)
+		tk.NextCheckAt = &next
+		if err := s.CreateTask(ctx, tk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const lease = time.Minute
+	now := base.Add(time.Hour)
+	for b.Loop() {
+		claimed, err := s.ClaimDue(ctx, "bench", now, lease, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(claimed) != 10 {
+			b.Fatalf("claimed %d tasks, want 10", len(claimed))
+		}
+		now = now.Add(lease)
+	}
+}
