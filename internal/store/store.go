@@ -35,6 +35,10 @@ type Store interface {
 	// lease is free or expired, setting LeaseOwner=owner and LeaseUntil=now+lease.
 	// Two concurrent callers never receive the same task while a lease is live.
 	ClaimDue(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*task.Task, error)
+	// ExtendLease moves the lease of a task held by owner to until, without bumping
+	// Version (the holder's pending write stays valid). ErrConflict if owner no longer
+	// holds it; ErrNotFound if the task is gone.
+	ExtendLease(ctx context.Context, id, owner string, until time.Time) error
 	// NextDue returns the earliest NextCheckAt among non-terminal tasks (zero time if none),
 	// so the scheduler can sleep exactly until there is work.
 	NextDue(ctx context.Context) (time.Time, error)

@@ -278,6 +278,24 @@ func (s *Store) DeleteTask(ctx context.Context, id string) error {
 	return nil
 }
 
+// ExtendLease moves owner's lease on a task; see store.Store.
+func (s *Store) ExtendLease(ctx context.Context, id, owner string, until time.Time) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_owner = ?`,
+		toMillis(until), id, owner)
+	if err != nil {
+		return fmt.Errorf("sqlite: extend lease %s: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("sqlite: extend lease %s: %w", id, err)
+	} else if n == 1 {
+		return nil
+	}
+	if _, err := s.GetTask(ctx, id); err != nil {
+		return fmt.Errorf("sqlite: extend lease %s: %w", id, err)
+	}
+	return fmt.Errorf("sqlite: extend lease %s: not held by %s: %w", id, owner, store.ErrConflict)
+}
+
 // ClaimDue leases up to limit due, non-terminal, unleased (or lease-expired)
 // tasks to owner until now+lease, bumping their versions. The tasks come back
 // in NextCheckAt order (then ID). A limit below 1 claims nothing.

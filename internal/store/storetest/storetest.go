@@ -54,6 +54,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"ClaimDueLimit", testClaimDueLimit},
 		{"ClaimThenUpdate", testClaimThenUpdate},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"ExtendLease", testExtendLease},
 		{"NextDue", testNextDue},
 		{"DeleteTask", testDeleteTask},
 		{"Files", testFiles},
@@ -759,6 +760,32 @@ func testClaimThenUpdate(t *testing.T, s store.Store) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"job"}, ids(some))
 	require.Equal(t, int64(4), some[0].Version)
+}
+
+func testExtendLease(t *testing.T, s store.Store) {
+	create(t, s, newTask("job"))
+	claimed, err := s.ClaimDue(t.Context(), "me", base, time.Minute, 1)
+	require.NoError(t, err)
+	require.Len(t, claimed, 1)
+	job := claimed[0]
+
+	require.NoError(t, s.ExtendLease(t.Context(), "job", "me", base.Add(10*time.Minute)))
+	got := get(t, s, "job")
+	require.Equal(t, job.Version, got.Version, "extending a lease keeps the holder's version valid")
+	require.Equal(t, msTime(base.Add(10*time.Minute)), msTime(*got.LeaseUntil))
+
+	// Still leased after the original lease would have ended.
+	none, err := s.ClaimDue(t.Context(), "other", base.Add(2*time.Minute), time.Minute, 1)
+	require.NoError(t, err)
+	require.Empty(t, none)
+
+	require.ErrorIs(t, s.ExtendLease(t.Context(), "job", "other", base.Add(time.Hour)), store.ErrConflict)
+	require.ErrorIs(t, s.ExtendLease(t.Context(), "missing", "me", base.Add(time.Hour)), store.ErrNotFound)
+
+	// The holder's write still succeeds after the extension.
+	job.Status = task.StatusRunning
+	job.LeaseOwner, job.LeaseUntil = "", nil
+	require.NoError(t, s.UpdateTask(t.Context(), job))
 }
 
 func testClaimConcurrent(t *testing.T, s store.Store) {

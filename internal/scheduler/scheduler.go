@@ -1,0 +1,386 @@
+// Package scheduler moves tasks through their lifecycle. The task rows are the
+// queue: due tasks are claimed under a lease, so a task is worked on by one
+// instance at a time and picked up again if that instance dies.
+//
+// Per task a step is one of: dispatch (record the intent, then create at the
+// provider, then record the provider's id), check (read the provider's state),
+// or expire. A crash between any two writes leaves a state the next step
+// continues from; a create whose answer was lost is reconciled by the provider,
+// never blindly re-sent.
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Config wires a Scheduler.
+type Config struct {
+	Store     store.Store
+	Providers map[string]provider.Provider
+	Hub       *events.Hub
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// Owner names this instance in leases (unique per process).
+	Owner   string
+	Workers int
+	Lease   time.Duration
+	// PollInterval bounds how long the loop sleeps without a wake-up (other
+	// instances' work and expired leases are only seen by polling).
+	PollInterval time.Duration
+	// CheckInterval is the default delay between status checks.
+	CheckInterval time.Duration
+}
+
+// Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
+// background service here.
+type Scheduler struct {
+	c      Config
+	log    *slog.Logger
+	wake   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	slots  chan struct{} // one per worker
+	wg     sync.WaitGroup
+}
+
+// New returns a stopped Scheduler.
+func New(c Config) *Scheduler {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+	if c.Lease <= 0 {
+		c.Lease = 2 * time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.CheckInterval <= 0 {
+		c.CheckInterval = 5 * time.Second
+	}
+	if c.Hub == nil {
+		c.Hub = events.NewHub()
+	}
+	return &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), wake: make(chan struct{}, 1),
+		slots: make(chan struct{}, c.Workers)}
+}
+
+// Wake makes the loop look for due work now (e.g. after a create).
+func (s *Scheduler) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Start runs the loop until Stop.
+func (s *Scheduler) Start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.done = make(chan struct{})
+	go s.loop(ctx)
+}
+
+// Stop stops claiming, and waits for steps in progress until ctx ends; steps
+// still running then are abandoned (their leases expire and the work resumes
+// elsewhere or after restart).
+func (s *Scheduler) Stop(ctx context.Context) error {
+	if s.cancel == nil {
+		return nil
+	}
+	s.cancel()
+	finished := make(chan struct{})
+	go func() { <-s.done; s.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("scheduler stop: %w", ctx.Err())
+	}
+}
+
+func (s *Scheduler) loop(ctx context.Context) {
+	defer close(s.done)
+	for ctx.Err() == nil {
+		free := s.c.Workers - len(s.slots)
+		claimed := 0
+		if free > 0 {
+			tasks, err := s.c.Store.ClaimDue(ctx, s.c.Owner, s.c.Now(), s.c.Lease, free)
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("claim failed", "err", err)
+			}
+			for _, t := range tasks {
+				s.slots <- struct{}{}
+				s.wg.Add(1)
+				go func() {
+					defer func() { <-s.slots; s.wg.Done(); s.Wake() }()
+					s.work(ctx, t)
+				}()
+			}
+			claimed = len(tasks)
+		}
+		if claimed > 0 && claimed == free {
+			continue // there may be more due work
+		}
+		s.sleep(ctx)
+	}
+}
+
+// sleep waits until the next task is due, a wake-up, or the poll interval.
+func (s *Scheduler) sleep(ctx context.Context) {
+	d := s.c.PollInterval
+	if next, err := s.c.Store.NextDue(ctx); err == nil && !next.IsZero() {
+		if until := next.Sub(s.c.Now()); until < d {
+			d = max(until, 10*time.Millisecond) // a leased due task must not make us spin
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-s.wake:
+	case <-t.C:
+	}
+}
+
+// work runs one step of t under its lease.
+func (s *Scheduler) work(ctx context.Context, t *task.Task) {
+	log := s.log.With("task", t.ID, "status", t.Status)
+	stopRenew := s.renewLease(ctx, t.ID)
+	defer stopRenew()
+	defer func() {
+		if r := recover(); r != nil { // a provider bug must not take the gateway down
+			log.Error("step panicked", "panic", r)
+			s.retryLater(ctx, t, fmt.Errorf("panic: %v", r), 0)
+		}
+	}()
+
+	now := s.c.Now().UTC()
+	p := s.c.Providers[t.Provider]
+	switch {
+	case p == nil:
+		s.finish(ctx, t, task.StatusFailed, &task.Error{Code: task.CodeUnavailable, Message: fmt.Sprintf("provider %q is not configured", t.Provider)})
+	case !now.Before(t.ExpiresAt):
+		s.expire(ctx, p, t)
+	case t.UpstreamID == "":
+		s.dispatch(ctx, p, t)
+	default:
+		s.check(ctx, p, t)
+	}
+}
+
+func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.Task) {
+	if t.DispatchedAt == nil {
+		// Record the intent before calling out: if we die during the call, the next
+		// attempt knows a task may exist upstream and reconciles instead of re-creating.
+		now := s.c.Now().UTC().Truncate(time.Millisecond)
+		t.DispatchedAt = &now
+		if !s.write(ctx, t) { // keeps the lease: no other worker may submit meanwhile
+			return
+		}
+	}
+	id, err := p.Submit(ctx, t)
+	if err != nil {
+		if after, ok := provider.IsTransient(err); ok {
+			s.retryLater(ctx, t, err, after)
+			return
+		}
+		s.finish(ctx, t, task.StatusFailed, upstreamError(err))
+		return
+	}
+	t.UpstreamID = id
+	t.Attempts = 0
+	now := s.c.Now().UTC().Truncate(time.Millisecond)
+	t.NextCheckAt = &now // check right away: the provider may already know more
+	if !s.save(ctx, t) {
+		return
+	}
+	s.c.Hub.Publish(t)
+}
+
+func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task) {
+	u, err := p.Check(ctx, t)
+	if err != nil {
+		if after, ok := provider.IsTransient(err); ok {
+			s.retryLater(ctx, t, err, after)
+			return
+		}
+		s.finish(ctx, t, task.StatusFailed, upstreamError(err))
+		return
+	}
+	now := s.c.Now().UTC().Truncate(time.Millisecond)
+	t.Attempts = 0
+	switch u.Status {
+	case task.StatusSucceeded:
+		if err := s.recordOutputs(ctx, t, u); err != nil {
+			s.retryLater(ctx, t, err, 0)
+			return
+		}
+		t.Result, t.Usage, t.Progress = u.Result, u.Usage, 100
+		s.finish(ctx, t, task.StatusSucceeded, nil)
+		return
+	case task.StatusFailed, task.StatusCancelled, task.StatusExpired:
+		s.finish(ctx, t, u.Status, u.Error)
+		return
+	case task.StatusRunning:
+		if t.StartedAt == nil {
+			t.StartedAt = &now
+		}
+	}
+	changed := t.Status != u.Status || t.Progress != u.Progress
+	t.Status = u.Status
+	t.Progress = min(max(u.Progress, t.Progress), 99)
+	next := u.NextCheck
+	if next <= 0 {
+		next = s.c.CheckInterval
+	}
+	at := now.Add(next)
+	t.NextCheckAt = &at
+	if changed {
+		t.UpdatedAt = now
+	}
+	if s.save(ctx, t) && changed {
+		s.c.Hub.Publish(t)
+	}
+}
+
+// recordOutputs stores the file rows of outputs the provider already put in blob storage.
+func (s *Scheduler) recordOutputs(ctx context.Context, t *task.Task, u provider.Update) error {
+	if u.Result == nil {
+		return errors.New("provider reported success without a result")
+	}
+	for _, f := range []*task.File{u.Video, u.LastFrame} {
+		if f == nil {
+			continue
+		}
+		f.Tenant = t.Tenant
+		if err := s.c.Store.CreateFile(ctx, f); err != nil && !errors.Is(err, store.ErrConflict) {
+			return fmt.Errorf("record output file: %w", err)
+		}
+	}
+	if u.Video != nil {
+		u.Result.VideoFileID = u.Video.ID
+	}
+	if u.LastFrame != nil {
+		u.Result.LastFrameFileID = u.LastFrame.ID
+	}
+	return nil
+}
+
+func (s *Scheduler) expire(ctx context.Context, p provider.Provider, t *task.Task) {
+	if t.UpstreamID != "" {
+		// Best effort: the upstream expires it on its own schedule too.
+		if err := p.Cancel(ctx, t); err != nil {
+			s.log.Debug("cancel of expired task failed", "task", t.ID, "err", err)
+		}
+	}
+	s.finish(ctx, t, task.StatusExpired, &task.Error{Code: task.CodeUpstream, UpstreamCode: "Expired",
+		Message: fmt.Sprintf("the task did not finish within execution_expires_after (%ds)", task.Or(t.Request.ExecutionExpiresAfter, 172800))})
+}
+
+// finish moves t to a terminal status and releases it.
+func (s *Scheduler) finish(ctx context.Context, t *task.Task, st task.Status, e *task.Error) {
+	now := s.c.Now().UTC().Truncate(time.Millisecond)
+	t.Status, t.Error = st, e
+	t.UpdatedAt, t.FinishedAt, t.NextCheckAt = now, &now, nil
+	if s.save(ctx, t) {
+		s.log.Info("task finished", "task", t.ID, "status", st)
+		s.c.Hub.Publish(t)
+	}
+}
+
+// retryLater schedules the same step again with exponential backoff and jitter.
+func (s *Scheduler) retryLater(ctx context.Context, t *task.Task, err error, after time.Duration) {
+	t.Attempts++
+	if after <= 0 {
+		after = backoff(t.Attempts)
+	}
+	s.log.Warn("step failed, will retry", "task", t.ID, "attempt", t.Attempts, "in", after, "err", err)
+	at := s.c.Now().UTC().Add(after).Truncate(time.Millisecond)
+	t.NextCheckAt = &at
+	s.save(ctx, t)
+}
+
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt-1, 8) // 1s … ~4m
+	return d/2 + time.Duration(rand.Int64N(int64(d)))/2
+}
+
+// save writes t and releases its lease (the step is over).
+func (s *Scheduler) save(ctx context.Context, t *task.Task) bool {
+	t.LeaseOwner, t.LeaseUntil = "", nil
+	return s.write(ctx, t)
+}
+
+// write stores t. It reports false when the write lost to another writer (a
+// client's cancel, say): then the stored state wins, and if this step had just
+// created the task upstream, that upstream task is cancelled.
+func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
+	err := s.c.Store.UpdateTask(ctx, t)
+	if err == nil {
+		return true
+	}
+	if !errors.Is(err, store.ErrConflict) {
+		s.log.Error("saving task failed; its lease will expire and the step repeat", "task", t.ID, "err", err)
+		return false
+	}
+	cur, gerr := s.c.Store.GetTask(ctx, t.ID)
+	if gerr != nil {
+		return false
+	}
+	if cur.Status.Terminal() && cur.UpstreamID == "" && t.UpstreamID != "" {
+		cur.UpstreamID = t.UpstreamID
+		if p := s.c.Providers[cur.Provider]; p != nil {
+			if err := p.Cancel(ctx, cur); err != nil {
+				s.log.Warn("cancelling upstream task of a cancelled task failed", "task", t.ID, "err", err)
+			}
+		}
+		_ = s.c.Store.UpdateTask(ctx, cur)
+	}
+	return false
+}
+
+// renewLease keeps the lease alive while a long step (a render, a slow upstream)
+// runs, so no other worker takes the task over meanwhile.
+func (s *Scheduler) renewLease(ctx context.Context, id string) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(s.c.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, s.c.Now().Add(s.c.Lease)); err != nil && ctx.Err() == nil {
+					s.log.Warn("lease renewal failed", "task", id, "err", err)
+				}
+			}
+		}
+	}()
+	return cancel
+}
+
+// upstreamError turns a provider's permanent error into the task's error.
+func upstreamError(err error) *task.Error {
+	var te *task.Error
+	if errors.As(err, &te) {
+		return te
+	}
+	return &task.Error{Code: task.CodeUpstream, Message: err.Error()}
+}

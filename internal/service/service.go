@@ -1,0 +1,380 @@
+// Package service is the one task service every client dialect calls: create
+// (resolve the model, apply inline parameters, validate, store), read, list,
+// cancel, wait, and files. Dialects translate wire formats; the rules live here.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Service is safe for concurrent use.
+type Service struct {
+	store     store.Store
+	blobs     blob.Store
+	media     *media.Resolver
+	hub       *events.Hub
+	providers map[string]provider.Provider
+	// route picks the provider for a new task's model.
+	route  func(m *task.Model) string
+	urls   *URLSigner
+	now    func() time.Time
+	log    *slog.Logger
+	wakeUp func() // tells the scheduler there is new work
+
+	MaxUploadBytes int64
+}
+
+// Config wires a Service.
+type Config struct {
+	Store     store.Store
+	Blobs     blob.Store
+	Media     *media.Resolver
+	Hub       *events.Hub
+	Providers map[string]provider.Provider
+	// Route returns the provider name for a model; nil = always "sandbox".
+	Route          func(m *task.Model) string
+	URLs           *URLSigner
+	Now            func() time.Time
+	Logger         *slog.Logger
+	WakeScheduler  func()
+	MaxUploadBytes int64
+}
+
+// New returns a Service.
+func New(c Config) *Service {
+	s := &Service{
+		store: c.Store, blobs: c.Blobs, media: c.Media, hub: c.Hub, providers: c.Providers,
+		route: c.Route, urls: c.URLs, now: c.Now, log: c.Logger, wakeUp: c.WakeScheduler,
+		MaxUploadBytes: c.MaxUploadBytes,
+	}
+	if s.route == nil {
+		s.route = func(*task.Model) string { return "sandbox" }
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.wakeUp == nil {
+		s.wakeUp = func() {}
+	}
+	if s.hub == nil {
+		s.hub = events.NewHub()
+	}
+	if s.MaxUploadBytes == 0 {
+		s.MaxUploadBytes = 200 << 20
+	}
+	return s
+}
+
+// Hub is where task changes are published.
+func (s *Service) Hub() *events.Hub { return s.hub }
+
+// CreateInput is a decoded create call of any dialect.
+type CreateInput struct {
+	Tenant  string
+	Dialect string
+	Model   string // the name the client used
+	Request task.Request
+	// ID, when set, is used instead of a fresh one (tests, imports).
+	ID string
+}
+
+// Create validates and stores a new task. It returns a *task.Error naming the
+// field for anything the upstream would reject; nothing is stored then.
+func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error) {
+	m, impliedRes, ok := task.LookupModel(in.Model)
+	if in.Model == "" {
+		return nil, task.Errorf(task.CodeMissingParameter, "model", "model is required; known models: %s", strings.Join(task.ModelNames(), ", "))
+	}
+	if !ok {
+		return nil, task.Errorf(task.CodeUnknownModel, "model", "unknown model %q; known models: %s", in.Model, strings.Join(task.ModelNames(), ", "))
+	}
+	req := in.Request
+	if req.Resolution == "" && impliedRes != "" {
+		req.Resolution = impliedRes
+	}
+	clean, inline := task.ParseInline(req.Prompt)
+	req.Prompt = clean
+	m.ApplyInline(&req, inline)
+	if err := m.Normalize(&req); err != nil {
+		return nil, err
+	}
+	if err := s.checkInputs(ctx, &req); err != nil {
+		return nil, err
+	}
+
+	now := s.now().UTC().Truncate(time.Millisecond)
+	id := in.ID
+	if id == "" {
+		id = NewTaskID(now)
+	}
+	t := &task.Task{
+		ID:          id,
+		Tenant:      in.Tenant,
+		Dialect:     in.Dialect,
+		Model:       m.ID,
+		ModelAlias:  in.Model,
+		Status:      task.StatusQueued,
+		Request:     req,
+		Provider:    s.route(m),
+		CreatedAt:   now,
+		UpdatedAt:   now,
+		ExpiresAt:   now.Add(time.Duration(task.Or(req.ExecutionExpiresAfter, 172800)) * time.Second),
+		NextCheckAt: &now,
+	}
+	if _, ok := s.providers[t.Provider]; !ok {
+		return nil, task.Errorf(task.CodeUnavailable, "model", "no provider is configured for %s", m.Name)
+	}
+	if err := s.store.CreateTask(ctx, t); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return nil, task.Errorf(task.CodeConflict, "id", "task %s exists already", id)
+		}
+		return nil, fmt.Errorf("create task: %w", err)
+	}
+	s.log.InfoContext(ctx, "task created", "task", t.ID, "model", t.Model, "dialect", t.Dialect, "provider", t.Provider)
+	s.hub.Publish(t)
+	s.wakeUp()
+	return s.present(t), nil
+}
+
+// checkInputs rejects at submit what the gateway can tell is wrong now: gateway
+// files that are missing or of the wrong kind, data: URLs that are not images of
+// an acceptable size, and URLs of schemes no provider can read. http(s) URLs are
+// fetched later by the provider (and fail the task clearly if unreadable).
+func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
+	images := []struct {
+		field string
+		url   string
+	}{{"first_frame", r.FirstFrame}, {"last_frame", r.LastFrame}}
+	for i, u := range r.ReferenceImages {
+		images = append(images, struct {
+			field string
+			url   string
+		}{fmt.Sprintf("reference_images[%d]", i), u})
+	}
+	for _, im := range images {
+		if im.url == "" {
+			continue
+		}
+		if err := s.checkURL(im.field, im.url); err != nil {
+			return err
+		}
+		// Probe now what needs no network: uploaded files and data: URLs.
+		if _, isFile := s.media.FileID(im.url); !isFile && !strings.HasPrefix(im.url, "data:") {
+			continue
+		}
+		info, err := s.media.ProbeImage(ctx, im.url)
+		if err != nil {
+			return withField(err, im.field)
+		}
+		if err := task.ValidateImageGeometry(im.field, info.Width, info.Height); err != nil {
+			return err
+		}
+	}
+	for i, u := range r.ReferenceVideos {
+		if err := s.checkURL(fmt.Sprintf("reference_videos[%d]", i), u); err != nil {
+			return err
+		}
+	}
+	for i, u := range r.ReferenceAudio {
+		if err := s.checkURL(fmt.Sprintf("reference_audio[%d]", i), u); err != nil {
+			return err
+		}
+	}
+	if r.CallbackURL != "" {
+		if !strings.HasPrefix(r.CallbackURL, "http://") && !strings.HasPrefix(r.CallbackURL, "https://") {
+			return task.Errorf(task.CodeInvalidParameter, "callback_url", "callback_url must be an http(s) URL")
+		}
+	}
+	return nil
+}
+
+func (s *Service) checkURL(field, u string) error {
+	switch {
+	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "data:"),
+		strings.HasPrefix(u, "asset://"):
+		return nil
+	}
+	return task.Errorf(task.CodeInvalidParameter, field, "%s must be an http(s) URL, a data: URL, or the URL of a file uploaded to /v1/files/upload", field)
+}
+
+func withField(err error, field string) error {
+	var te *task.Error
+	if errors.As(err, &te) {
+		c := *te
+		if c.Field == "" {
+			c.Field = field
+		}
+		if c.Code == task.CodeInternal || c.Code == "" {
+			c.Code = task.CodeInvalidParameter
+		}
+		return &c
+	}
+	return task.Errorf(task.CodeInvalidParameter, field, "%s: %v", field, err)
+}
+
+// Get returns the task if the caller's tenant owns it. Another tenant's task is
+// not_found exactly like a missing one.
+func (s *Service) Get(ctx context.Context, tenant, id string) (*task.Task, error) {
+	t, err := s.store.GetTask(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && t.Tenant != tenant) {
+		return nil, task.Errorf(task.CodeNotFound, "id", "task %s not found", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get task: %w", err)
+	}
+	return s.present(t), nil
+}
+
+// List returns the tenant's tasks.
+func (s *Service) List(ctx context.Context, tenant string, f store.TaskFilter) (store.TaskPage, error) {
+	f.Tenant = &tenant
+	page, err := s.store.ListTasks(ctx, f)
+	if err != nil {
+		return page, fmt.Errorf("list tasks: %w", err)
+	}
+	for i, t := range page.Tasks {
+		page.Tasks[i] = s.present(t)
+	}
+	return page, nil
+}
+
+// Cancel stops a task that has not started running. A running or finished task
+// answers a conflict error that says why.
+func (s *Service) Cancel(ctx context.Context, tenant, id string) (*task.Task, error) {
+	for attempt := 0; ; attempt++ {
+		t, err := s.Get(ctx, tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case t.Status.Terminal():
+			return nil, task.Errorf(task.CodeConflict, "id", "task %s is %s and cannot be cancelled", id, t.Status)
+		case t.Status == task.StatusRunning:
+			return nil, task.Errorf(task.CodeConflict, "id", "task %s is running and cannot be cancelled", id)
+		}
+		if t.UpstreamID != "" {
+			p := s.providers[t.Provider]
+			if p == nil {
+				return nil, fmt.Errorf("cancel: unknown provider %q", t.Provider)
+			}
+			if err := p.Cancel(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+		// A task dispatched without a known upstream id is cancelled here; the
+		// scheduler, on learning the id, sees the cancel and cancels upstream.
+		now := s.now().UTC().Truncate(time.Millisecond)
+		t.Status = task.StatusCancelled
+		t.UpdatedAt, t.FinishedAt, t.NextCheckAt = now, &now, nil
+		t.Error = &task.Error{Code: task.CodeConflict, Message: "cancelled by the client"}
+		err = s.store.UpdateTask(ctx, t)
+		if errors.Is(err, store.ErrConflict) && attempt < 5 {
+			continue // the scheduler moved it meanwhile: look again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cancel: %w", err)
+		}
+		s.hub.Publish(t)
+		return s.present(t), nil
+	}
+}
+
+// Delete removes a finished task (the Ark dialect's DELETE of a terminal task).
+func (s *Service) Delete(ctx context.Context, tenant, id string) error {
+	t, err := s.Get(ctx, tenant, id)
+	if err != nil {
+		return err
+	}
+	if !t.Status.Terminal() {
+		return task.Errorf(task.CodeConflict, "id", "task %s is %s; only finished tasks can be deleted", id, t.Status)
+	}
+	if err := s.store.DeleteTask(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("delete task: %w", err)
+	}
+	return nil
+}
+
+// Wait returns the task once it is terminal or the timeout passes, whichever is
+// first (the caller answers with whatever state the task has then).
+func (s *Service) Wait(ctx context.Context, tenant, id string, timeout time.Duration) (*task.Task, error) {
+	ch, stop := s.hub.Subscribe(id)
+	defer stop()
+	t, err := s.Get(ctx, tenant, id)
+	if err != nil || t.Status.Terminal() || timeout <= 0 {
+		return t, err
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	// Re-read from the store now and then too: another instance may move the task.
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return t, nil
+		case <-timer.C:
+			return s.Get(ctx, tenant, id)
+		case <-ch:
+		case <-tick.C:
+		}
+		if t, err = s.Get(ctx, tenant, id); err != nil || t.Status.Terminal() {
+			return t, err
+		}
+	}
+}
+
+// present fills the derived fields clients see: result URLs come from file ids,
+// so they follow SEEDGATE_PUBLIC_URL and never expire.
+func (s *Service) present(t *task.Task) *task.Task {
+	if t.Result == nil {
+		return t
+	}
+	c := *t
+	r := *t.Result
+	if r.VideoFileID != "" {
+		r.VideoURL = s.urls.FileURL(r.VideoFileID)
+	} else if r.VideoURL == "" {
+		r.VideoURL = r.UpstreamVideoURL
+	}
+	if r.LastFrameFileID != "" {
+		r.LastFrameURL = s.urls.FileURL(r.LastFrameFileID)
+	} else if r.LastFrameURL == "" {
+		r.LastFrameURL = r.UpstreamFrameURL
+	}
+	c.Result = &r
+	return &c
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// NewTaskID returns an id in the upstream's style (cgt-<UTC time>-<random>), with
+// enough randomness that thousands per second never collide.
+func NewTaskID(now time.Time) string {
+	return "cgt-" + now.UTC().Format("20060102150405") + "-" + randomString(10)
+}
+
+// NewFileID returns a file id.
+func NewFileID() string { return "file-" + randomString(24) }
+
+func randomString(n int) string {
+	b := make([]byte, (n*5+7)/8)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return idEncoding.EncodeToString(b)[:n]
+}
