@@ -61,6 +61,11 @@ type Task struct {
 	Provider string `json:"provider,omitempty"`
 	// UpstreamID is the provider's id for the task once it was created there.
 	UpstreamID string `json:"upstream_id,omitempty"`
+	// Channel and UpstreamKey name the upstream channel and the key within it that
+	// own the upstream task: polling and cancel must use that key only. UpstreamKey
+	// is the key's id, never the secret.
+	Channel     string `json:"channel,omitempty"`
+	UpstreamKey string `json:"upstream_key,omitempty"`
 	// DispatchedAt is set (before calling the provider) when a create was attempted:
 	// a task with DispatchedAt and no UpstreamID has an uncertain create to reconcile,
 	// never to blindly re-send.

@@ -20,7 +20,7 @@ const taskColumns = `id, tenant, dialect, model, model_alias, status,
 	request_json, result_json, usage_json, error_json,
 	provider, upstream_id, dispatched_at, attempts,
 	created_at, updated_at, started_at, finished_at, expires_at, next_check_at,
-	progress, version, lease_owner, lease_until`
+	progress, version, lease_owner, lease_until, channel, upstream_key`
 
 // liveStatus selects non-terminal tasks. It must match tasks_due_idx's WHERE
 // term character for character, and the statuses task.Status.Terminal names
@@ -32,7 +32,7 @@ const insertTaskSQL = `INSERT INTO tasks (` + taskColumns + `, prompt_lower) VAL
 	:request_json, :result_json, :usage_json, :error_json,
 	:provider, :upstream_id, :dispatched_at, :attempts,
 	:created_at, :updated_at, :started_at, :finished_at, :expires_at, :next_check_at,
-	:progress, :version, :lease_owner, :lease_until, :prompt_lower)`
+	:progress, :version, :lease_owner, :lease_until, :channel, :upstream_key, :prompt_lower)`
 
 // updateTaskSQL writes every field but id and created_at (which places the
 // task in list order for good), conditional on the version.
@@ -43,7 +43,7 @@ const updateTaskSQL = `UPDATE tasks SET
 	updated_at = :updated_at, started_at = :started_at, finished_at = :finished_at,
 	expires_at = :expires_at, next_check_at = :next_check_at,
 	progress = :progress, version = version + 1, lease_owner = :lease_owner, lease_until = :lease_until,
-	prompt_lower = :prompt_lower
+	channel = :channel, upstream_key = :upstream_key, prompt_lower = :prompt_lower
 WHERE id = :id AND version = :version`
 
 // claimSQL is river's SQLite claim: pick the due ids and lease them in one
@@ -113,6 +113,8 @@ func taskArgs(t *task.Task, version int64) ([]any, error) {
 		sql.Named("version", version),
 		sql.Named("lease_owner", t.LeaseOwner),
 		sql.Named("lease_until", nullMillis(t.LeaseUntil)),
+		sql.Named("channel", t.Channel),
+		sql.Named("upstream_key", t.UpstreamKey),
 		sql.Named("prompt_lower", strings.ToLower(t.Request.Prompt)),
 	}, nil
 }
@@ -157,7 +159,7 @@ func scanTask(r rowScanner) (*task.Task, error) {
 		&request, &result, &usage, &taskErr,
 		&t.Provider, &t.UpstreamID, &dispatched, &t.Attempts,
 		&created, &updated, &started, &finished, &expires, &next,
-		&t.Progress, &t.Version, &t.LeaseOwner, &lease,
+		&t.Progress, &t.Version, &t.LeaseOwner, &lease, &t.Channel, &t.UpstreamKey,
 	); err != nil {
 		return nil, err
 	}

@@ -153,6 +153,8 @@ func fullTask(id string) *task.Task {
 		},
 		Provider:     "ark-main",
 		UpstreamID:   "cgt-20250314150926-abcde",
+		Channel:      "byteplus-main",
+		UpstreamKey:  "key-2",
 		DispatchedAt: ptr(base.Add(1500 * time.Microsecond)),
 		Attempts:     2,
 		CreatedAt:    base,
