@@ -128,7 +128,9 @@ func (r *Resolver) openFile(ctx context.Context, id, rawURL string) (io.ReadClos
 	}
 	f, err := r.cfg.GetFile(ctx, id)
 	if err != nil {
-		if task.ErrorCode(err) == task.CodeNotFound {
+		switch task.ErrorCode(err) {
+		case task.CodeNotFound, task.CodeForbidden, task.CodeUnauthorized:
+			// Another tenant's file looks like no file at all.
 			return nil, invalid("file %s does not exist", id)
 		}
 		return nil, fmt.Errorf("media: look up file %s: %w", id, err)

@@ -50,6 +50,9 @@ func setup(t *testing.T, allow []netip.Prefix, maxBytes int64) resolverSetup {
 	r, err := NewResolver(ResolverConfig{
 		PublicURL: "https://gw.example.com/base",
 		GetFile: func(_ context.Context, id string) (*task.File, error) {
+			if id == "file_other_tenant" {
+				return nil, task.Errorf(task.CodeForbidden, "", "not yours")
+			}
 			if f, ok := files[id]; ok {
 				return f, nil
 			}
@@ -81,6 +84,7 @@ func TestResolverOpen(t *testing.T) {
 		{"gateway host is case-insensitive", "https://GW.example.com/base/v1/files/file_ok/content?sig=good-file_ok", s.png, ""},
 		{"gateway file bad signature", "https://gw.example.com/base/v1/files/file_ok/content?sig=forged", nil, "file URL of file_ok has a missing or invalid signature"},
 		{"gateway file unknown", "https://gw.example.com/base/v1/files/file_nope/content?sig=good-file_nope", nil, "file file_nope does not exist"},
+		{"gateway file of another tenant", "https://gw.example.com/base/v1/files/file_other_tenant/content?sig=good-file_other_tenant", nil, "file file_other_tenant does not exist"},
 		{"gateway file without blob", "https://gw.example.com/base/v1/files/file_gone/content?sig=good-file_gone", nil, "the content of file file_gone is gone"},
 		{"gateway file too large", "https://gw.example.com/base/v1/files/file_huge/content?sig=good-file_huge", nil, "file file_huge is 1048576 MB, more than the limit of 1 KB"},
 		{"data URL", pngData, s.png, ""},

@@ -1,0 +1,312 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Blob keys of a task's results.
+func videoKey(taskID string) string     { return "results/" + taskID + "/video.mp4" }
+func lastFrameKey(taskID string) string { return "results/" + taskID + "/last_frame.png" }
+
+// manifestKey holds the finished Update, written after the files: a Check
+// after a successful render (a retry, a restarted gateway) returns it instead
+// of rendering again.
+func manifestKey(taskID string) string { return "results/" + taskID + "/sandbox.json" }
+
+type manifest struct {
+	Result    *task.Result `json:"result"`
+	Usage     *task.Usage  `json:"usage"`
+	Video     *task.File   `json:"video"`
+	LastFrame *task.File   `json:"last_frame,omitempty"`
+}
+
+// result returns the succeeded Update, rendering first unless a previous
+// Check already did.
+func (p *Provider) result(ctx context.Context, t *task.Task) (provider.Update, error) {
+	if m, err := p.loadManifest(ctx, t.ID); err != nil {
+		return provider.Update{}, provider.Transient(err, 0)
+	} else if m != nil {
+		return m.update(), nil
+	}
+
+	select {
+	case p.renders <- struct{}{}:
+		defer func() { <-p.renders }()
+	case <-ctx.Done():
+		return provider.Update{}, ctx.Err()
+	}
+	return p.render(ctx, t)
+}
+
+func (p *Provider) loadManifest(ctx context.Context, taskID string) (*manifest, error) {
+	obj, err := p.blobs.Open(ctx, manifestKey(taskID))
+	if errors.Is(err, blob.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sandbox: open manifest: %w", err)
+	}
+	defer obj.Close()
+	var m manifest
+	if err := json.NewDecoder(obj).Decode(&m); err != nil || m.Video == nil || m.Result == nil {
+		return nil, nil // unreadable: render again, which rewrites it
+	}
+	// BlobKey is not serialized (it never leaves the gateway); the keys are fixed.
+	m.Video.BlobKey = videoKey(taskID)
+	if m.LastFrame != nil {
+		m.LastFrame.BlobKey = lastFrameKey(taskID)
+	}
+	return &m, nil
+}
+
+func (m *manifest) update() provider.Update {
+	return provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: m.Result, Usage: m.Usage,
+		Video: m.Video, LastFrame: m.LastFrame}
+}
+
+func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, error) {
+	started := p.cfg.Clock()
+	model, _, ok := task.LookupModel(t.Model)
+	if !ok {
+		return failed(upstreamError("InvalidEndpointOrModel.NotFound", "model",
+			fmt.Sprintf("The model or endpoint %s does not exist or you do not have access to it.", t.Model))), nil
+	}
+	r := &t.Request
+
+	dir, err := os.MkdirTemp(p.cfg.WorkDir, "sandbox-render-*")
+	if err != nil {
+		return provider.Update{}, provider.Transient(fmt.Errorf("sandbox: work dir: %w", err), 0)
+	}
+	defer os.RemoveAll(dir)
+
+	mode := task.InputModeOf(r)
+	sc := scene{mode: task.ModeText}
+	var firstW, firstH int
+	if mode == task.ModeFirstFrame || mode == task.ModeFirstLast {
+		sc.mode = mode
+		firstURL := r.FirstFrame
+		if firstURL == "" {
+			firstURL = r.LastFrame // a lone image is the first frame, whatever its role
+		}
+		info, failure, err := p.fetchImage(ctx, dir, firstImageBase, "first_frame", firstURL)
+		if failure != nil || err != nil {
+			return failure.orErr(err)
+		}
+		sc.firstImage, firstW, firstH = firstImageBase+info.Ext(), info.Width, info.Height
+		if mode == task.ModeFirstLast {
+			info, failure, err := p.fetchImage(ctx, dir, lastImageBase, "last_frame", r.LastFrame)
+			if failure != nil || err != nil {
+				return failure.orErr(err)
+			}
+			sc.lastImage = lastImageBase + info.Ext()
+		}
+	}
+
+	w, h, frames, ratio, err := model.Output(r, firstW, firstH)
+	if err != nil {
+		te := task.AsError(err)
+		return failed(upstreamError("InvalidParameter", te.Field, te.Message)), nil
+	}
+	draft := model.Features.Draft && task.Or(r.Draft, false)
+	sc.w, sc.h, sc.frames = w, h, frames
+	sc.seed = resolveSeed(r.Seed, t.ID)
+	// Ark's default for generate_audio is true, on the models that have audio.
+	sc.audio = model.Features.Audio && task.Or(r.GenerateAudio, true)
+	sc.watermark = task.Or(r.Watermark, false)
+	sc.lastFrame = task.Or(r.ReturnLastFrame, false) && !draft
+	sc.cameraFixed = task.Or(r.CameraFixed, false)
+	sc.fonts = p.fonts
+	if sc.mode == task.ModeText {
+		sc.prompt = wrapPrompt(r.Prompt, w, h)
+		if err := os.WriteFile(filepath.Join(dir, promptFile), []byte(sc.prompt), 0o600); err != nil {
+			return provider.Update{}, provider.Transient(fmt.Errorf("sandbox: write prompt: %w", err), 0)
+		}
+	}
+
+	if err := p.ffmpeg(ctx, dir, sc.args()); err != nil {
+		return provider.Update{}, err
+	}
+
+	now := p.cfg.Clock().UTC()
+	duration := float64(frames) / fps
+	video, err := p.store(ctx, dir, videoFile, &task.File{
+		ID: "file_" + t.ID + "_video", Tenant: t.Tenant, Kind: "video", Purpose: "output", Name: videoFile,
+		ContentType: "video/mp4", Width: w, Height: h, Duration: duration,
+		BlobKey: videoKey(t.ID), TaskID: t.ID, CreatedAt: now,
+	})
+	if err != nil {
+		return provider.Update{}, err
+	}
+	m := &manifest{Video: video}
+	if sc.lastFrame {
+		m.LastFrame, err = p.store(ctx, dir, lastFrameFile, &task.File{
+			ID: "file_" + t.ID + "_last_frame", Tenant: t.Tenant, Kind: "image", Purpose: "output", Name: lastFrameFile,
+			ContentType: "image/png", Width: w, Height: h,
+			BlobKey: lastFrameKey(t.ID), TaskID: t.ID, CreatedAt: now,
+		})
+		if err != nil {
+			return provider.Update{}, err
+		}
+	}
+
+	tokens := task.Tokens(w, h, frames)
+	if draft {
+		tokens = tokens * 6 / 10
+	}
+	m.Usage = &task.Usage{CompletionTokens: tokens, TotalTokens: tokens}
+	m.Result = &task.Result{
+		VideoFileID: video.ID,
+		Width:       w, Height: h, Duration: duration, FPS: fps, HasAudio: sc.audio,
+		Seed: sc.seed, Ratio: ratio, Resolution: outputResolution(model, r),
+	}
+	if m.LastFrame != nil {
+		m.Result.LastFrameFileID = m.LastFrame.ID
+	}
+	if err := p.saveManifest(ctx, t.ID, m); err != nil {
+		return provider.Update{}, err
+	}
+	p.log.InfoContext(ctx, "rendered", "task", t.ID, "mode", sc.mode, "size", fmt.Sprintf("%dx%d", w, h),
+		"frames", frames, "audio", sc.audio, "took", p.cfg.Clock().Sub(started).Round(time.Millisecond))
+	return m.update(), nil
+}
+
+// outputResolution is the resolution the video was rendered at (the catalog's
+// Output applies the same rules to find the pixel size).
+func outputResolution(m *task.Model, r *task.Request) string {
+	switch {
+	case m.Features.Draft && task.Or(r.Draft, false):
+		return task.Res480p
+	case r.Resolution != "":
+		return strings.ToLower(r.Resolution)
+	}
+	return m.DefaultResolution
+}
+
+// imageFailure is an input image the task cannot be rendered from.
+type imageFailure struct{ err *task.Error }
+
+// orErr turns a fetchImage outcome into Check's return values.
+func (f *imageFailure) orErr(err error) (provider.Update, error) {
+	if f != nil {
+		return failed(f.err), nil
+	}
+	return provider.Update{}, err
+}
+
+// fetchImage reads and fully decodes an input image and writes it to dir as
+// base+ext for ffmpeg: PNG and JPEG as they came, other formats as PNG (ffmpeg
+// then never meets a variant Go accepted but it does not). A bad image is an
+// imageFailure; anything else (storage trouble) an error worth retrying.
+func (p *Provider) fetchImage(ctx context.Context, dir, base, field, url string) (media.ImageInfo, *imageFailure, error) {
+	data, err := p.resolver.ReadAll(ctx, url)
+	if err != nil {
+		var te *task.Error
+		if errors.As(err, &te) {
+			return media.ImageInfo{}, &imageFailure{upstreamError("InvalidParameter", field, field+": "+te.Message)}, nil
+		}
+		if ctx.Err() != nil {
+			return media.ImageInfo{}, nil, ctx.Err()
+		}
+		return media.ImageInfo{}, nil, provider.Transient(fmt.Errorf("sandbox: read %s: %w", field, err), 0)
+	}
+	img, info, err := media.DecodeImage(data)
+	if err != nil {
+		return media.ImageInfo{}, &imageFailure{upstreamError("InvalidImageURL.InvalidFormat", field,
+			field+": "+task.AsError(err).Message)}, nil
+	}
+	switch info.Format {
+	case "png", "jpeg":
+	default:
+		var buf bytes.Buffer
+		enc := png.Encoder{CompressionLevel: png.BestSpeed}
+		if err := enc.Encode(&buf, img); err != nil {
+			return media.ImageInfo{}, nil, fmt.Errorf("sandbox: re-encode %s: %w", field, err)
+		}
+		data, info.Format = buf.Bytes(), "png"
+	}
+	if err := os.WriteFile(filepath.Join(dir, base+info.Ext()), data, 0o600); err != nil {
+		return media.ImageInfo{}, nil, provider.Transient(fmt.Errorf("sandbox: write %s: %w", field, err), 0)
+	}
+	return info, nil, nil
+}
+
+func failed(err *task.Error) provider.Update {
+	return provider.Update{Status: task.StatusFailed, Error: err}
+}
+
+// ffmpeg runs one render. A failure is transient: the inputs were checked,
+// so it is the renderer's fault (killed, out of disk) and worth another try.
+func (p *Provider) ffmpeg(ctx context.Context, dir string, args []string) error {
+	cmd := exec.CommandContext(ctx, p.cfg.FFmpegPath, args...)
+	cmd.Dir = dir
+	var stderr tailBuffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return provider.Transient(fmt.Errorf("sandbox: ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String())), 0)
+	}
+	return nil
+}
+
+// store puts dir/name into blob storage under f.BlobKey, filling Size and SHA256.
+func (p *Provider) store(ctx context.Context, dir, name string, f *task.File) (*task.File, error) {
+	file, err := os.Open(filepath.Join(dir, name))
+	if err != nil {
+		return nil, provider.Transient(fmt.Errorf("sandbox: %s missing after render: %w", name, err), 0)
+	}
+	defer file.Close()
+	h := sha256.New()
+	n, err := p.blobs.Put(ctx, f.BlobKey, io.TeeReader(file, h))
+	if err != nil {
+		return nil, provider.Transient(fmt.Errorf("sandbox: store %s: %w", name, err), 0)
+	}
+	f.Size, f.SHA256 = n, hex.EncodeToString(h.Sum(nil))
+	return f, nil
+}
+
+func (p *Provider) saveManifest(ctx context.Context, taskID string, m *manifest) error {
+	data, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("sandbox: encode manifest: %w", err)
+	}
+	if _, err := p.blobs.Put(ctx, manifestKey(taskID), bytes.NewReader(data)); err != nil {
+		return provider.Transient(fmt.Errorf("sandbox: store manifest: %w", err), 0)
+	}
+	return nil
+}
+
+// tailBuffer keeps the last few KB written to it: enough of ffmpeg's stderr
+// to explain a failure.
+type tailBuffer struct{ buf []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	const max = 4 << 10
+	t.buf = append(t.buf, p...)
+	if len(t.buf) > max {
+		t.buf = t.buf[len(t.buf)-max:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(t.buf) }
