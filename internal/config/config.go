@@ -106,7 +106,7 @@ var settings = []setting{
 	{"SEEDGATE_WORKERS", "4", "tasks the scheduler works on at once (renders, upstream calls)", func(c *Config, v string) error {
 		return setInt(&c.Workers, v, 1, 1024)
 	}},
-	{"SEEDGATE_LEASE", "2m", "how long a claimed task stays with this instance before another may take it over", func(c *Config, v string) error {
+	{"SEEDGATE_LEASE", "30s", "how long a claimed task stays with a dead instance before another (or a restart) takes it over; renewed every third of it while work runs", func(c *Config, v string) error {
 		return setDuration(&c.Lease, v, 5*time.Second, time.Hour)
 	}},
 	{"SEEDGATE_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for requests and running work", func(c *Config, v string) error {

@@ -1,0 +1,173 @@
+// Package app assembles a gateway process from its Config: store, blob storage,
+// providers, the task service, the scheduler and the HTTP server. cmd/seedgate
+// and the end-to-end tests both start it through Run.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/blob/disk"
+	"github.com/seedgate/seedgate/internal/config"
+	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/provider/sandbox"
+	"github.com/seedgate/seedgate/internal/safehttp"
+	"github.com/seedgate/seedgate/internal/scheduler"
+	"github.com/seedgate/seedgate/internal/server"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlite"
+)
+
+// App is one running gateway.
+type App struct {
+	Config    *config.Config
+	Store     store.Store
+	Service   *service.Service
+	Scheduler *scheduler.Scheduler
+	// Addr is the address the HTTP server listens on (resolved, for :0).
+	Addr string
+
+	log    *slog.Logger
+	http   *http.Server
+	ln     net.Listener
+	served chan error
+}
+
+// OpenStore opens the database named by the config (and migrates it).
+func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, error) {
+	path := c.SQLitePath()
+	if path == "" {
+		return nil, fmt.Errorf("SEEDGATE_DATABASE_URL %q: only SQLite is supported by this build", c.DatabaseURL)
+	}
+	return sqlite.Open(ctx, path, log)
+}
+
+// Start opens everything and starts serving; it returns once the listener is up.
+func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err error) {
+	a := &App{Config: c, log: log, served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			a.closeStore()
+		}
+	}()
+	if len(c.APIKeys) == 0 {
+		log.Warn("SEEDGATE_API_KEYS is empty: the gateway is OPEN — anyone who can reach it can submit tasks and read results")
+	}
+	if a.Store, err = OpenStore(ctx, c, log); err != nil {
+		return nil, err
+	}
+	blobs, err := disk.New(filepath.Join(c.DataDir, "files"))
+	if err != nil {
+		return nil, err
+	}
+	secret, err := a.Store.Setting(ctx, "url_signing_key", randomHex(32))
+	if err != nil {
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	urls := &service.URLSigner{PublicURL: c.PublicURL, Secret: []byte(secret)}
+	resolver, err := media.NewResolver(media.ResolverConfig{
+		PublicURL:       c.PublicURL,
+		GetFile:         a.Store.GetFile,
+		Blobs:           blobs,
+		VerifySignature: urls.Valid,
+		HTTP:            safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate}),
+	})
+	if err != nil {
+		return nil, err
+	}
+	workDir := filepath.Join(c.DataDir, "tmp")
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return nil, err
+	}
+	sb := sandbox.New(sandbox.Config{
+		QueueDelay: zeroMeansNone(c.SandboxQueueDelay), RunTime: zeroMeansNone(c.SandboxRunTime),
+		FFmpegPath: c.FFmpegPath, WorkDir: workDir,
+	}, blobs, resolver, log)
+	providers := map[string]provider.Provider{sb.Name(): sb}
+	hub := events.NewHub()
+
+	host, _ := os.Hostname()
+	a.Scheduler = scheduler.New(scheduler.Config{
+		Store: a.Store, Providers: providers, Hub: hub, Logger: log,
+		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), Workers: c.Workers, Lease: c.Lease,
+	})
+	a.Service = service.New(service.Config{
+		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
+		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes,
+	})
+	handler := server.New(server.Config{
+		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
+		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath,
+	}, a.Service, a.Store, log)
+
+	if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
+		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
+	}
+	a.Addr = a.ln.Addr().String()
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	a.Scheduler.Start(ctx)
+	go func() { a.served <- a.http.Serve(a.ln) }()
+	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "provider", "sandbox")
+	return a, nil
+}
+
+// Wait blocks until the server stops on its own (an error) or ctx ends.
+func (a *App) Wait(ctx context.Context) error {
+	select {
+	case err := <-a.served:
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil
+		}
+		return err
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Shutdown stops accepting requests, lets running ones and the scheduler's
+// steps finish within timeout, and closes the store.
+func (a *App) Shutdown(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx)}
+	errs = append(errs, a.closeStore())
+	a.log.Info("seedgate stopped")
+	return errors.Join(errs...)
+}
+
+func (a *App) closeStore() error {
+	if a.Store == nil {
+		return nil
+	}
+	err := a.Store.Close()
+	a.Store = nil
+	return err
+}
+
+// zeroMeansNone maps a configured 0 to the sandbox's "none" (it treats 0 as "default").
+func zeroMeansNone(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

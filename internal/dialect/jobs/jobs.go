@@ -1,0 +1,247 @@
+// Package jobs is the gateway's native API (seed 004): /v1/jobs and /v1/files.
+// It can express everything the other dialects can.
+package jobs
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Dialect is the name stored on tasks created here.
+const Dialect = "jobs"
+
+// Handler serves the jobs and files endpoints; routes.go mounts its methods.
+type Handler struct {
+	Service      *service.Service
+	MaxBodyBytes int64
+}
+
+type createRequest struct {
+	Model string `json:"model"`
+	Input *input `json:"input"`
+}
+
+// input is the seed's INPUT SCHEMA plus the fields the other dialects can set.
+type input struct {
+	Prompt                *string  `json:"prompt"`
+	FirstFrameURL         string   `json:"first_frame_url,omitempty"`
+	LastFrameURL          string   `json:"last_frame_url,omitempty"`
+	ReferenceImageURLs    []string `json:"reference_image_urls,omitempty"`
+	ReferenceVideoURLs    []string `json:"reference_video_urls,omitempty"`
+	ReferenceAudioURLs    []string `json:"reference_audio_urls,omitempty"`
+	DraftTaskID           string   `json:"draft_task_id,omitempty"`
+	Resolution            string   `json:"resolution,omitempty"`
+	Duration              *int     `json:"duration,omitempty"`
+	AspectRatio           string   `json:"aspect_ratio,omitempty"`
+	Ratio                 string   `json:"ratio,omitempty"`
+	Frames                *int     `json:"frames,omitempty"`
+	Seed                  *int64   `json:"seed,omitempty"`
+	CameraFixed           *bool    `json:"camera_fixed,omitempty"`
+	Watermark             *bool    `json:"watermark,omitempty"`
+	ReturnLastFrame       *bool    `json:"return_last_frame,omitempty"`
+	ServiceTier           string   `json:"service_tier,omitempty"`
+	GenerateAudio         *bool    `json:"generate_audio,omitempty"`
+	ExecutionExpiresAfter *int     `json:"execution_expires_after,omitempty"`
+	Draft                 *bool    `json:"draft,omitempty"`
+	CallbackURL           string   `json:"callback_url,omitempty"`
+	Priority              *int     `json:"priority,omitempty"`
+	SafetyIdentifier      string   `json:"safety_identifier,omitempty"`
+}
+
+func (in *input) toRequest() (task.Request, error) {
+	if in.Prompt == nil {
+		return task.Request{}, task.Errorf(task.CodeMissingParameter, "input.prompt", "input.prompt is required")
+	}
+	ratio := in.Ratio
+	if in.AspectRatio != "" {
+		if ratio != "" && ratio != in.AspectRatio {
+			return task.Request{}, task.Errorf(task.CodeInvalidParameter, "input.aspect_ratio",
+				"input.aspect_ratio %q and input.ratio %q disagree; they are synonyms, give one", in.AspectRatio, in.Ratio)
+		}
+		ratio = in.AspectRatio
+	}
+	tier := in.ServiceTier
+	if tier == "auto" { // seed 004's value: let the gateway choose, i.e. the default tier
+		tier = ""
+	}
+	return task.Request{
+		Prompt: *in.Prompt, FirstFrame: in.FirstFrameURL, LastFrame: in.LastFrameURL,
+		ReferenceImages: in.ReferenceImageURLs, ReferenceVideos: in.ReferenceVideoURLs, ReferenceAudio: in.ReferenceAudioURLs,
+		DraftTaskID: in.DraftTaskID, Resolution: in.Resolution, Ratio: ratio, Duration: in.Duration, Frames: in.Frames,
+		Seed: in.Seed, CameraFixed: in.CameraFixed, Watermark: in.Watermark, ReturnLastFrame: in.ReturnLastFrame,
+		ServiceTier: tier, GenerateAudio: in.GenerateAudio, ExecutionExpiresAfter: in.ExecutionExpiresAfter,
+		Draft: in.Draft, CallbackURL: in.CallbackURL, Priority: in.Priority, SafetyIdentifier: in.SafetyIdentifier,
+	}, nil
+}
+
+// DecodeCreate decodes a create body (exported for the fuzz target and tests).
+func DecodeCreate(body []byte) (model string, req task.Request, err error) {
+	var cr createRequest
+	if err := wire.Unmarshal(body, &cr, true); err != nil {
+		return "", task.Request{}, err
+	}
+	if cr.Input == nil {
+		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "input", "input is required: {\"model\":…,\"input\":{\"prompt\":…}}")
+	}
+	req, err = cr.Input.toRequest()
+	return cr.Model, req, err
+}
+
+// Create is POST /v1/jobs.
+func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
+	var cr createRequest
+	if err := wire.DecodeJSON(w, r, &cr, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes, Strict: true}); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if cr.Input == nil {
+		WriteError(w, r, task.Errorf(task.CodeMissingParameter, "input", "input is required: {\"model\":…,\"input\":{\"prompt\":…}}"))
+		return
+	}
+	req, err := cr.Input.toRequest()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: cr.Model, Request: req})
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, render(r, t))
+}
+
+// Get is GET /v1/jobs/{id}.
+func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, render(r, t))
+}
+
+// Cancel is POST /v1/jobs/{id}/cancel.
+func (h *Handler) Cancel(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Cancel(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, render(r, t))
+}
+
+// List is GET /v1/jobs?status=&model=&limit=&after=.
+func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.TaskFilter{After: q.Get("after"), Dialect: q.Get("dialect"), Search: q.Get("q")}
+	limit := 20
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "limit", "limit must be an integer in [1, 100], got %q", v))
+			return
+		}
+		limit = n
+	}
+	f.Limit = limit
+	for _, s := range strings.Split(q.Get("status"), ",") {
+		switch {
+		case s == "":
+		case s == "processing":
+			f.Statuses = append(f.Statuses, task.StatusQueued, task.StatusRunning)
+		case task.Status(s).Valid():
+			f.Statuses = append(f.Statuses, task.Status(s))
+		default:
+			WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "status", "unknown status %q: use processing, queued, running, succeeded, failed, cancelled or expired", s))
+			return
+		}
+	}
+	if m := q.Get("model"); m != "" {
+		model, _, ok := task.LookupModel(m)
+		if !ok {
+			WriteError(w, r, task.Errorf(task.CodeUnknownModel, "model", "unknown model %q", m))
+			return
+		}
+		f.Model = model.ID
+	}
+	p, _ := auth.FromContext(r.Context())
+	page, err := h.Service.List(r.Context(), p.Tenant, f)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := listAnswer{Object: "list", Data: make([]job, 0, len(page.Tasks)), HasMore: page.HasMore}
+	for _, t := range page.Tasks {
+		out.Data = append(out.Data, render(r, t))
+	}
+	if page.HasMore && len(page.Tasks) > 0 {
+		out.NextAfter = page.Tasks[len(page.Tasks)-1].ID
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+type listAnswer struct {
+	Object    string `json:"object"`
+	Data      []job  `json:"data"`
+	HasMore   bool   `json:"has_more"`
+	NextAfter string `json:"next_after,omitempty"`
+}
+
+// errorTable maps error codes to this dialect's HTTP statuses where they differ
+// from the defaults (none do today: the native API uses the defaults).
+var errorTable = map[task.Code]int{}
+
+// WriteError writes err as {"error":{"code","message","field","request_id"}}.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	status, ok := errorTable[e.Code]
+	if !ok {
+		status = wire.HTTPStatus(e.Code)
+	}
+	wire.SetRetryAfter(w, e)
+	body := errorBody{Code: string(e.Code), Message: e.Message, Field: jobsField(e.Field),
+		UpstreamCode: e.UpstreamCode, RequestID: wire.RequestID(r.Context())}
+	wire.WriteJSON(w, status, map[string]errorBody{"error": body})
+}
+
+type errorBody struct {
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	Field        string `json:"field,omitempty"`
+	UpstreamCode string `json:"upstream_code,omitempty"`
+	RequestID    string `json:"request_id,omitempty"`
+}
+
+// jobsField names a normalized request field as this dialect's clients wrote it.
+func jobsField(f string) string {
+	switch f {
+	case "", "model", "input", "limit", "status", "id", "kind", "purpose", "file", "after":
+		return f
+	case "first_frame":
+		return "input.first_frame_url"
+	case "last_frame":
+		return "input.last_frame_url"
+	case "ratio":
+		return "input.aspect_ratio"
+	}
+	if strings.HasPrefix(f, "input.") {
+		return f
+	}
+	for _, p := range [][2]string{{"reference_images", "reference_image_urls"}, {"reference_videos", "reference_video_urls"}, {"reference_audio", "reference_audio_urls"}} {
+		if rest, ok := strings.CutPrefix(f, p[0]); ok {
+			return "input." + p[1] + rest
+		}
+	}
+	return "input." + f
+}

@@ -1,0 +1,34 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/seedgate/seedgate/internal/dialect/jobs"
+)
+
+// routes is every route of the gateway, in one place.
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+
+	// Health: no auth, for load balancers and orchestrators.
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /readyz", s.readyz)
+
+	// jobs: the native API (seed 004) and files.
+	j := &jobs.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	mux.Handle("POST /v1/jobs", s.authed(jobs.WriteError, j.Create))
+	mux.Handle("GET /v1/jobs", s.authed(jobs.WriteError, j.List))
+	mux.Handle("GET /v1/jobs/{id}", s.authed(jobs.WriteError, j.Get))
+	mux.Handle("POST /v1/jobs/{id}/cancel", s.authed(jobs.WriteError, j.Cancel))
+	mux.Handle("POST /v1/files/upload", s.authed(jobs.WriteError, j.Upload))
+	mux.Handle("GET /v1/files/{id}", s.authed(jobs.WriteError, j.FileInfo))
+	mux.HandleFunc("GET /v1/files/{id}/content", func(w http.ResponseWriter, r *http.Request) {
+		j.Content(w, r, s.authenticate) // signed URLs need no key
+	})
+
+	// Anything else: a JSON 404 rather than the mux's text one.
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		jobs.WriteError(w, r, notFound(r))
+	})
+	return s.middleware(mux)
+}

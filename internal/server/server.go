@@ -1,0 +1,157 @@
+// Package server is the HTTP edge: every route in routes.go, the middleware
+// (request ids, logging, panics, auth) and health checks.
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os/exec"
+	"runtime/debug"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	MaxBodyBytes int64
+	// Keys authenticates API keys; nil means the gateway is open to anyone.
+	Keys        auth.StaticKeys
+	FFmpegPath  string
+	FFprobePath string
+}
+
+// Server holds the handlers' dependencies.
+type Server struct {
+	cfg   Config
+	svc   *service.Service
+	store store.Store
+	log   *slog.Logger
+}
+
+// New returns the gateway's http.Handler.
+func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) http.Handler {
+	s := &Server{cfg: cfg, svc: svc, store: st, log: log}
+	return s.routes()
+}
+
+type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+// authenticate returns the caller of r. With no keys configured everyone is the
+// anonymous principal of the default tenant.
+func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
+	if len(s.cfg.Keys) == 0 {
+		return auth.Principal{KeyID: "open"}, true
+	}
+	return s.cfg.Keys.Lookup(auth.BearerToken(r))
+}
+
+// authed wraps h so it runs only for an authenticated caller; failures are
+// written in the dialect's own error shape.
+func (s *Server) authed(writeErr errorWriter, h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, ok := s.authenticate(r)
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
+			msg := "a valid API key is required: send Authorization: Bearer <key>"
+			if auth.BearerToken(r) != "" {
+				msg = "the API key is not valid"
+			}
+			writeErr(w, r, task.Errorf(task.CodeUnauthorized, "", "%s", msg))
+			return
+		}
+		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
+	})
+}
+
+func notFound(r *http.Request) error {
+	return task.Errorf(task.CodeNotFound, "", "no route for %s %s", r.Method, r.URL.Path)
+}
+
+// middleware adds a request id (the client's X-Client-Request-Id when it sends
+// one, as the Ark SDK does), access logs, and turns a panic into a 500.
+func (s *Server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Client-Request-Id")
+		if id == "" || len(id) > 128 {
+			id = wire.NewRequestID()
+		}
+		w.Header().Set("X-Request-Id", id)
+		r = r.WithContext(wire.WithRequestID(r.Context(), id))
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		start := time.Now()
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error("handler panicked", "panic", v, "stack", string(debug.Stack()), "request_id", id)
+				if !rec.wrote {
+					wire.WriteJSON(rec, http.StatusInternalServerError, map[string]any{"error": map[string]string{
+						"code": string(task.CodeInternal), "message": "internal error", "request_id": id}})
+				}
+			}
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+				"duration", time.Since(start), "request_id", id)
+		}()
+		next.ServeHTTP(rec, r)
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wrote {
+		s.status, s.wrote = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	s.wrote = true
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush lets streaming handlers (SSE) flush through the recorder.
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	wire.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz: the store answers and ffmpeg/ffprobe can be found.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "ffmpeg": "ok", "ffprobe": "ok"}
+	ready := true
+	if err := s.store.Ping(ctx); err != nil {
+		checks["store"], ready = err.Error(), false
+	}
+	for name, path := range map[string]string{"ffmpeg": s.cfg.FFmpegPath, "ffprobe": s.cfg.FFprobePath} {
+		if _, err := exec.LookPath(path); err != nil {
+			checks[name], ready = "not found: "+path, false
+		}
+	}
+	status, word := http.StatusOK, "ready"
+	if !ready {
+		status, word = http.StatusServiceUnavailable, "not ready"
+	}
+	wire.WriteJSON(w, status, map[string]any{"status": word, "checks": checks})
+}
