@@ -8,7 +8,7 @@ import (
 
 // routes is every route of the gateway, in one place.
 func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux(&s.patterns)
 
 	// Health: no auth, for load balancers and orchestrators.
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -25,6 +25,10 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /v1/files/{id}/content", func(w http.ResponseWriter, r *http.Request) {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
 	})
+
+	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
+	mux.Handle("GET /v1/models", s.authed(jobs.WriteError, j.Models))
+	mux.Handle("GET /v1/models/{id}", s.authed(jobs.WriteError, j.Model))
 
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

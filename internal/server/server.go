@@ -32,12 +32,16 @@ type Server struct {
 	svc   *service.Service
 	store store.Store
 	log   *slog.Logger
+
+	handler  http.Handler // routes() behind the middleware
+	patterns []string     // every registered route pattern (Patterns)
 }
 
-// New returns the gateway's http.Handler.
-func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) http.Handler {
+// New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
+func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log}
-	return s.routes()
+	s.handler = s.routes()
+	return s
 }
 
 type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
