@@ -142,6 +142,10 @@ type Request struct {
 	Priority         *int   `json:"priority,omitempty"`
 	SafetyIdentifier string `json:"safety_identifier,omitempty"`
 	WebSearch        bool   `json:"web_search,omitempty"`
+
+	// KeyID names the API key (auth.Principal.KeyID, never the secret) that created
+	// the task: its webhooks are signed with that key's secret.
+	KeyID string `json:"key_id,omitempty"`
 }
 
 // Result is what a succeeded task produced. URLs are the gateway's own stable URLs

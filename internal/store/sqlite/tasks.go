@@ -202,7 +202,13 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create task %s: %w", t.ID, err)
 	}
-	if _, err := s.write.ExecContext(ctx, insertTaskSQL, args...); err != nil {
+	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, insertTaskSQL, args...); err != nil {
+			return err
+		}
+		return enqueueWebhook(ctx, tx, t, 1) // the first status is an event too (store.WebhookStore)
+	})
+	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("sqlite: create task %s: %w", t.ID, store.ErrConflict)
 		}
@@ -236,6 +242,13 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 		return fmt.Errorf("sqlite: update task %s: %w", t.ID, err)
 	}
 	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		// The status before the write decides whether it is a webhook event;
+		// no row here means the version moved, and the update below says so.
+		var before string
+		err := tx.QueryRowContext(ctx, `SELECT status FROM tasks WHERE id = ? AND version = ?`, t.ID, t.Version).Scan(&before)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, updateTaskSQL, args...)
 		if err != nil {
 			return err
@@ -245,6 +258,9 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 			return err
 		}
 		if n == 1 {
+			if before != string(t.Status) {
+				return enqueueWebhook(ctx, tx, t, t.Version+1)
+			}
 			return nil
 		}
 		// Nothing matched: tell a moved version from a missing task.

@@ -69,6 +69,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, newStore(t))
 		})
 	}
+	// Webhook outbox, secrets and idempotency keys (webhooks.go).
+	for _, tc := range webhookTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			tc.fn(t, s, asWebhookStore(t, s))
+		})
+	}
 }
 
 // base has sub-millisecond digits and a zone on purpose: stores keep milliseconds.
