@@ -5,7 +5,7 @@ GOFLAGS  ?=
 # Bounded test time: the whole suite must fit CI's budget with room to spare.
 TEST_TIMEOUT ?= 20m
 
-.PHONY: run build test vet deps bench fuzz clean
+.PHONY: run build test test-postgres vet deps bench fuzz clean
 
 ## run: install ffmpeg if missing, build, and start the gateway (sandbox + SQLite in ./data)
 run: deps build
@@ -19,10 +19,18 @@ build:
 deps:
 	@./scripts/ensure-deps.sh
 
-## test: vet and run every test (needs ffmpeg; installs it when missing)
+## test: vet and run every test (needs ffmpeg; installs it when missing). The
+## PostgreSQL half (store suite, several instances) runs when SEEDGATE_TEST_DATABASE_URL is set.
 test: deps
 	$(GO) vet ./...
+	@if [ -n "$$SEEDGATE_TEST_DATABASE_URL" ]; then echo "PostgreSQL tests: on"; \
+	else echo "PostgreSQL tests: off (set SEEDGATE_TEST_DATABASE_URL, or run make test-postgres)"; fi
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-postgres: make test with the PostgreSQL half against the local server
+PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+test-postgres:
+	SEEDGATE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(MAKE) test
 
 ## bench: run the benchmarks
 bench: deps

@@ -38,7 +38,7 @@ Usage:
   seedgate serve [flags]     run the gateway (see seedgate serve --help for every setting)
   seedgate migrate [flags]   create or upgrade the database, then exit
   seedgate version           print the version
-`
+` + cliUsage
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -60,6 +60,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintln(stdout, "database is up to date:", c.DatabaseURL)
 		return st.Close()
+	case "submit", "status", "ls", "cancel", "download", "models": // client commands (cli.go)
+		return runCLI(ctx, cmd, rest, getenv, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "seedgate", buildVersion())
 		return nil

@@ -28,6 +28,7 @@ import (
 	"github.com/seedgate/seedgate/internal/server"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/postgres"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
 )
 
@@ -48,11 +49,10 @@ type App struct {
 
 // OpenStore opens the database named by the config (and migrates it).
 func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, error) {
-	path := c.SQLitePath()
-	if path == "" {
-		return nil, fmt.Errorf("SEEDGATE_DATABASE_URL %q: only SQLite is supported by this build", c.DatabaseURL)
+	if postgres.IsURL(c.DatabaseURL) {
+		return postgres.Open(ctx, c.DatabaseURL, log)
 	}
-	return sqlite.Open(ctx, path, log)
+	return sqlite.Open(ctx, c.SQLitePath(), log)
 }
 
 // Start opens everything and starts serving; it returns once the listener is up.

@@ -63,7 +63,7 @@ var settings = []setting{
 		c.DataDir = v
 		return nil
 	}},
-	{"SEEDGATE_DATABASE_URL", "", "database: a SQLite file path or sqlite:// URL (default: seedgate.db in the data dir)", func(c *Config, v string) error {
+	{"SEEDGATE_DATABASE_URL", "", "database: a SQLite file path or sqlite:// URL (default: seedgate.db in the data dir), or postgres://user:pass@host/db (?search_path=schema, pool_max_conns=N) to share one database between instances", func(c *Config, v string) error {
 		c.DatabaseURL = v
 		return nil
 	}},

@@ -1,0 +1,319 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
+	"github.com/seedgate/seedgate/internal/store/storetest"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+func openAt(t testing.TB, url string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), url, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, s.Close()) })
+	return s
+}
+
+// openTemp opens a store in a new schema of its own.
+func openTemp(t testing.TB) *Store {
+	t.Helper()
+	return openAt(t, pgtest.Schema(t))
+}
+
+func TestStore(t *testing.T) {
+	t.Parallel()
+	pgtest.URL(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return openTemp(t) })
+}
+
+var base = time.Date(2025, 3, 14, 15, 9, 26, 535000000, time.UTC)
+
+func sampleTask(id string) *task.Task {
+	next := base
+	return &task.Task{
+		ID: id, Tenant: "t", Dialect: "ark", Model: "m", ModelAlias: "m", Status: task.StatusQueued,
+		Request:   task.Request{Prompt: "a prompt for " + id, Duration: task.Int(5)},
+		CreatedAt: base, UpdatedAt: base, ExpiresAt: base.Add(48 * time.Hour), NextCheckAt: &next,
+	}
+}
+
+func migrationCount(t *testing.T, s *Store) int {
+	t.Helper()
+	var n int
+	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n))
+	return n
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	require.NotEmpty(t, ms)
+	for i, m := range ms {
+		require.Equal(t, i+1, m.version, "migrations are numbered 1, 2, … without gaps")
+	}
+
+	t.Run("concurrent open of a new schema", func(t *testing.T) {
+		t.Parallel()
+		// Several instances start at once on an empty schema; exactly one migrates.
+		url := pgtest.Schema(t)
+		stores := make([]*Store, 4)
+		errs := make([]error, len(stores))
+		var wg sync.WaitGroup
+		for i := range stores {
+			wg.Go(func() { stores[i], errs[i] = Open(context.Background(), url, nil) })
+		}
+		wg.Wait()
+		for _, s := range stores {
+			if s != nil {
+				t.Cleanup(func() { _ = s.Close() })
+			}
+		}
+		require.NoError(t, errors.Join(errs...))
+		require.Equal(t, len(ms), migrationCount(t, stores[0]))
+		require.NoError(t, stores[1].CreateTask(t.Context(), sampleTask("x")))
+		_, err := stores[2].GetTask(t.Context(), "x")
+		require.NoError(t, err)
+		require.NoError(t, stores[3].Migrate(t.Context()))
+		require.Equal(t, len(ms), migrationCount(t, stores[3]))
+	})
+
+	t.Run("schemas are separate", func(t *testing.T) {
+		t.Parallel()
+		a, b := openTemp(t), openTemp(t)
+		require.NotEqual(t, a.Schema(), b.Schema())
+		require.NoError(t, a.CreateTask(t.Context(), sampleTask("only-in-a")))
+		_, err := b.GetTask(t.Context(), "only-in-a")
+		require.ErrorIs(t, err, store.ErrNotFound)
+	})
+
+	t.Run("missing schema", func(t *testing.T) {
+		t.Parallel()
+		url := pgtest.WithSearchPath(t, pgtest.URL(t), "seedgate_no_such_schema")
+		_, err := Open(t.Context(), url, nil)
+		require.ErrorContains(t, err, "search_path")
+	})
+}
+
+func TestOpenErrors(t *testing.T) {
+	t.Parallel()
+	_, err := Open(t.Context(), "postgres://user:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=bad", nil)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "hunter2", "errors never show the password")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	_, err = Open(ctx, "postgres://user:hunter2@127.0.0.1:1/db?sslmode=disable&connect_timeout=2", nil)
+	require.Error(t, err, "nothing listens on port 1")
+	require.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestIsURL(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]bool{
+		"postgres://h/db": true, "postgresql://h/db": true, "./data/seedgate.db": false,
+		"sqlite:///x.db": false, "host=x dbname=y": false,
+	} {
+		require.Equal(t, want, IsURL(s), s)
+	}
+}
+
+// The claim's status term is spelled out in SQL; keep it in step with the
+// domain and with the partial index that makes it fast.
+func TestLiveStatusMatchesDomain(t *testing.T) {
+	t.Parallel()
+	var inSQL []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(liveStatus, -1) {
+		inSQL = append(inSQL, m[1])
+	}
+	var terminal []string
+	for _, st := range task.Statuses {
+		if st.Terminal() {
+			terminal = append(terminal, string(st))
+		}
+	}
+	slices.Sort(inSQL)
+	slices.Sort(terminal)
+	require.Equal(t, terminal, inSQL)
+
+	ms, err := loadMigrations()
+	require.NoError(t, err)
+	var schema strings.Builder
+	for _, m := range ms {
+		schema.WriteString(m.sql)
+	}
+	require.Contains(t, schema.String(), "WHERE "+liveStatus, "tasks_due_idx's WHERE must match liveStatus")
+}
+
+func TestQueriesUseIndexes(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	ctx := t.Context()
+	// Enough rows, and fresh statistics, that an index beats a scan.
+	for i := range 2000 {
+		tk := sampleTask(fmt.Sprintf("t%05d", i))
+		tk.CreatedAt = base.Add(time.Duration(i) * time.Second)
+		tk.Tenant = fmt.Sprintf("tenant-%d", i%50)
+		if i%10 != 0 {
+			tk.Status = task.StatusSucceeded
+		}
+		require.NoError(t, s.CreateTask(ctx, tk))
+	}
+	_, err := s.pool.Exec(ctx, `ANALYZE tasks`)
+	require.NoError(t, err)
+	plan := func(query string, args ...any) string {
+		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
+		require.NoError(t, err)
+		lines, err := collectStrings(rows)
+		require.NoError(t, err)
+		return strings.Join(lines, "\n")
+	}
+	tests := []struct {
+		name, query, index string
+		args               []any
+	}{
+		{"next due", nextDueSQL, "tasks_due_idx", nil},
+		{"list by tenant", `SELECT id FROM tasks WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 10`,
+			"tasks_tenant_created_idx", []any{"tenant-3"}},
+		{"list all", `SELECT id FROM tasks ORDER BY created_at DESC, id DESC LIMIT 10`, "tasks_created_idx", nil},
+		{"by upstream id", `SELECT id FROM tasks WHERE upstream_id = $1 AND upstream_id <> ''`, "tasks_upstream_idx", []any{"u"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			require.Contains(t, plan(tc.query, tc.args...), tc.index)
+		})
+	}
+}
+
+// Two pools on one schema stand for two gateway processes: their claims must
+// not overlap.
+func TestClaimAcrossPools(t *testing.T) {
+	t.Parallel()
+	url := pgtest.Schema(t)
+	handles := []*Store{openAt(t, url), openAt(t, url)}
+	const tasks = 60
+	for i := range tasks {
+		require.NoError(t, handles[0].CreateTask(t.Context(), sampleTask(fmt.Sprintf("t%02d", i))))
+	}
+	var (
+		mu   sync.Mutex
+		seen = map[string]int{}
+		wg   sync.WaitGroup
+		errs = make([]error, 8)
+	)
+	for w := range errs {
+		s := handles[w%2]
+		wg.Go(func() {
+			for range tasks {
+				claimed, err := s.ClaimDue(context.Background(), fmt.Sprint("w", w), base, time.Minute, 2)
+				if err != nil || len(claimed) == 0 {
+					errs[w] = err
+					return
+				}
+				mu.Lock()
+				for _, c := range claimed {
+					seen[c.ID]++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	require.Len(t, seen, tasks)
+	for id, n := range seen {
+		require.Equal(t, 1, n, "task %s claimed %d times", id, n)
+	}
+}
+
+// PostgreSQL text cannot hold NUL; the prompt must still round-trip and be searchable.
+func TestPromptWithNUL(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	tk := sampleTask("nul")
+	tk.Request.Prompt = "before\x00after \xff Ünïcode"
+	require.NoError(t, s.CreateTask(t.Context(), tk))
+	got, err := s.GetTask(t.Context(), "nul")
+	require.NoError(t, err)
+	require.Equal(t, strings.ToValidUTF8(tk.Request.Prompt, "\uFFFD"), got.Request.Prompt)
+	page, err := s.ListTasks(t.Context(), store.TaskFilter{Search: "ünï"})
+	require.NoError(t, err)
+	require.Len(t, page.Tasks, 1)
+}
+
+func TestPageLimit(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[int]int{-5: 20, 0: 20, 1: 1, 20: 20, 999: 999, 1000: 1000, 1001: 1000, 1 << 30: 1000} {
+		require.Equal(t, want, pageLimit(in), "pageLimit(%d)", in)
+	}
+}
+
+func BenchmarkClaimDue(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	for i := range 1000 {
+		tk := sampleTask(fmt.Sprintf("bench-%04d", i))
+		next := base.Add(time.Duration(i) * time.Millisecond)
+		tk.NextCheckAt = &next
+		if err := s.CreateTask(ctx, tk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	const lease = time.Minute
+	now := base.Add(time.Hour)
+	for b.Loop() {
+		claimed, err := s.ClaimDue(ctx, "bench", now, lease, 10)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(claimed) != 10 {
+			b.Fatalf("claimed %d tasks, want 10", len(claimed))
+		}
+		now = now.Add(lease)
+	}
+}
+
+func BenchmarkCreateTask(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	i := 0
+	for b.Loop() {
+		tk := sampleTask(fmt.Sprintf("bench-%09d", i))
+		tk.CreatedAt = base.Add(time.Duration(i) * time.Millisecond)
+		if err := s.CreateTask(ctx, tk); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+func collectStrings(rows interface {
+	Next() bool
+	Scan(...any) error
+	Err() error
+	Close()
+}) ([]string, error) {
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
