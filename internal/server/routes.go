@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 )
 
@@ -29,6 +30,15 @@ func (s *Server) routes() http.Handler {
 	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
 	mux.Handle("GET /v1/models", s.authed(jobs.WriteError, j.Models))
 	mux.Handle("GET /v1/models/{id}", s.authed(jobs.WriteError, j.Model))
+
+	// Client dialects (issue 4): the official Ark API and the reseller dialects, over the same tasks.
+	a := &ark.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	for _, prefix := range []string{"/api/v3", "/byteplus/v3"} {
+		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, a.Create))
+		mux.Handle("GET "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, a.List))
+		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Get))
+		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Delete))
+	}
 
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

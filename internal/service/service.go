@@ -93,6 +93,9 @@ type CreateInput struct {
 	Request task.Request
 	// ID, when set, is used instead of a fresh one (tests, imports).
 	ID string
+	// Relax drops or clamps what the model cannot take instead of rejecting it
+	// (Model.Relax); the notes land in Request.Warnings.
+	Relax bool
 }
 
 // Create validates and stores a new task. It returns a *task.Error naming the
@@ -112,6 +115,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 	clean, inline := task.ParseInline(req.Prompt)
 	req.Prompt = clean
 	m.ApplyInline(&req, inline)
+	if in.Relax {
+		req.Warnings = append(req.Warnings, m.Relax(&req)...)
+	}
 	if err := m.Normalize(&req); err != nil {
 		return nil, err
 	}

@@ -65,6 +65,11 @@ type TaskFilter struct {
 	Model    string // canonical id
 	Dialect  string
 	IDs      []string
+	// ServiceTier selects tasks whose normalized request has this service tier (Ark's filter.service_tier).
+	ServiceTier string
+	// RequestID selects the task created by this gateway request id (Request.RequestID):
+	// the seedance dialect's clients know a task by it.
+	RequestID string
 	// Prompt substring search (case-insensitive), for the console.
 	Search string
 	// CreatedAfter/Before bound CreatedAt (inclusive after, exclusive before).

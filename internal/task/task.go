@@ -143,6 +143,12 @@ type Request struct {
 	SafetyIdentifier string `json:"safety_identifier,omitempty"`
 	WebSearch        bool   `json:"web_search,omitempty"`
 
+	// Warnings are the notes of what the gateway changed to make the request
+	// acceptable (Model.Relax), shown to the client with the task.
+	Warnings []string `json:"warnings,omitempty"`
+	// RequestID is the gateway request id of the create call: some dialects echo
+	// it with the task later (seedance's envelope, callbacks).
+	RequestID string `json:"request_id,omitempty"`
 	// KeyID names the API key (auth.Principal.KeyID, never the secret) that created
 	// the task: its webhooks are signed with that key's secret.
 	KeyID string `json:"key_id,omitempty"`

@@ -78,6 +78,12 @@ func filterWhere(f store.TaskFilter) *whereClause {
 	if len(f.IDs) > 0 {
 		addIn(w, "id", f.IDs)
 	}
+	if f.ServiceTier != "" {
+		w.add("json_extract(request_json, '$.service_tier') = ?", f.ServiceTier)
+	}
+	if f.RequestID != "" {
+		w.add("json_extract(request_json, '$.request_id') = ?", f.RequestID)
+	}
 	if f.Search != "" {
 		// instr, not LIKE: the search text is matched literally, '%' and '_' included.
 		w.add("instr(prompt_lower, ?) > 0", strings.ToLower(f.Search))

@@ -412,6 +412,11 @@ func listFixture(t *testing.T, s store.Store) []*task.Task {
 		if p, ok := prompts[i]; ok {
 			tk.Request.Prompt = p
 		}
+		tk.Request.ServiceTier = "default"
+		if i%4 == 1 {
+			tk.Request.ServiceTier = "flex"
+		}
+		tk.Request.RequestID = fmt.Sprintf("req-%02d", i)
 		tk.CreatedAt = base.Add(time.Duration(min(i, 10)) * time.Minute)
 		all = append(all, tk)
 	}
@@ -450,6 +455,10 @@ func testListFilters(t *testing.T, s store.Store) {
 			keep: func(tk *task.Task) bool { return tk.Model == "m-even" }},
 		{name: "dialect", filter: store.TaskFilter{Dialect: "openai"},
 			keep: func(tk *task.Task) bool { return tk.Dialect == "openai" }},
+		{name: "service tier", filter: store.TaskFilter{ServiceTier: "flex"},
+			keep: func(tk *task.Task) bool { return tk.Request.ServiceTier == "flex" }},
+		{name: "request id", filter: store.TaskFilter{RequestID: "req-07"}, want: []string{"task-07"}},
+		{name: "unknown request id", filter: store.TaskFilter{RequestID: "req-99"}, want: nil},
 		{name: "ids", filter: store.TaskFilter{IDs: []string{"task-03", "task-09", "task-00", "nope"}},
 			want: []string{"task-09", "task-03", "task-00"}},
 		{name: "search is case-insensitive", filter: store.TaskFilter{Search: "lions"}, want: []string{"task-05"}},

@@ -1,0 +1,294 @@
+// Package ark serves the official Volcengine Ark / BytePlus ModelArk task API
+// (spec/ark.md; seed 001 exposes it under /byteplus/v3): create, get, list and
+// delete of content generation tasks, with Ark's error envelope and codes. The
+// official SDKs work against it unchanged.
+package ark
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Dialect is the name stored on tasks created here.
+const Dialect = "ark"
+
+// Handler serves the task endpoints; routes.go mounts its methods under both
+// /api/v3 and /byteplus/v3.
+type Handler struct {
+	Service      *service.Service
+	MaxBodyBytes int64
+	Now          func() time.Time // nil: time.Now
+}
+
+// createBody is the create call's body (spec/ark.md "Create body").
+type createBody struct {
+	Model   string  `json:"model"`
+	Content Content `json:"content"`
+	Params
+}
+
+// DecodeCreate decodes a create body into the model name and request
+// (exported for the fuzz target and the dialects that share Ark's body).
+func DecodeCreate(body []byte) (model string, req task.Request, err error) {
+	var b createBody
+	if err := wire.Unmarshal(body, &b, false); err != nil {
+		return "", task.Request{}, ParamsError(err)
+	}
+	return b.toRequest()
+}
+
+func (b *createBody) toRequest() (string, task.Request, error) {
+	if strings.TrimSpace(b.Model) == "" {
+		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required")
+	}
+	req, err := ParseContent(b.Content, "content")
+	if err != nil {
+		return "", task.Request{}, err
+	}
+	if err := b.Params.Apply(&req); err != nil {
+		return "", task.Request{}, err
+	}
+	return b.Model, req, nil
+}
+
+// Create is POST …/contents/generations/tasks; it answers {"id":"cgt-…"}.
+func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
+	var b createBody
+	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
+		WriteError(w, r, ParamsError(err))
+		return
+	}
+	model, req, err := b.toRequest()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	req.RequestID = wire.RequestID(r.Context())
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, map[string]string{"id": t.ID})
+}
+
+// Get is GET …/contents/generations/tasks/{id}: the task object.
+func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, Render(t))
+}
+
+// listWindow: Ark lists only the tasks of the last 7 days.
+const listWindow = 7 * 24 * time.Hour
+
+// listStatuses are the filter.status values; expired is accepted too, since
+// tasks can be in it.
+var listStatuses = []task.Status{task.StatusQueued, task.StatusRunning, task.StatusCancelled,
+	task.StatusSucceeded, task.StatusFailed, task.StatusExpired}
+
+// List is GET …/contents/generations/tasks?page_num=&page_size=&filter.status=
+// &filter.task_ids=&filter.model=&filter.service_tier=: {"items":[…],"total":n}.
+func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
+	f, err := h.listFilter(r)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := listAnswer{Items: []Task{}}
+	if f != nil {
+		p, _ := auth.FromContext(r.Context())
+		page, err := h.Service.List(r.Context(), p.Tenant, *f)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		out.Total = page.Total
+		for _, t := range page.Tasks {
+			out.Items = append(out.Items, Render(t))
+		}
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+type listAnswer struct {
+	Items []Task `json:"items"`
+	Total int    `json:"total"`
+}
+
+// listFilter reads the list query; nil (and no error) means nothing can match
+// (an unknown filter.model).
+func (h *Handler) listFilter(r *http.Request) (*store.TaskFilter, error) {
+	q := r.URL.Query()
+	pageNum, pageSize := 1, 10
+	for _, p := range []struct {
+		name string
+		dst  *int
+	}{{"page_num", &pageNum}, {"page_size", &pageSize}} {
+		v := q.Get(p.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return nil, task.Errorf(task.CodeInvalidParameter, p.name, "%s must be an integer in [1, 500], got %q", p.name, v)
+		}
+		*p.dst = n
+	}
+	now := time.Now
+	if h.Now != nil {
+		now = h.Now
+	}
+	f := &store.TaskFilter{Limit: pageSize, Offset: (pageNum - 1) * pageSize, CountTotal: true,
+		CreatedAfter: now().Add(-listWindow)}
+	if s := q.Get("filter.status"); s != "" {
+		if !slices.Contains(listStatuses, task.Status(s)) {
+			return nil, task.Errorf(task.CodeInvalidParameter, "filter.status",
+				"filter.status %q is not valid: use queued, running, cancelled, succeeded, failed or expired", s)
+		}
+		f.Statuses = []task.Status{task.Status(s)}
+	}
+	for _, id := range q["filter.task_ids"] {
+		for _, part := range strings.Split(id, ",") { // tolerate a comma-separated list too
+			if part = strings.TrimSpace(part); part != "" {
+				f.IDs = append(f.IDs, part)
+			}
+		}
+	}
+	switch tier := q.Get("filter.service_tier"); tier {
+	case "":
+		f.ServiceTier = task.TierDefault // flex tasks are listed only when asked for
+	case task.TierDefault, task.TierFlex:
+		f.ServiceTier = tier
+	default:
+		return nil, task.Errorf(task.CodeInvalidParameter, "filter.service_tier", "filter.service_tier %q is not valid: use default or flex", tier)
+	}
+	if name := q.Get("filter.model"); name != "" {
+		m, _, ok := task.LookupModel(name)
+		if !ok {
+			return nil, nil
+		}
+		f.Model = m.ID
+	}
+	return f, nil
+}
+
+// Delete is DELETE …/contents/generations/tasks/{id}, by status (spec/ark.md):
+// queued → cancelled; succeeded, failed, expired → the record is deleted;
+// running and cancelled → refused. The answer is an empty 200.
+func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id := r.PathValue("id")
+	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	switch t.Status {
+	case task.StatusQueued:
+		_, err = h.Service.Cancel(r.Context(), p.Tenant, id)
+	case task.StatusSucceeded, task.StatusFailed, task.StatusExpired:
+		err = h.Service.Delete(r.Context(), p.Tenant, id)
+	default:
+		err = task.Errorf(task.CodeConflict, "id", "the task %s is %s and cannot be cancelled or deleted", id, t.Status)
+	}
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// errorRow is how one error code looks on Ark's wire.
+type errorRow struct {
+	status int
+	code   string // Ark's error code
+}
+
+// errorTable maps every error code to Ark's status and code (spec/ark.md "Errors").
+var errorTable = map[task.Code]errorRow{
+	task.CodeInvalidParameter: {http.StatusBadRequest, "InvalidParameter"},
+	task.CodeMissingParameter: {http.StatusBadRequest, "MissingParameter"},
+	task.CodeInvalidJSON:      {http.StatusBadRequest, "InvalidParameter"},
+	task.CodeBodyTooLarge:     {http.StatusBadRequest, "InvalidParameter"},
+	task.CodeUnsupportedMedia: {http.StatusBadRequest, "InvalidParameter"},
+	task.CodeUnknownModel:     {http.StatusNotFound, "InvalidEndpointOrModel.NotFound"},
+	task.CodeUnauthorized:     {http.StatusUnauthorized, "AuthenticationError"},
+	task.CodeForbidden:        {http.StatusForbidden, "AccessDenied"},
+	task.CodePaymentRequired:  {http.StatusForbidden, "AccountOverdueError"},
+	task.CodeNotFound:         {http.StatusNotFound, "NotFound"},
+	task.CodeConflict:         {http.StatusConflict, "OperationDenied.InvalidTaskStatus"},
+	task.CodeRateLimited:      {http.StatusTooManyRequests, "RateLimitExceeded.EndpointRPMExceeded"},
+	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "QuotaExceeded"},
+	task.CodeUnavailable:      {http.StatusTooManyRequests, "ServerOverloaded"},
+	task.CodeUpstream:         {http.StatusInternalServerError, "InternalServiceError"},
+	task.CodeInternal:         {http.StatusInternalServerError, "InternalServiceError"},
+}
+
+// errorTypes is the "type" Ark gives each HTTP status.
+var errorTypes = map[int]string{
+	http.StatusBadRequest: "BadRequest", http.StatusUnauthorized: "Unauthorized", http.StatusForbidden: "Forbidden",
+	http.StatusNotFound: "NotFound", http.StatusConflict: "Conflict", http.StatusTooManyRequests: "TooManyRequests",
+	http.StatusInternalServerError: "InternalServerError",
+}
+
+func errorRowOf(c task.Code) errorRow {
+	if row, ok := errorTable[c]; ok {
+		return row
+	}
+	return errorTable[task.CodeInternal]
+}
+
+// APIError is Ark's error object.
+type APIError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Param   string `json:"param"`
+	Type    string `json:"type"`
+}
+
+// WriteError writes err as {"error":{"code","message","param","type"}}; like
+// Ark, the message ends with the request id.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	row := errorRowOf(e.Code)
+	wire.SetRetryAfter(w, e)
+	msg := e.Message
+	if id := wire.RequestID(r.Context()); id != "" {
+		msg = fmt.Sprintf("%s Request ID: %s", strings.TrimRight(msg, " "), id)
+	}
+	wire.WriteJSON(w, row.status, map[string]APIError{"error": {
+		Code: row.code, Message: msg, Param: Param(e.Field), Type: errorTypes[row.status],
+	}})
+}
+
+// Param names a normalized request field as the Ark body parameter it came from.
+func Param(field string) string {
+	switch field {
+	case "prompt", "first_frame", "last_frame", "draft_task_id":
+		return "content"
+	case "web_search":
+		return "tools"
+	}
+	for _, p := range []string{"reference_images", "reference_videos", "reference_audio"} {
+		if strings.HasPrefix(field, p) {
+			return "content"
+		}
+	}
+	return field
+}
