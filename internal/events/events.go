@@ -14,6 +14,7 @@ import (
 type Hub struct {
 	mu   sync.Mutex
 	subs map[string]map[*sub]struct{}
+	all  map[*sub]struct{} // SubscribeAll
 }
 
 type sub struct{ ch chan *task.Task }
@@ -42,10 +43,30 @@ func (h *Hub) Subscribe(id string) (<-chan *task.Task, func()) {
 	}
 }
 
+// SubscribeAll is Subscribe for the changes of every task (the webhook
+// dispatcher uses it as a wake-up: a change may have queued a message).
+func (h *Hub) SubscribeAll() (<-chan *task.Task, func()) {
+	s := &sub{ch: make(chan *task.Task, 1)}
+	h.mu.Lock()
+	if h.all == nil {
+		h.all = map[*sub]struct{}{}
+	}
+	h.all[s] = struct{}{}
+	h.mu.Unlock()
+	return s.ch, func() {
+		h.mu.Lock()
+		delete(h.all, s)
+		h.mu.Unlock()
+	}
+}
+
 // Publish hands t to every subscriber of t.ID, replacing an unread older value.
 func (h *Hub) Publish(t *task.Task) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	for s := range h.all {
+		s.offer(t)
+	}
 	for s := range h.subs[t.ID] {
 		select {
 		case s.ch <- t:
@@ -56,5 +77,18 @@ func (h *Hub) Publish(t *task.Task) {
 			}
 			s.ch <- t
 		}
+	}
+}
+
+// offer sends t, replacing an unread older value (the caller holds h.mu).
+func (s *sub) offer(t *task.Task) {
+	select {
+	case s.ch <- t:
+	default:
+		select {
+		case <-s.ch:
+		default:
+		}
+		s.ch <- t
 	}
 }

@@ -19,14 +19,15 @@ import (
 // scheduler, a cancel, another instance) and wherever the process dies.
 type WebhookStore interface {
 	// ClaimWebhooks leases up to limit pending messages whose NextAttemptAt <= now
-	// and whose lease is free or expired, oldest due first.
-	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*WebhookMessage, error)
+	// and whose lease is free or expired, oldest due first, leaving out messages
+	// to the URLs in skip (endpoints this instance is already busy with).
+	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*WebhookMessage, error)
 	// NextWebhookDue returns the earliest NextAttemptAt of a pending message (zero if none).
 	NextWebhookDue(ctx context.Context) (time.Time, error)
-	// RecordWebhookAttempt appends a (m.Attempts-th) attempt and writes m's
+	// RecordWebhookAttempt appends the attempt a (none when a.N is 0) and writes m's
 	// State, Attempts, NextAttemptAt, LastStatusCode, LastError, DeliveredAt and
-	// UpdatedAt, releasing the lease. ErrConflict if owner no longer holds the
-	// lease (the attempt is still recorded: it happened). When m.State is
+	// UpdatedAt, releasing the lease, in one transaction. ErrConflict (and nothing
+	// written) if owner no longer holds the lease. When m.State is
 	// WebhookGone every other pending message to the same KeyID and URL is
 	// marked gone too: the receiver said the endpoint is no more.
 	RecordWebhookAttempt(ctx context.Context, owner string, m *WebhookMessage, a WebhookAttempt) error

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/store"
@@ -91,21 +93,30 @@ func scanMessages(rows *sql.Rows) ([]*store.WebhookMessage, error) {
 }
 
 // ClaimWebhooks implements store.WebhookStore.
-func (s *Store) ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int) ([]*store.WebhookMessage, error) {
+func (s *Store) ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*store.WebhookMessage, error) {
 	if lease <= 0 {
 		return nil, fmt.Errorf("sqlite: claim webhooks: lease must be positive, got %s", lease)
 	}
 	if limit < 1 {
 		return []*store.WebhookMessage{}, nil
 	}
+	args := []any{sql.Named("owner", owner), sql.Named("until", toMillis(now.Add(lease))),
+		sql.Named("now", toMillis(now)), sql.Named("limit", limit)}
+	notBusy := ""
+	if len(skip) > 0 {
+		names := make([]string, len(skip))
+		for i, u := range skip {
+			names[i] = ":skip" + strconv.Itoa(i) // named like the rest: mixing in ? would renumber them
+			args = append(args, sql.Named(names[i][1:], u))
+		}
+		notBusy = " AND url NOT IN (" + strings.Join(names, ", ") + ")"
+	}
 	rows, err := s.write.QueryContext(ctx, `UPDATE webhook_messages SET lease_owner = :owner, lease_until = :until
 		WHERE id IN (
 			SELECT id FROM webhook_messages
-			WHERE `+webhookDue+` AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)
+			WHERE `+webhookDue+` AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)`+notBusy+`
 			ORDER BY next_attempt_at, id LIMIT :limit)
-		RETURNING `+webhookColumns,
-		sql.Named("owner", owner), sql.Named("until", toMillis(now.Add(lease))),
-		sql.Named("now", toMillis(now)), sql.Named("limit", limit))
+		RETURNING `+webhookColumns, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim webhooks: %w", err)
 	}
@@ -131,12 +142,14 @@ func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, error) {
 // RecordWebhookAttempt implements store.WebhookStore.
 func (s *Store) RecordWebhookAttempt(ctx context.Context, owner string, m *store.WebhookMessage, a store.WebhookAttempt) error {
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
-			(message_id, n, started_at, duration_ms, status_code, error, response_body, manual)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (message_id, n) DO NOTHING`,
-			m.ID, a.N, toMillis(a.StartedAt), a.Duration.Milliseconds(), a.StatusCode, a.Error, a.ResponseBody, a.Manual); err != nil {
-			return err
+		if a.N > 0 { // 0: no attempt was made (a skipped message)
+			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
+				(message_id, n, started_at, duration_ms, status_code, error, response_body, manual)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+				ON CONFLICT (message_id, n) DO NOTHING`,
+				m.ID, a.N, toMillis(a.StartedAt), a.Duration.Milliseconds(), a.StatusCode, a.Error, a.ResponseBody, a.Manual); err != nil {
+				return err
+			}
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE webhook_messages SET state = ?, attempts = ?, next_attempt_at = ?,
 			last_status_code = ?, last_error = ?, updated_at = ?, delivered_at = ?, lease_owner = '', lease_until = NULL

@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +28,7 @@ var webhookTests = []struct {
 	{"WebhookClaimConcurrent", testWebhookClaimConcurrent},
 	{"WebhookSecretRotation", testWebhookSecret},
 	{"Idempotency", testIdempotency},
+	{"IdempotencyConcurrentBegin", testIdempotencyConcurrent},
 }
 
 func asWebhookStore(t *testing.T, s store.Store) store.WebhookStore {
@@ -111,7 +114,7 @@ func testWebhookOutboxConflict(t *testing.T, s store.Store, w store.WebhookStore
 
 func claimAll(t *testing.T, w store.WebhookStore, owner string, now time.Time) []*store.WebhookMessage {
 	t.Helper()
-	ms, err := w.ClaimWebhooks(t.Context(), owner, now, time.Minute, 100)
+	ms, err := w.ClaimWebhooks(t.Context(), owner, now, time.Minute, 100, nil)
 	require.NoError(t, err)
 	return ms
 }
@@ -173,7 +176,11 @@ func testWebhookGone(t *testing.T, s store.Store, w store.WebhookStore) {
 	other := callbackTask("cgt-g3", "https://example.com/other")
 	create(t, s, callbackTask("cgt-g1", "https://example.com/gone"), callbackTask("cgt-g2", "https://example.com/gone"), other)
 	now := base.Add(time.Second)
-	ms := claimAll(t, w, "w", now)
+	busy, err := w.ClaimWebhooks(ctx, "w", now, time.Minute, 100, []string{"https://example.com/gone", "https://example.com/x"})
+	require.NoError(t, err)
+	require.Len(t, busy, 1, "messages to busy endpoints are left for later")
+	require.Equal(t, "cgt-g3", busy[0].TaskID)
+	ms := append(busy, claimAll(t, w, "w", now)...)
 	require.Len(t, ms, 3)
 	var first *store.WebhookMessage
 	for _, m := range ms {
@@ -225,7 +232,7 @@ func testWebhookClaimConcurrent(t *testing.T, s store.Store, w store.WebhookStor
 	errs := make(chan error, 4)
 	for i := range 4 {
 		go func() {
-			ms, err := w.ClaimWebhooks(t.Context(), "w"+string(rune('a'+i)), now, time.Minute, 3)
+			ms, err := w.ClaimWebhooks(t.Context(), "w"+string(rune('a'+i)), now, time.Minute, 3, nil)
 			for _, m := range ms {
 				seen <- m.ID
 			}
@@ -335,4 +342,32 @@ func testIdempotency(t *testing.T, s store.Store, w store.WebhookStore) {
 	n, err := w.DeleteExpiredIdempotency(ctx, now.Add(48*time.Hour))
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n, "k1 of key-2 and k2; k1 of key-1 was begun again at +25 h")
+}
+
+// Several instances receiving the same Idempotency-Key at once: exactly one
+// goes on, the others see its record.
+func testIdempotencyConcurrent(t *testing.T, s store.Store, w store.WebhookStore) {
+	const callers = 8
+	now := base
+	got := make([]*store.IdempotencyRecord, callers)
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			rec := &store.IdempotencyRecord{KeyID: "key-1", Key: "same", Fingerprint: "fp", CreatedAt: now,
+				LockedUntil: now.Add(time.Minute), ExpiresAt: now.Add(24 * time.Hour)}
+			got[i], errs[i] = w.BeginIdempotency(context.Background(), rec, now)
+		})
+	}
+	wg.Wait()
+	require.NoError(t, errors.Join(errs...))
+	began := 0
+	for _, r := range got {
+		if r == nil {
+			began++
+		} else {
+			require.False(t, r.Done)
+		}
+	}
+	require.Equal(t, 1, began, "exactly one caller begins the request")
 }
