@@ -1,0 +1,30 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// UpstreamStore holds the queries of upstream channels: batched status checks
+// and per-key load. It is part of the storage contract (storetest runs its
+// suite against every store that implements it); it is a separate interface
+// only so that a store can be brought up in steps. Without it the scheduler
+// checks tasks one by one and the ark provider counts load by listing tasks.
+type UpstreamStore interface {
+	// ClaimDueChecks is ClaimDue restricted to tasks of the named providers that
+	// have an UpstreamID (status checks), so one scheduler step can check many
+	// of them with one upstream call.
+	ClaimDueChecks(ctx context.Context, owner string, now time.Time, lease time.Duration, providers []string, limit int) ([]*task.Task, error)
+	// KeyLoad lists the live (non-terminal) tasks of provider and model that
+	// hold an upstream key (UpstreamKey set), for per-key concurrency limits.
+	KeyLoad(ctx context.Context, provider, model string) ([]KeySlot, error)
+}
+
+// KeySlot is a live task holding a slot on an upstream key.
+type KeySlot struct {
+	TaskID      string
+	Channel     string
+	UpstreamKey string
+}
