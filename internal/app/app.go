@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/blob/disk"
+	"github.com/seedgate/seedgate/internal/blob/s3"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/media"
@@ -55,6 +57,26 @@ func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.S
 	return sqlite.Open(ctx, c.SQLitePath(), log)
 }
 
+// OpenBlobs opens the file storage the config names: S3-compatible storage
+// when SEEDGATE_S3_ENDPOINT is set (checked to be reachable), else the data dir.
+func OpenBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
+	if c.S3.Endpoint == "" {
+		return disk.New(filepath.Join(c.DataDir, "files"))
+	}
+	s, err := s3.New(s3.Config{
+		Endpoint: c.S3.Endpoint, Bucket: c.S3.Bucket, Region: c.S3.Region,
+		AccessKey: c.S3.AccessKey, SecretKey: c.S3.SecretKey, PathStyle: c.S3.PathStyle,
+		Prefix: c.S3.Prefix, Downloads: c.S3.Downloads,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Check(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // Start opens everything and starts serving; it returns once the listener is up.
 func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err error) {
 	a := &App{Config: c, log: log, served: make(chan error, 1)}
@@ -69,7 +91,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	if a.Store, err = OpenStore(ctx, c, log); err != nil {
 		return nil, err
 	}
-	blobs, err := disk.New(filepath.Join(c.DataDir, "files"))
+	blobs, err := OpenBlobs(ctx, c)
 	if err != nil {
 		return nil, err
 	}

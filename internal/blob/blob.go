@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"mime"
 	"time"
 )
 
@@ -28,4 +29,18 @@ type Object interface {
 	io.ReadSeekCloser
 	Size() int64
 	ModTime() time.Time
+}
+
+// Redirector is a Store whose objects clients can fetch without the gateway
+// (S3's presigned URLs), when Redirects says it is configured to.
+type Redirector interface {
+	Redirects() bool
+	// RedirectURL returns a URL serving key's bytes with the given content
+	// type and file name, valid for a while.
+	RedirectURL(ctx context.Context, key, contentType, filename string) (string, error)
+}
+
+// InlineDisposition is the Content-Disposition header naming a file shown inline.
+func InlineDisposition(filename string) string {
+	return mime.FormatMediaType("inline", map[string]string{"filename": filename})
 }

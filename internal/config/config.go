@@ -23,6 +23,8 @@ type Config struct {
 	Listen      string
 	DataDir     string
 	DatabaseURL string // "" until Load derives it from DataDir
+	// S3 is S3-compatible storage for files (uploads, results); Endpoint "" keeps them in DataDir.
+	S3 S3Config
 	APIKeys     []string
 	PublicURL   string
 
@@ -65,6 +67,46 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_DATABASE_URL", "", "database: a SQLite file path or sqlite:// URL (default: seedgate.db in the data dir), or postgres://user:pass@host/db (?search_path=schema, pool_max_conns=N) to share one database between instances", func(c *Config, v string) error {
 		c.DatabaseURL = v
+		return nil
+	}},
+	// S3-compatible storage (several instances share files through it).
+	{"SEEDGATE_S3_ENDPOINT", "", "store files in S3-compatible storage instead of the data dir: the service URL, e.g. https://s3.us-east-1.amazonaws.com or http://minio:9000", func(c *Config, v string) error {
+		c.S3.Endpoint = strings.TrimRight(v, "/")
+		return nil
+	}},
+	{"SEEDGATE_S3_BUCKET", "", "S3 bucket (must exist)", func(c *Config, v string) error {
+		c.S3.Bucket = v
+		return nil
+	}},
+	{"SEEDGATE_S3_REGION", "", "S3 region (default: asked from the service)", func(c *Config, v string) error {
+		c.S3.Region = v
+		return nil
+	}},
+	{"SEEDGATE_S3_ACCESS_KEY", "", "S3 access key (default: AWS_ACCESS_KEY_ID, ~/.aws/credentials or the instance role)", func(c *Config, v string) error {
+		c.S3.AccessKey = v
+		return nil
+	}},
+	{"SEEDGATE_S3_SECRET_KEY", "", "S3 secret key", func(c *Config, v string) error {
+		c.S3.SecretKey = v
+		return nil
+	}},
+	{"SEEDGATE_S3_PATH_STYLE", "false", "address the bucket in the URL path (MinIO and most self-hosted servers) instead of the host name", func(c *Config, v string) error {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return errors.New("want true or false")
+		}
+		c.S3.PathStyle = b
+		return nil
+	}},
+	{"SEEDGATE_S3_PREFIX", "", "prefix for every object key, so one bucket can serve several gateways", func(c *Config, v string) error {
+		c.S3.Prefix = v
+		return nil
+	}},
+	{"SEEDGATE_S3_DOWNLOADS", "proxy", "how file downloads are served from S3: proxy (streamed by the gateway) or redirect (302 to a presigned URL)", func(c *Config, v string) error {
+		if v != "proxy" && v != "redirect" {
+			return fmt.Errorf("want proxy or redirect, got %q", v)
+		}
+		c.S3.Downloads = v
 		return nil
 	}},
 	{"SEEDGATE_API_KEYS", "", "comma-separated client API keys; empty = open to anyone (warned loudly)", func(c *Config, v string) error {
@@ -185,7 +227,17 @@ func Load(name string, args []string, getenv func(string) string, out io.Writer)
 		return nil, err
 	}
 	c.derive()
+	if c.S3.Endpoint != "" && c.S3.Bucket == "" {
+		return nil, errors.New("SEEDGATE_S3_BUCKET (--s3-bucket) must be set with SEEDGATE_S3_ENDPOINT")
+	}
 	return c, nil
+}
+
+// S3Config is the SEEDGATE_S3_* settings.
+type S3Config struct {
+	Endpoint, Bucket, Region, AccessKey, SecretKey, Prefix string
+	PathStyle                                              bool
+	Downloads                                              string // proxy | redirect
 }
 
 // derive fills settings whose defaults depend on others.

@@ -176,6 +176,28 @@ func (s *Service) OpenFile(ctx context.Context, id string) (*task.File, blob.Obj
 	return f, o, nil
 }
 
+// FileRedirect returns a URL the client can fetch a file's bytes from directly
+// (a presigned S3 URL) when the blob store is set to redirect downloads, or ""
+// to stream them through OpenFile. Callers have checked access.
+func (s *Service) FileRedirect(ctx context.Context, id string) (string, error) {
+	r, ok := s.blobs.(blob.Redirector)
+	if !ok || !r.Redirects() {
+		return "", nil
+	}
+	f, err := s.store.GetFile(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", task.Errorf(task.CodeNotFound, "id", "file %s not found", id)
+	}
+	if err != nil {
+		return "", fmt.Errorf("get file: %w", err)
+	}
+	u, err := r.RedirectURL(ctx, f.BlobKey, f.ContentType, f.Name)
+	if err != nil {
+		return "", fmt.Errorf("file redirect: %w", err)
+	}
+	return u, nil
+}
+
 // FileURL is the signed URL of a file.
 func (s *Service) FileURL(id string) string { return s.urls.FileURL(id) }
 

@@ -31,7 +31,7 @@ func New(dir string) (*Store, error) {
 // path maps a key to a file, refusing keys that would escape Root. Keys are
 // made by the gateway, so a bad one is a bug, not user input; still, never trust.
 func (s *Store) path(key string) (string, error) {
-	if key == "" || strings.Contains(key, "\\") || !fs.ValidPath(key) {
+	if key == "" || key == "." || strings.Contains(key, "\\") || !fs.ValidPath(key) {
 		return "", fmt.Errorf("blob: invalid key %q", key)
 	}
 	return filepath.Join(s.Root, filepath.FromSlash(key)), nil

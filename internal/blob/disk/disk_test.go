@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/blob/blobtest"
 )
 
 func TestPutOpenDelete(t *testing.T) {
@@ -69,4 +70,13 @@ func TestCancelledPutLeavesNothing(t *testing.T) {
 	require.Error(t, err)
 	_, err = s.Open(context.Background(), "a/b")
 	require.True(t, errors.Is(err, blob.ErrNotFound))
+}
+
+func TestSuite(t *testing.T) {
+	t.Parallel()
+	blobtest.Run(t, func(t *testing.T) blob.Store {
+		s, err := New(t.TempDir())
+		require.NoError(t, err)
+		return s
+	})
 }

@@ -137,6 +137,16 @@ func (h *Handler) Content(w http.ResponseWriter, r *http.Request, authenticate f
 			return
 		}
 	}
+	// With S3 and SEEDGATE_S3_DOWNLOADS=redirect the bytes come from a presigned URL.
+	if u, err := h.Service.FileRedirect(r.Context(), id); err != nil || u != "" {
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "private, max-age=300") // shorter than the URL lives
+		http.Redirect(w, r, u, http.StatusFound)
+		return
+	}
 	f, obj, err := h.Service.OpenFile(r.Context(), id)
 	if err != nil {
 		WriteError(w, r, err)

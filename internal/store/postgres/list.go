@@ -84,6 +84,13 @@ func filterWhere(f store.TaskFilter) *whereClause {
 	if len(f.IDs) > 0 {
 		w.add("id = ANY(?)", f.IDs)
 	}
+	if f.ServiceTier != "" {
+		// json, not jsonb: jsonb refuses a "\u0000" that a prompt may hold.
+		w.add("request_json::json ->> 'service_tier' = ?", f.ServiceTier)
+	}
+	if f.RequestID != "" {
+		w.add("request_json::json ->> 'request_id' = ?", f.RequestID)
+	}
 	if f.Search != "" {
 		// strpos, not LIKE: the search text is matched literally, '%' and '_' included.
 		w.add("strpos(prompt_lower, ?) > 0", searchable(f.Search))

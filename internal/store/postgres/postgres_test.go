@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/store"
@@ -62,9 +65,17 @@ func TestMigrate(t *testing.T) {
 	ms, err := loadMigrations()
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
-	for i, m := range ms {
-		require.Equal(t, i+1, m.version, "migrations are numbered 1, 2, … without gaps")
+	// The same numbers and names as SQLite's: one change, one number, both engines.
+	entries, err := os.ReadDir(filepath.Join("..", "sqlite", "migrations"))
+	require.NoError(t, err)
+	var sqliteNames, names []string
+	for _, e := range entries {
+		sqliteNames = append(sqliteNames, e.Name())
 	}
+	for _, m := range ms {
+		names = append(names, fmt.Sprintf("%04d_%s.sql", m.version, m.name))
+	}
+	require.Equal(t, sqliteNames, names, "internal/store/postgres/migrations must mirror internal/store/sqlite/migrations")
 
 	t.Run("concurrent open of a new schema", func(t *testing.T) {
 		t.Parallel()
@@ -163,16 +174,16 @@ func TestQueriesUseIndexes(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
 	// Enough rows, and fresh statistics, that an index beats a scan.
-	for i := range 2000 {
-		tk := sampleTask(fmt.Sprintf("t%05d", i))
-		tk.CreatedAt = base.Add(time.Duration(i) * time.Second)
-		tk.Tenant = fmt.Sprintf("tenant-%d", i%50)
-		if i%10 != 0 {
-			tk.Status = task.StatusSucceeded
-		}
-		require.NoError(t, s.CreateTask(ctx, tk))
-	}
-	_, err := s.pool.Exec(ctx, `ANALYZE tasks`)
+	require.NoError(t, s.CreateTask(ctx, sampleTask("template")))
+	_, err := s.pool.Exec(ctx, `INSERT INTO tasks (`+taskColumns+`, prompt_lower)
+		SELECT 't' || i, 'tenant-' || (i % 50), dialect, model, model_alias,
+			CASE WHEN i % 10 = 0 THEN 'queued' ELSE 'succeeded' END,
+			request_json, result_json, usage_json, error_json, provider, upstream_id, dispatched_at, attempts,
+			created_at + i * 1000, updated_at, started_at, finished_at, expires_at, next_check_at,
+			progress, version, lease_owner, lease_until, channel, upstream_key, prompt_lower
+		FROM tasks, generate_series(1, 5000) AS i WHERE id = 'template'`)
+	require.NoError(t, err)
+	_, err = s.pool.Exec(ctx, `ANALYZE tasks`)
 	require.NoError(t, err)
 	plan := func(query string, args ...any) string {
 		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
@@ -185,6 +196,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 		name, query, index string
 		args               []any
 	}{
+		{"claim", claimSQL, "tasks_due_idx", []any{pgx.NamedArgs{"owner": "x", "until": 2, "now": 1, "limit": 10}}},
+		{"claim checks", claimChecksSQL, "Index Scan", // tasks_due_idx or tasks_upstream_idx, by the data
+			[]any{pgx.NamedArgs{"owner": "x", "until": 2, "now": 1, "limit": 10, "providers": []string{"ark"}}}},
+		{"key load", keyLoadSQL, "tasks_key_load_idx", []any{"ark", "m"}},
 		{"next due", nextDueSQL, "tasks_due_idx", nil},
 		{"list by tenant", `SELECT id FROM tasks WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 10`,
 			"tasks_tenant_created_idx", []any{"tenant-3"}},
@@ -193,7 +208,9 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			require.Contains(t, plan(tc.query, tc.args...), tc.index)
+			p := plan(tc.query, tc.args...)
+			require.Contains(t, p, tc.index)
+			require.NotContains(t, p, "Seq Scan")
 		})
 	}
 }

@@ -34,10 +34,29 @@ const insertTaskSQL = `INSERT INTO tasks (` + taskColumns + `, prompt_lower) VAL
 	@created_at, @updated_at, @started_at, @finished_at, @expires_at, @next_check_at,
 	@progress, @version, @lease_owner, @lease_until, @channel, @upstream_key, @prompt_lower)`
 
+// createTaskSQL inserts the task and, in the same statement (so in the same
+// transaction), its first webhook event when it has a callback URL: the
+// outbox rule of store.WebhookStore.
+const createTaskSQL = `WITH inserted AS (
+	` + insertTaskSQL + `
+	RETURNING id
+)
+` + enqueueWebhookSQL + ` FROM inserted WHERE @callback_url <> ''`
+
+// enqueueWebhookSQL records a webhook event; the statements using it add the
+// FROM … WHERE that decides whether there is one.
+const enqueueWebhookSQL = `INSERT INTO webhook_messages (` + webhookColumns + `)
+SELECT @msg_id, @id, @tenant, @key_id, @dialect, @callback_url, @status, @msg_version, @snapshot,
+	'pending', 0, @msg_at, 0, '', @msg_at, @msg_at, NULL, '', NULL`
+
 // updateTaskSQL writes every field but id and created_at, conditional on the
-// version, and tells a lost race from a missing row in the same round trip.
-// (EXISTS reads the statement's snapshot, from before the update.)
-const updateTaskSQL = `WITH updated AS (
+// version; records the webhook event when the status changes (old locks the
+// row and reads the status before the write); and tells a lost race from a
+// missing row, all in one statement. (EXISTS reads the statement's snapshot,
+// from before the update.)
+const updateTaskSQL = `WITH old AS (
+	SELECT status AS old_status FROM tasks WHERE id = @id AND version = @version FOR UPDATE
+), updated AS (
 	UPDATE tasks SET
 		tenant = @tenant, dialect = @dialect, model = @model, model_alias = @model_alias, status = @status,
 		request_json = @request_json, result_json = @result_json, usage_json = @usage_json, error_json = @error_json,
@@ -46,8 +65,11 @@ const updateTaskSQL = `WITH updated AS (
 		expires_at = @expires_at, next_check_at = @next_check_at,
 		progress = @progress, version = version + 1, lease_owner = @lease_owner, lease_until = @lease_until,
 		channel = @channel, upstream_key = @upstream_key, prompt_lower = @prompt_lower
+	FROM old
 	WHERE id = @id AND version = @version
-	RETURNING 1
+	RETURNING old_status
+), hook AS (
+	` + enqueueWebhookSQL + ` FROM updated WHERE @callback_url <> '' AND old_status <> @status
 )
 SELECT (SELECT count(*) FROM updated), EXISTS (SELECT 1 FROM tasks WHERE id = @id)`
 
@@ -97,7 +119,7 @@ func taskArgs(t *task.Task, version int64) (pgx.NamedArgs, error) {
 			return nil, fmt.Errorf("encode error: %w", err)
 		}
 	}
-	return pgx.NamedArgs{
+	args := pgx.NamedArgs{
 		"id":            t.ID,
 		"tenant":        t.Tenant,
 		"dialect":       t.Dialect,
@@ -125,7 +147,12 @@ func taskArgs(t *task.Task, version int64) (pgx.NamedArgs, error) {
 		"channel":       t.Channel,
 		"upstream_key":  t.UpstreamKey,
 		"prompt_lower":  searchable(t.Request.Prompt),
-	}, nil
+		"callback_url":  t.Request.CallbackURL,
+	}
+	if err := addWebhookArgs(args, t); err != nil {
+		return nil, err
+	}
+	return args, nil
 }
 
 // searchable is the prompt as search matches it: lower-cased, and without NUL
@@ -229,7 +256,8 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: create task %s: %w", t.ID, err)
 	}
-	if _, err := s.pool.Exec(ctx, insertTaskSQL, args); err != nil {
+	args["msg_version"] = int64(1)
+	if _, err := s.pool.Exec(ctx, createTaskSQL, args); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("postgres: create task %s: %w", t.ID, store.ErrConflict)
 		}
@@ -262,6 +290,7 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("postgres: update task %s: %w", t.ID, err)
 	}
+	args["msg_version"] = t.Version + 1
 	var (
 		n      int64
 		exists bool
