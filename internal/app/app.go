@@ -132,7 +132,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	})
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
-		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath,
+		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, SyncWait: c.SyncWait,
 	}, a.Service, a.Store, log)
 
 	if a.ln, err = net.Listen("tcp", c.Listen); err != nil {

@@ -42,6 +42,9 @@ type Config struct {
 	FFprobePath       string
 	SandboxQueueDelay time.Duration
 	SandboxRunTime    time.Duration
+	// SyncWait bounds calls that wait for a result (the seedance dialect without
+	// callback_url, the responses dialect's streamed query).
+	SyncWait time.Duration
 }
 
 type setting struct {
@@ -187,6 +190,9 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SANDBOX_RUN_TIME", "3s", "sandbox: how long a task runs before it renders", func(c *Config, v string) error {
 		return setDuration(&c.SandboxRunTime, v, 0, time.Hour)
+	}},
+	{"SEEDGATE_SYNC_WAIT", "5m", "how long calls that wait for the result (seedance without callback_url, responses stream) wait before answering with the current status", func(c *Config, v string) error {
+		return setDuration(&c.SyncWait, v, 0, time.Hour)
 	}},
 }
 

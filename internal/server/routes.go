@@ -5,6 +5,9 @@ import (
 
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/dialect/responses"
+	"github.com/seedgate/seedgate/internal/dialect/seedance"
+	"github.com/seedgate/seedgate/internal/dialect/videos"
 )
 
 // routes is every route of the gateway, in one place.
@@ -39,6 +42,16 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Get))
 		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Delete))
 	}
+	v := &videos.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	mux.Handle("POST /v1/videos/generations", s.authed(videos.WriteError, v.Create))
+	mux.Handle("GET /v1/videos/generations/{task_id}", s.authed(videos.WriteError, v.Get))
+	mux.Handle("GET /v1/tasks/{task_id}", s.authed(videos.WriteError, v.Get))
+	sd := &seedance.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
+	mux.Handle("POST /v1/seedance/videos", s.authed(seedance.WriteError, sd.Create))
+	mux.Handle("POST /v1/seedance/tasks", s.authed(seedance.WriteError, sd.Retrieve))
+	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(seedance.WriteError, sd.Get))
+	rs := &responses.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
+	mux.Handle("POST /v1/responses", s.authed(responses.WriteError, rs.Handle))
 
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -24,6 +24,8 @@ type Config struct {
 	Keys        auth.StaticKeys
 	FFmpegPath  string
 	FFprobePath string
+	// SyncWait bounds the dialect calls that wait for a result.
+	SyncWait time.Duration
 }
 
 // Server holds the handlers' dependencies.

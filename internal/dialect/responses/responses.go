@@ -1,0 +1,215 @@
+// Package responses serves the DMXAPI dialect (seed 000) at POST /v1/responses:
+// a submit (Ark's content items in input[], top-level fields) answers
+// {"id","usage"}; a query (model "seedance-get", input = the task id) answers
+// in the OpenAI Responses API style, streamed as Server-Sent Events ending in
+// response.completed and [DONE] (stream:true) or as one object (stream:false),
+// whose text has the line "视频URL: <url>".
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/dialect/ark"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Dialect is the name stored on tasks created here.
+const Dialect = "responses"
+
+// QueryModel is the model name that makes a call a query, not a submit.
+const QueryModel = "seedance-get"
+
+// Handler serves POST /v1/responses; routes.go mounts it.
+type Handler struct {
+	Service      *service.Service
+	MaxBodyBytes int64
+	// Wait bounds how long a streamed query waits for the task to finish
+	// before completing with its current status.
+	Wait time.Duration
+	Now  func() time.Time // nil: time.Now
+}
+
+type body struct {
+	Model  string          `json:"model"`
+	Input  json.RawMessage `json:"input"`
+	Stream bool            `json:"stream"`
+	ark.Params
+}
+
+// Call is a decoded POST /v1/responses: a submit (Request set) or a query (TaskID set).
+type Call struct {
+	Model   string
+	Stream  bool
+	TaskID  string // query
+	Request task.Request
+}
+
+// Decode decodes a body (exported for the fuzz target).
+func Decode(b []byte) (Call, error) {
+	var in body
+	if err := wire.Unmarshal(b, &in, false); err != nil {
+		return Call{}, ark.ParamsError(err)
+	}
+	return in.call()
+}
+
+func (in *body) call() (Call, error) {
+	c := Call{Model: strings.TrimSpace(in.Model), Stream: in.Stream}
+	if c.Model == "" {
+		return c, task.Errorf(task.CodeMissingParameter, "model", "model is required: a Seedance model to submit, or %q to query a task", QueryModel)
+	}
+	raw := bytes.TrimSpace(in.Input)
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, task.Errorf(task.CodeMissingParameter, "input", "input is required")
+	}
+	// A string input is the task id of a query, or the prompt of a submit.
+	var s string
+	isString := raw[0] == '"' && json.Unmarshal(raw, &s) == nil
+	if strings.EqualFold(c.Model, QueryModel) {
+		if !isString {
+			var items ark.Content
+			if json.Unmarshal(raw, &items) == nil && len(items) > 0 {
+				r, err := ark.ParseContent(items, "input")
+				if err == nil {
+					s = r.Prompt
+				}
+			}
+		}
+		c.TaskID = strings.TrimSpace(s)
+		if c.TaskID == "" {
+			return c, task.Errorf(task.CodeInvalidParameter, "input", "input must be the task id to query, e.g. \"cgt-20260119222114-2r292\"")
+		}
+		return c, nil
+	}
+	var err error
+	if isString {
+		c.Request.Prompt = s
+	} else {
+		var items ark.Content
+		if err := json.Unmarshal(raw, &items); err != nil {
+			return c, task.Errorf(task.CodeInvalidParameter, "input", "input must be an array of items such as {\"type\":\"text\",\"text\":\"…\"}")
+		}
+		if c.Request, err = ark.ParseContent(items, "input"); err != nil {
+			return c, err
+		}
+	}
+	if err := in.Params.Apply(&c.Request); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Handle is POST /v1/responses.
+func (h *Handler) Handle(w http.ResponseWriter, r *http.Request) {
+	var in body
+	if err := wire.DecodeJSON(w, r, &in, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
+		WriteError(w, r, ark.ParamsError(err))
+		return
+	}
+	c, err := in.call()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if c.TaskID != "" {
+		h.query(w, r, c)
+		return
+	}
+	h.submit(w, r, c)
+}
+
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request, c Call) {
+	c.Request.RequestID = wire.RequestID(r.Context())
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: c.Model, Request: c.Request})
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	var tokens int64
+	if m, _, ok := task.LookupModel(t.Model); ok {
+		tokens = m.EstimateTokens(&t.Request, 0, 0)
+	}
+	wire.WriteJSON(w, http.StatusOK, submitAnswer{ID: t.ID, Usage: newUsage(tokens)})
+}
+
+type submitAnswer struct {
+	ID    string `json:"id"`
+	Usage usage  `json:"usage"`
+}
+
+// usage is the Responses API's usage object; a submit reports the task's
+// estimated tokens as output tokens (the seed's example does the same).
+type usage struct {
+	TotalTokens        int64 `json:"total_tokens"`
+	InputTokens        int64 `json:"input_tokens"`
+	InputTokensDetails struct {
+		CachedTokens int64 `json:"cached_tokens"`
+	} `json:"input_tokens_details"`
+	OutputTokens        int64 `json:"output_tokens"`
+	OutputTokensDetails struct {
+		ReasoningTokens int64 `json:"reasoning_tokens"`
+	} `json:"output_tokens_details"`
+}
+
+func newUsage(output int64) usage { return usage{TotalTokens: output, OutputTokens: output} }
+
+// errorRow is how one error code looks on this dialect's wire (OpenAI's).
+type errorRow struct {
+	status int
+	typ    string
+}
+
+// errorTable maps error codes to statuses and OpenAI error types (DMXAPI
+// answers errors the OpenAI way).
+var errorTable = map[task.Code]errorRow{
+	task.CodeInvalidParameter: {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeMissingParameter: {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeUnknownModel:     {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
+	task.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
+	task.CodeUnauthorized:     {http.StatusUnauthorized, "authentication_error"},
+	task.CodeForbidden:        {http.StatusForbidden, "permission_error"},
+	task.CodePaymentRequired:  {http.StatusPaymentRequired, "insufficient_quota"},
+	task.CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
+	task.CodeConflict:         {http.StatusConflict, "invalid_request_error"},
+	task.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
+	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
+	task.CodeUpstream:         {http.StatusBadGateway, "server_error"},
+	task.CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
+	task.CodeInternal:         {http.StatusInternalServerError, "server_error"},
+}
+
+type apiError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    string  `json:"code"`
+}
+
+// WriteError writes err as {"error":{"message","type","param","code"}}.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	row, ok := errorTable[e.Code]
+	if !ok {
+		row = errorTable[task.CodeInternal]
+	}
+	wire.SetRetryAfter(w, e)
+	var param *string
+	if e.Field != "" {
+		p := ark.Param(e.Field)
+		if p == "content" {
+			p = "input"
+		}
+		param = &p
+	}
+	wire.WriteJSON(w, row.status, map[string]apiError{"error": {Message: e.Message, Type: row.typ, Param: param, Code: string(e.Code)}})
+}

@@ -1,0 +1,248 @@
+// Package seedance serves the xhuoapi dialect (seed 003): POST
+// /v1/seedance/videos with Ark's content[] and top-level fields. Without
+// callback_url the call waits for the result (bounded) and answers the
+// {"success","task_id","trace_id","data":{…}} envelope; with callback_url it
+// answers {"task_id"} at once and the same envelope is POSTed there later
+// (WebhookPayload; the webhook outbox delivers it). Tasks are retrieved with
+// POST /v1/seedance/tasks and GET /v1/seedance/tasks/{id}.
+package seedance
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/dialect/ark"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Dialect is the name stored on tasks created here.
+const Dialect = "seedance"
+
+// maxIDs bounds one retrieve call.
+const maxIDs = 100
+
+// Handler serves the endpoints; routes.go mounts its methods.
+type Handler struct {
+	Service      *service.Service
+	MaxBodyBytes int64
+	// Wait bounds how long a create without callback_url waits for the result
+	// before answering with the task's current status.
+	Wait time.Duration
+}
+
+// createBody is Ark's body (content[] and the top-level fields) plus the
+// seed's spelling "camerafixed".
+type createBody struct {
+	Model       string      `json:"model"`
+	Content     ark.Content `json:"content"`
+	CameraFixed *bool       `json:"camerafixed"`
+	ark.Params
+}
+
+// DecodeCreate decodes a create body into the model name and request
+// (exported for the fuzz target).
+func DecodeCreate(body []byte) (model string, req task.Request, err error) {
+	var b createBody
+	if err := wire.Unmarshal(body, &b, false); err != nil {
+		return "", task.Request{}, ark.ParamsError(err)
+	}
+	return b.toRequest()
+}
+
+func (b *createBody) toRequest() (string, task.Request, error) {
+	if strings.TrimSpace(b.Model) == "" {
+		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required, e.g. doubao-seedance-1-0-pro-250528")
+	}
+	req, err := ark.ParseContent(b.Content, "content")
+	if err != nil {
+		return "", task.Request{}, err
+	}
+	if err := b.Params.Apply(&req); err != nil {
+		return "", task.Request{}, err
+	}
+	if b.CameraFixed != nil {
+		req.CameraFixed = b.CameraFixed
+	}
+	return b.Model, req, nil
+}
+
+// Create is POST /v1/seedance/videos.
+func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
+	var b createBody
+	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
+		WriteError(w, r, ark.ParamsError(err))
+		return
+	}
+	model, req, err := b.toRequest()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	req.RequestID = wire.RequestID(r.Context())
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if t.Request.CallbackURL != "" {
+		wire.WriteJSON(w, http.StatusOK, map[string]string{"task_id": t.Request.RequestID})
+		return
+	}
+	t, err = h.Service.Wait(r.Context(), p.Tenant, t.ID, h.Wait)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, envelope(t, wire.RequestID(r.Context())))
+}
+
+// Get is GET /v1/seedance/tasks/{id}: id is the task id (data.task_id) or the
+// envelope's task_id (the create call's request id).
+func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
+	t, err := h.find(r, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, envelope(t, wire.RequestID(r.Context())))
+}
+
+type retrieveBody struct {
+	ID  string   `json:"id"`
+	IDs []string `json:"ids"`
+}
+
+// Retrieve is POST /v1/seedance/tasks with {"id":…} (the envelope) or
+// {"ids":[…]} ({"success":true,"trace_id","data":[…]}, unknown ids with status
+// "not_found").
+func (h *Handler) Retrieve(w http.ResponseWriter, r *http.Request) {
+	var b retrieveBody
+	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: 1 << 20}); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	trace := wire.RequestID(r.Context())
+	switch {
+	case b.ID != "" && len(b.IDs) > 0:
+		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "ids", "give id or ids, not both"))
+	case b.ID != "":
+		t, err := h.find(r, b.ID)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		wire.WriteJSON(w, http.StatusOK, envelope(t, trace))
+	case len(b.IDs) > maxIDs:
+		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "ids", "at most %d ids per call, got %d", maxIDs, len(b.IDs)))
+	case len(b.IDs) > 0:
+		out := listAnswer{Success: true, TraceID: trace, Data: make([]data, 0, len(b.IDs))}
+		for _, id := range b.IDs {
+			t, err := h.find(r, id)
+			switch {
+			case task.ErrorCode(err) == task.CodeNotFound:
+				out.Data = append(out.Data, data{TaskID: id, Status: "not_found"})
+			case err != nil:
+				WriteError(w, r, err)
+				return
+			default:
+				out.Data = append(out.Data, render(t))
+			}
+		}
+		wire.WriteJSON(w, http.StatusOK, out)
+	default:
+		WriteError(w, r, task.Errorf(task.CodeMissingParameter, "id", `give {"id":"cgt-…"} or {"ids":["cgt-…",…]}`))
+	}
+}
+
+type listAnswer struct {
+	Success bool   `json:"success"`
+	TraceID string `json:"trace_id"`
+	Data    []data `json:"data"`
+}
+
+// find looks a task up by its id, then by the request id of its create call.
+func (h *Handler) find(r *http.Request, id string) (*task.Task, error) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	if task.ErrorCode(err) != task.CodeNotFound || strings.HasPrefix(id, "cgt-") || id == "" {
+		return t, err
+	}
+	page, lerr := h.Service.List(r.Context(), p.Tenant, store.TaskFilter{RequestID: id, Limit: 1})
+	if lerr != nil {
+		return nil, lerr
+	}
+	if len(page.Tasks) == 0 {
+		return nil, err
+	}
+	return page.Tasks[0], nil
+}
+
+// errorRow is how one error code looks on this dialect's wire.
+type errorRow struct {
+	status int
+	code   string
+}
+
+// errorTable maps error codes to the seed's statuses and codes: bad requests
+// are token_mismatched (the seed's "missing or invalid parameters"),
+// unsupported ones api_not_implemented; 404, 402, 403 and 409 are decisions in
+// the same style.
+var errorTable = map[task.Code]errorRow{
+	task.CodeInvalidParameter: {http.StatusBadRequest, "token_mismatched"},
+	task.CodeMissingParameter: {http.StatusBadRequest, "token_mismatched"},
+	task.CodeInvalidJSON:      {http.StatusBadRequest, "token_mismatched"},
+	task.CodeUnknownModel:     {http.StatusBadRequest, "token_mismatched"},
+	task.CodeBodyTooLarge:     {http.StatusBadRequest, "token_mismatched"},
+	task.CodeUnsupportedMedia: {http.StatusBadRequest, "api_not_implemented"},
+	task.CodeUnauthorized:     {http.StatusUnauthorized, "invalid_token"},
+	task.CodeForbidden:        {http.StatusForbidden, "forbidden"},
+	task.CodePaymentRequired:  {http.StatusPaymentRequired, "insufficient_balance"},
+	task.CodeNotFound:         {http.StatusNotFound, "not_found"},
+	task.CodeConflict:         {http.StatusConflict, "conflict"},
+	task.CodeRateLimited:      {http.StatusTooManyRequests, "too_many_requests"},
+	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "too_many_requests"},
+	task.CodeUpstream:         {http.StatusInternalServerError, "api_error"},
+	task.CodeUnavailable:      {http.StatusInternalServerError, "api_error"},
+	task.CodeInternal:         {http.StatusInternalServerError, "api_error"},
+}
+
+type apiError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+type errorAnswer struct {
+	Success bool     `json:"success"`
+	Error   apiError `json:"error"`
+	TraceID string   `json:"trace_id"`
+}
+
+// WriteError writes err as {"success":false,"error":{"code","message"},"trace_id"}.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	row, ok := errorTable[e.Code]
+	if !ok {
+		row = errorTable[task.CodeInternal]
+	}
+	wire.SetRetryAfter(w, e)
+	wire.WriteJSON(w, row.status, errorAnswer{
+		Error:   apiError{Code: row.code, Message: e.Message, Field: field(e.Field)},
+		TraceID: wire.RequestID(r.Context()),
+	})
+}
+
+// field names a normalized request field as this dialect's clients write it.
+func field(f string) string {
+	switch f {
+	case "camera_fixed":
+		return "camerafixed"
+	}
+	return ark.Param(f)
+}
