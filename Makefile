@@ -32,6 +32,14 @@ PG_TEST_URL ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 test-postgres:
 	SEEDGATE_TEST_DATABASE_URL='$(PG_TEST_URL)' $(MAKE) test
 
+## browser-test: the web console in headless Chromium (installs Debian's chromium when missing);
+## `make test` runs it too once chromium is there. Screenshots go to SEEDGATE_ARTIFACTS_DIR.
+.PHONY: browser-test
+browser-test: deps
+	@./scripts/ensure-browser.sh
+	SEEDGATE_ARTIFACTS_DIR=$${SEEDGATE_ARTIFACTS_DIR:-$(CURDIR)/artifacts/console} \
+		$(GO) test -count=1 -run TestBrowser -v ./internal/console/
+
 ## bench: run the benchmarks
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...

@@ -40,6 +40,8 @@ type App struct {
 	Store     store.Store
 	Service   *service.Service
 	Scheduler *scheduler.Scheduler
+	// Server is the HTTP handler; tests read its route table (Patterns).
+	Server *server.Server
 	// Addr is the address the HTTP server listens on (resolved, for :0).
 	Addr string
 
@@ -134,6 +136,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, SyncWait: c.SyncWait,
 	}, a.Service, a.Store, log)
+	a.Server = handler
 
 	if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
 		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)

@@ -3,6 +3,7 @@ package server
 import (
 	"net/http"
 
+	"github.com/seedgate/seedgate/internal/console"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
@@ -33,6 +34,12 @@ func (s *Server) routes() http.Handler {
 	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
 	mux.Handle("GET /v1/models", s.authed(jobs.WriteError, j.Models))
 	mux.Handle("GET /v1/models/{id}", s.authed(jobs.WriteError, j.Model))
+	// … the OpenAPI document of the native API, and the web console: its page at exactly
+	// "/" and its assets under /console/, so it never shadows an API path or the JSON 404.
+	mux.HandleFunc("GET /openapi.json", jobs.OpenAPI)
+	con := console.New()
+	mux.HandleFunc("GET /{$}", con.Index)
+	mux.HandleFunc("GET /console/", con.Asset)
 
 	// Client dialects (issue 4): the official Ark API and the reseller dialects, over the same tasks.
 	a := &ark.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
