@@ -35,7 +35,9 @@ type Update struct {
 	Progress int
 	Result   *task.Result // set for StatusSucceeded
 	Usage    *task.Usage  // set for StatusSucceeded
-	Error    *task.Error  // set for StatusFailed
+	// Error is set for StatusFailed; on a queued or running update it is a
+	// problem being retried (e.g. copying the result), shown on the task.
+	Error *task.Error
 	// Video and LastFrame are result files the provider already stored in blob
 	// storage (the sandbox); the scheduler records them and builds their URLs.
 	// Nil for providers whose results are mirrored from an upstream URL.
@@ -65,6 +67,54 @@ func IsTransient(err error) (time.Duration, bool) {
 	var te *TransientError
 	if errors.As(err, &te) {
 		return te.RetryAfter, true
+	}
+	return 0, false
+}
+
+// Optional interfaces the scheduler uses when a provider implements them
+// (upstream channels: provider/ark).
+
+// Reconciler is a provider whose creates can end without an answer (a timeout,
+// a dropped connection). Before dispatching a task whose earlier create may
+// have gone through (t.DispatchedAt set, no UpstreamID), the scheduler calls
+// Reconcile instead of Submit. It returns the upstream id when it finds the
+// task; "" with a nil error when it is certain none exists (the scheduler then
+// dispatches afresh); or an error (a *TransientError: look again later).
+// For a Reconciler, Submit is only ever called right after a fresh dispatch
+// intent was recorded, so Submit itself never needs to reconcile.
+type Reconciler interface {
+	Reconcile(ctx context.Context, t *task.Task) (upstreamID string, err error)
+}
+
+// BatchChecker reads the state of many tasks with few upstream calls. The
+// scheduler claims due status checks of such providers in batches. Tasks
+// missing from the returned map are checked one by one with Check when err
+// is nil, and retried later with err otherwise.
+type BatchChecker interface {
+	CheckBatch(ctx context.Context, ts []*task.Task) (map[string]Update, error)
+}
+
+// WaitError is Submit's answer when the provider has no room for the task now
+// (every channel at its limits or cooling down) and created nothing upstream:
+// the task stays queued in the gateway and is dispatched afresh after After.
+// It is not a failure: no attempt is counted.
+type WaitError struct {
+	After  time.Duration
+	Reason string
+}
+
+func (e *WaitError) Error() string { return "waiting for upstream capacity: " + e.Reason }
+
+// Wait returns a *WaitError.
+func Wait(after time.Duration, reason string) error {
+	return &WaitError{After: after, Reason: reason}
+}
+
+// IsWait reports whether err is a *WaitError, and its delay.
+func IsWait(err error) (time.Duration, bool) {
+	var we *WaitError
+	if errors.As(err, &we) {
+		return we.After, true
 	}
 	return 0, false
 }

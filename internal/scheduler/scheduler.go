@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -40,6 +41,10 @@ type Config struct {
 	PollInterval time.Duration
 	// CheckInterval is the default delay between status checks.
 	CheckInterval time.Duration
+	// CheckBatchSize is how many due status checks of a provider.BatchChecker
+	// one step claims and hands over at once (default 500). Batching needs a
+	// store implementing store.UpstreamStore.
+	CheckBatchSize int
 }
 
 // Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
@@ -52,6 +57,14 @@ type Scheduler struct {
 	done   chan struct{}
 	slots  chan struct{} // one per worker
 	wg     sync.WaitGroup
+	// batchers are the providers that check tasks in batches (provider.BatchChecker);
+	// claimChecks says the store can claim their due checks apart (store.UpstreamStore).
+	batchers    []string
+	claimChecks bool
+
+	mu       sync.Mutex
+	inflight map[string]bool      // tasks this instance is working on
+	nudged   map[string]time.Time // tasks told to look again while leased (Nudge)
 }
 
 // New returns a stopped Scheduler.
@@ -77,8 +90,19 @@ func New(c Config) *Scheduler {
 	if c.Hub == nil {
 		c.Hub = events.NewHub()
 	}
-	return &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, c.Workers)}
+	if c.CheckBatchSize <= 0 {
+		c.CheckBatchSize = 500
+	}
+	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), wake: make(chan struct{}, 1),
+		slots: make(chan struct{}, c.Workers), inflight: map[string]bool{}, nudged: map[string]time.Time{}}
+	for name, p := range c.Providers {
+		if _, ok := p.(provider.BatchChecker); ok {
+			s.batchers = append(s.batchers, name)
+		}
+	}
+	slices.Sort(s.batchers)
+	_, s.claimChecks = c.Store.(store.UpstreamStore)
+	return s
 }
 
 // Wake makes the loop look for due work now (e.g. after a create).
@@ -117,28 +141,61 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 func (s *Scheduler) loop(ctx context.Context) {
 	defer close(s.done)
 	for ctx.Err() == nil {
-		free := s.c.Workers - len(s.slots)
-		claimed := 0
-		if free > 0 {
+		more := false // there may be more due work
+		if s.claimChecks && len(s.batchers) > 0 && s.c.Workers-len(s.slots) > 0 {
+			more = s.claimBatch(ctx)
+		}
+		if free := s.c.Workers - len(s.slots); free > 0 {
 			tasks, err := s.c.Store.ClaimDue(ctx, s.c.Owner, s.c.Now(), s.c.Lease, free)
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("claim failed", "err", err)
 			}
+			var checks []*task.Task // checks that fell due after claimBatch: one batch too
 			for _, t := range tasks {
-				s.slots <- struct{}{}
-				s.wg.Add(1)
-				go func() {
-					defer func() { <-s.slots; s.wg.Done(); s.Wake() }()
-					s.work(ctx, t)
-				}()
+				if t.UpstreamID != "" && slices.Contains(s.batchers, t.Provider) {
+					checks = append(checks, t)
+					continue
+				}
+				s.run(func() { s.work(ctx, t) })
 			}
-			claimed = len(tasks)
+			if len(checks) > 0 {
+				s.run(func() { s.workBatch(ctx, checks) })
+			}
+			more = more || (len(tasks) > 0 && len(tasks) == free)
 		}
-		if claimed > 0 && claimed == free {
-			continue // there may be more due work
+		if more {
+			continue
 		}
 		s.sleep(ctx)
 	}
+}
+
+// run starts fn on a worker slot (the caller checked one is free).
+func (s *Scheduler) run(fn func()) {
+	s.slots <- struct{}{}
+	s.wg.Add(1)
+	go func() {
+		defer func() { <-s.slots; s.wg.Done(); s.Wake() }()
+		fn()
+	}()
+}
+
+// claimBatch claims due status checks of the batching providers and checks
+// them on one worker slot. It reports whether a full batch was claimed.
+func (s *Scheduler) claimBatch(ctx context.Context) bool {
+	us := s.c.Store.(store.UpstreamStore) // the loop calls this only then
+	tasks, err := us.ClaimDueChecks(ctx, s.c.Owner, s.c.Now(), s.c.Lease, s.batchers, s.c.CheckBatchSize)
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("claim of status checks failed", "err", err)
+		}
+		return false
+	}
+	if len(tasks) == 0 {
+		return false
+	}
+	s.run(func() { s.workBatch(ctx, tasks) })
+	return len(tasks) == s.c.CheckBatchSize
 }
 
 // sleep waits until the next task is due, a wake-up, or the poll interval.
@@ -160,16 +217,26 @@ func (s *Scheduler) sleep(ctx context.Context) {
 
 // work runs one step of t under its lease.
 func (s *Scheduler) work(ctx context.Context, t *task.Task) {
-	log := s.log.With("task", t.ID, "status", t.Status)
+	s.enter(t.ID)
+	defer s.leave(t.ID)
 	stopRenew := s.renewLease(ctx, t.ID)
 	defer stopRenew()
+	s.guarded(ctx, t, func() { s.step(ctx, t) })
+}
+
+// guarded runs fn, turning a panic into a retry of t's step.
+func (s *Scheduler) guarded(ctx context.Context, t *task.Task, fn func()) {
 	defer func() {
 		if r := recover(); r != nil { // a provider bug must not take the gateway down
-			log.Error("step panicked", "panic", r)
+			s.log.Error("step panicked", "task", t.ID, "status", t.Status, "panic", r)
 			s.retryLater(ctx, t, fmt.Errorf("panic: %v", r), 0)
 		}
 	}()
+	fn()
+}
 
+// step does what t needs next.
+func (s *Scheduler) step(ctx context.Context, t *task.Task) {
 	now := s.c.Now().UTC()
 	p := s.c.Providers[t.Provider]
 	switch {
@@ -185,6 +252,19 @@ func (s *Scheduler) work(ctx context.Context, t *task.Task) {
 }
 
 func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.Task) {
+	if r, ok := p.(provider.Reconciler); ok && t.DispatchedAt != nil {
+		// An earlier create may have gone through: look for it first.
+		id, err := r.Reconcile(ctx, t)
+		switch {
+		case err != nil:
+			s.stepFailed(ctx, t, err)
+			return
+		case id != "":
+			s.submitted(ctx, t, id)
+			return
+		}
+		t.DispatchedAt = nil // certainly nothing upstream: dispatch afresh
+	}
 	if t.DispatchedAt == nil {
 		// Record the intent before calling out: if we die during the call, the next
 		// attempt knows a task may exist upstream and reconciles instead of re-creating.
@@ -195,18 +275,39 @@ func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.T
 		}
 	}
 	id, err := p.Submit(ctx, t)
-	if err != nil {
-		if after, ok := provider.IsTransient(err); ok {
-			s.retryLater(ctx, t, err, after)
-			return
-		}
-		s.finish(ctx, t, task.StatusFailed, upstreamError(err))
+	if after, ok := provider.IsWait(err); ok {
+		// Nothing was created: the task waits in the gateway's queue, and is
+		// dispatched afresh later (no attempt is counted).
+		at := s.c.Now().UTC().Add(after).Truncate(time.Millisecond)
+		t.DispatchedAt, t.NextCheckAt = nil, &at
+		s.log.Debug("no upstream capacity; task stays queued", "task", t.ID, "in", after, "reason", err)
+		s.save(ctx, t)
 		return
 	}
+	if err != nil {
+		s.stepFailed(ctx, t, err)
+		return
+	}
+	s.submitted(ctx, t, id)
+}
+
+// stepFailed retries a transient failure and fails the task for any other.
+func (s *Scheduler) stepFailed(ctx context.Context, t *task.Task, err error) {
+	if after, ok := provider.IsTransient(err); ok {
+		s.retryLater(ctx, t, err, after)
+		return
+	}
+	s.finish(ctx, t, task.StatusFailed, upstreamError(err))
+}
+
+// submitted records the provider's id for t.
+func (s *Scheduler) submitted(ctx context.Context, t *task.Task, id string) {
 	t.UpstreamID = id
 	t.Attempts = 0
 	now := s.c.Now().UTC().Truncate(time.Millisecond)
-	t.NextCheckAt = &now // check right away: the provider may already know more
+	if t.NextCheckAt == nil || !t.NextCheckAt.After(now) {
+		t.NextCheckAt = &now // check right away, unless the provider planned the first check
+	}
 	if !s.save(ctx, t) {
 		return
 	}
@@ -215,12 +316,13 @@ func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.T
 
 func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task) {
 	u, err := p.Check(ctx, t)
+	s.record(ctx, t, u, err)
+}
+
+// record applies what a status check learned (or its failure) to t.
+func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update, err error) {
 	if err != nil {
-		if after, ok := provider.IsTransient(err); ok {
-			s.retryLater(ctx, t, err, after)
-			return
-		}
-		s.finish(ctx, t, task.StatusFailed, upstreamError(err))
+		s.stepFailed(ctx, t, err)
 		return
 	}
 	now := s.c.Now().UTC().Truncate(time.Millisecond)
@@ -242,14 +344,18 @@ func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task
 			t.StartedAt = &now
 		}
 	}
-	changed := t.Status != u.Status || t.Progress != u.Progress
+	changed := t.Status != u.Status || t.Progress != u.Progress || !sameError(t.Error, u.Error)
 	t.Status = u.Status
 	t.Progress = min(max(u.Progress, t.Progress), 99)
+	t.Error = u.Error // a problem being retried, or none
 	next := u.NextCheck
 	if next <= 0 {
 		next = s.c.CheckInterval
 	}
 	at := now.Add(next)
+	if s.takeNudge(t.ID) {
+		at = now // told to look again while this step ran: the read may predate the news
+	}
 	t.NextCheckAt = &at
 	if changed {
 		t.UpdatedAt = now
@@ -344,7 +450,7 @@ func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
 		return false
 	}
 	if cur.Status.Terminal() && cur.UpstreamID == "" && t.UpstreamID != "" {
-		cur.UpstreamID = t.UpstreamID
+		cur.UpstreamID, cur.Channel, cur.UpstreamKey = t.UpstreamID, t.Channel, t.UpstreamKey
 		if p := s.c.Providers[cur.Provider]; p != nil {
 			if err := p.Cancel(ctx, cur); err != nil {
 				s.log.Warn("cancelling upstream task of a cancelled task failed", "task", t.ID, "err", err)

@@ -1,0 +1,219 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// workBatch runs one step for each of a batch of claimed status checks: the
+// batching providers read their tasks with as few upstream calls as they can
+// (provider.BatchChecker), and each task is then recorded on its own. Tasks
+// that need something else (expiry, a provider gone) take their usual step.
+func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = t.ID
+	}
+	s.enter(ids...)
+	defer s.leave(ids...)
+	renew, stopRenew := s.renewLeases(ctx, ids)
+	defer stopRenew()
+
+	now := s.c.Now().UTC()
+	groups := map[string][]*task.Task{}
+	var order []string
+	for _, t := range tasks {
+		_, batching := s.c.Providers[t.Provider].(provider.BatchChecker)
+		if !batching || t.UpstreamID == "" || !now.Before(t.ExpiresAt) {
+			s.guarded(ctx, t, func() { s.step(ctx, t) })
+			renew.done(t.ID)
+			continue
+		}
+		if groups[t.Provider] == nil {
+			order = append(order, t.Provider)
+		}
+		groups[t.Provider] = append(groups[t.Provider], t)
+	}
+	for _, name := range order {
+		p := s.c.Providers[name]
+		ts := groups[name]
+		ups, err := s.checkBatch(ctx, p.(provider.BatchChecker), ts)
+		// Record in parallel: a task missing from the answer costs an upstream call.
+		sem := make(chan struct{}, s.c.Workers)
+		var wg sync.WaitGroup
+		for _, t := range ts {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done(); renew.done(t.ID) }()
+				s.guarded(ctx, t, func() {
+					switch u, ok := ups[t.ID]; {
+					case ok:
+						s.record(ctx, t, u, nil)
+					case err != nil:
+						s.record(ctx, t, provider.Update{}, err)
+					default:
+						s.check(ctx, p, t)
+					}
+				})
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// checkBatch calls the provider, turning a panic into an error for the batch.
+func (s *Scheduler) checkBatch(ctx context.Context, bc provider.BatchChecker, ts []*task.Task) (ups map[string]provider.Update, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("batch check panicked", "panic", r)
+			ups, err = nil, provider.Transient(fmt.Errorf("panic: %v", r), 0)
+		}
+	}()
+	return bc.CheckBatch(ctx, ts)
+}
+
+// leaseRenewal keeps a batch's leases alive until each task's step is done.
+type leaseRenewal struct {
+	mu   sync.Mutex
+	left map[string]bool
+}
+
+func (l *leaseRenewal) done(id string) {
+	l.mu.Lock()
+	delete(l.left, id)
+	l.mu.Unlock()
+}
+
+func (l *leaseRenewal) ids() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.left))
+	for id := range l.left {
+		out = append(out, id)
+	}
+	return out
+}
+
+// renewLeases is renewLease for a batch, with one ticker for all of it.
+func (s *Scheduler) renewLeases(ctx context.Context, ids []string) (*leaseRenewal, func()) {
+	l := &leaseRenewal{left: map[string]bool{}}
+	for _, id := range ids {
+		l.left[id] = true
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		tick := time.NewTicker(s.c.Lease / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				until := s.c.Now().Add(s.c.Lease)
+				for _, id := range l.ids() {
+					err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, until)
+					if err != nil && ctx.Err() == nil && !errors.Is(err, store.ErrConflict) {
+						s.log.Warn("lease renewal failed", "task", id, "err", err)
+					}
+				}
+			}
+		}
+	}()
+	return l, cancel
+}
+
+// enter and leave track the tasks this instance is working on, for Nudge.
+func (s *Scheduler) enter(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		s.inflight[id] = true
+		delete(s.nudged, id) // the step reads the provider after this: older news is in it
+	}
+}
+
+func (s *Scheduler) leave(ids ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range ids {
+		delete(s.inflight, id)
+		delete(s.nudged, id)
+	}
+}
+
+// takeNudge reports (and forgets) whether t was nudged since its step began.
+func (s *Scheduler) takeNudge(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.nudged[id]
+	delete(s.nudged, id)
+	return ok
+}
+
+// Nudge makes a task due now: something (an upstream callback) says it may
+// have changed. It is only a hint: the task's next step reads the provider.
+// A task this instance is working on is looked at again right after the
+// step; one another instance holds is left to its checks.
+func (s *Scheduler) Nudge(ctx context.Context, id string) error {
+	for attempt := 0; attempt < 5; attempt++ {
+		now := s.c.Now().UTC().Truncate(time.Millisecond)
+		s.mu.Lock()
+		for k, at := range s.nudged { // entries of tasks leased elsewhere
+			if now.Sub(at) > 2*s.c.Lease {
+				delete(s.nudged, k)
+			}
+		}
+		if s.inflight[id] {
+			s.nudged[id] = now
+			s.mu.Unlock()
+			return nil
+		}
+		s.mu.Unlock()
+		t, err := s.c.Store.GetTask(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("nudge %s: %w", id, err)
+		}
+		switch {
+		case t.Status.Terminal(), t.NextCheckAt != nil && !t.NextCheckAt.After(now):
+			s.Wake()
+			return nil
+		case t.LeaseUntil != nil && t.LeaseUntil.After(now):
+			// Claimed, maybe by this instance a moment ago: a step that has not
+			// begun yet reads the news anyway; one that has is told by nudged.
+			s.mu.Lock()
+			s.nudged[id] = now
+			s.mu.Unlock()
+			return nil
+		}
+		t.NextCheckAt = &now
+		err = s.c.Store.UpdateTask(ctx, t)
+		if errors.Is(err, store.ErrConflict) {
+			continue // it moved meanwhile: look again
+		}
+		if err != nil {
+			return fmt.Errorf("nudge %s: %w", id, err)
+		}
+		s.Wake()
+		return nil
+	}
+	return nil
+}
+
+// sameError reports whether two task errors say the same.
+func sameError(a, b *task.Error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return *a == *b
+}
