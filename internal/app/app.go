@@ -46,6 +46,7 @@ type App struct {
 	Addr string
 
 	log    *slog.Logger
+	feed   *events.Feed // other instances' task changes (PostgreSQL)
 	http   *http.Server
 	ln     net.Listener
 	served chan error
@@ -57,6 +58,12 @@ func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.S
 		return postgres.Open(ctx, c.DatabaseURL, log)
 	}
 	return sqlite.Open(ctx, c.SQLitePath(), log)
+}
+
+// changeListener is a store that announces task changes made by any instance
+// (store/postgres).
+type changeListener interface {
+	Listen(ctx context.Context, ready func(), changed func(id string)) error
 }
 
 // OpenBlobs opens the file storage the config names: S3-compatible storage
@@ -145,6 +152,12 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.Scheduler.Start(ctx)
+	// Several instances on one database: changes made by the others reach this
+	// one's waiters (SSE, Prefer: wait) through the database's notifications.
+	if l, ok := a.Store.(changeListener); ok {
+		a.feed = &events.Feed{Hub: hub, Listen: l.Listen, Get: a.Store.GetTask, Logger: log}
+		a.feed.Start(ctx)
+	}
 	go func() { a.served <- a.http.Serve(a.ln) }()
 	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "provider", "sandbox")
 	return a, nil
@@ -169,6 +182,9 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx)}
+	if a.feed != nil {
+		errs = append(errs, a.feed.Stop(ctx))
+	}
 	errs = append(errs, a.closeStore())
 	a.log.Info("seedgate stopped")
 	return errors.Join(errs...)

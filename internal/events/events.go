@@ -1,6 +1,7 @@
 // Package events fans task changes out to whoever waits on them in this process:
 // Prefer: wait, the seedance dialect's blocking create, SSE streams.
-// (Several instances will feed it from the database's notifications.)
+// Changes made by other instances reach it through a Feed (PostgreSQL's
+// LISTEN/NOTIFY); waiters also re-read the store now and then, as a fallback.
 package events
 
 import (
@@ -58,6 +59,24 @@ func (h *Hub) SubscribeAll() (<-chan *task.Task, func()) {
 		delete(h.all, s)
 		h.mu.Unlock()
 	}
+}
+
+// HasSubscribers reports whether anyone waits on task id (not counting SubscribeAll).
+func (h *Hub) HasSubscribers(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.subs[id]) > 0
+}
+
+// SubscribedIDs returns the ids of the tasks someone waits on.
+func (h *Hub) SubscribedIDs() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ids := make([]string, 0, len(h.subs))
+	for id := range h.subs {
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 // Publish hands t to every subscriber of t.ID, replacing an unread older value.

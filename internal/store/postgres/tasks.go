@@ -35,13 +35,17 @@ const insertTaskSQL = `INSERT INTO tasks (` + taskColumns + `, prompt_lower) VAL
 	@progress, @version, @lease_owner, @lease_until, @channel, @upstream_key, @prompt_lower)`
 
 // createTaskSQL inserts the task and, in the same statement (so in the same
-// transaction), its first webhook event when it has a callback URL: the
-// outbox rule of store.WebhookStore.
+// transaction), its first webhook event when it has a callback URL (the
+// outbox rule of store.WebhookStore), and announces it (see Listen).
 const createTaskSQL = `WITH inserted AS (
 	` + insertTaskSQL + `
 	RETURNING id
+), hook AS (
+	` + enqueueWebhookSQL + ` FROM inserted WHERE @callback_url <> ''
+), notified AS (
+	SELECT pg_notify('` + notifyChannel + `', @notify_payload)::text AS n FROM inserted
 )
-` + enqueueWebhookSQL + ` FROM inserted WHERE @callback_url <> ''`
+SELECT count(n) FROM notified`
 
 // enqueueWebhookSQL records a webhook event; the statements using it add the
 // FROM … WHERE that decides whether there is one.
@@ -55,7 +59,8 @@ SELECT @msg_id, @id, @tenant, @key_id, @dialect, @callback_url, @status, @msg_ve
 // missing row, all in one statement. (EXISTS reads the statement's snapshot,
 // from before the update.)
 const updateTaskSQL = `WITH old AS (
-	SELECT status AS old_status FROM tasks WHERE id = @id AND version = @version FOR UPDATE
+	SELECT status AS old_status, progress AS old_progress, updated_at AS old_updated_at
+	FROM tasks WHERE id = @id AND version = @version FOR UPDATE
 ), updated AS (
 	UPDATE tasks SET
 		tenant = @tenant, dialect = @dialect, model = @model, model_alias = @model_alias, status = @status,
@@ -67,11 +72,15 @@ const updateTaskSQL = `WITH old AS (
 		channel = @channel, upstream_key = @upstream_key, prompt_lower = @prompt_lower
 	FROM old
 	WHERE id = @id AND version = @version
-	RETURNING old_status
+	RETURNING old_status, old_progress, old_updated_at
 ), hook AS (
 	` + enqueueWebhookSQL + ` FROM updated WHERE @callback_url <> '' AND old_status <> @status
+), notified AS (
+	-- Visible changes only: lease and schedule bookkeeping is nobody's news.
+	SELECT pg_notify('` + notifyChannel + `', @notify_payload)::text AS n FROM updated
+	WHERE old_status <> @status OR old_progress <> @progress OR old_updated_at <> @updated_at
 )
-SELECT (SELECT count(*) FROM updated), EXISTS (SELECT 1 FROM tasks WHERE id = @id)`
+SELECT (SELECT count(*) FROM updated), EXISTS (SELECT 1 FROM tasks WHERE id = @id), (SELECT count(n) FROM notified)`
 
 // claimSQL picks the due ids and leases them in one statement. SKIP LOCKED
 // lets concurrent claimers (other workers, other instances) pass over rows
@@ -257,6 +266,7 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 		return fmt.Errorf("postgres: create task %s: %w", t.ID, err)
 	}
 	args["msg_version"] = int64(1)
+	args["notify_payload"] = s.notifyPayload(t.ID)
 	if _, err := s.pool.Exec(ctx, createTaskSQL, args); err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("postgres: create task %s: %w", t.ID, store.ErrConflict)
@@ -291,11 +301,12 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 		return fmt.Errorf("postgres: update task %s: %w", t.ID, err)
 	}
 	args["msg_version"] = t.Version + 1
+	args["notify_payload"] = s.notifyPayload(t.ID)
 	var (
-		n      int64
-		exists bool
+		n, notified int64
+		exists      bool
 	)
-	if err := s.pool.QueryRow(ctx, updateTaskSQL, args).Scan(&n, &exists); err != nil {
+	if err := s.pool.QueryRow(ctx, updateTaskSQL, args).Scan(&n, &exists, &notified); err != nil {
 		return fmt.Errorf("postgres: update task %s: %w", t.ID, err)
 	}
 	switch {
