@@ -76,7 +76,8 @@ func TestJobLifecycle(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	base := startGateway(t, nil)
-	c := client.New(client.WithBaseURL(base), client.WithAPIKey(testKey))
+	rec := &recorder{}
+	c := client.New(client.WithBaseURL(base), client.WithAPIKey(testKey), client.WithHTTPClient(&http.Client{Transport: rec}))
 
 	models, err := c.Models(ctx)
 	require.NoError(t, err)
@@ -130,6 +131,13 @@ func TestJobLifecycle(t *testing.T) {
 	}
 	require.NotNil(t, final.Usage)
 	require.NotEmpty(t, final.Output.LastFrameURL)
+	// With the gateway's event stream, Wait follows it instead of polling.
+	if rec.status("GET /v1/jobs/"+job.ID+"/events") == http.StatusOK {
+		require.LessOrEqual(t, rec.count("GET /v1/jobs/"+job.ID), 2, "Wait polled although the stream was there")
+		t.Log("Wait followed the SSE stream")
+	} else {
+		t.Log("no SSE stream on this gateway: Wait polled")
+	}
 
 	out := filepath.Join(dir, "out.mp4")
 	n, err := c.DownloadFile(ctx, final.VideoURL(), out)
@@ -217,6 +225,40 @@ func TestFailedJobIsReported(t *testing.T) {
 	var je *client.JobError
 	require.ErrorAs(t, final.Err(), &je)
 	require.Equal(t, "OutputVideoSensitiveContentDetected", je.UpstreamCode)
+}
+
+// recorder counts requests by "METHOD path" and remembers the last status.
+type recorder struct {
+	mu       sync.Mutex
+	counts   map[string]int
+	statuses map[string]int
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.counts == nil {
+		r.counts, r.statuses = map[string]int{}, map[string]int{}
+	}
+	k := req.Method + " " + req.URL.Path
+	r.counts[k]++
+	if err == nil {
+		r.statuses[k] = resp.StatusCode
+	}
+	return resp, err
+}
+
+func (r *recorder) count(k string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.counts[k]
+}
+
+func (r *recorder) status(k string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.statuses[k]
 }
 
 // fakeJobs serves GET /v1/jobs/{id} from a script of states, and optionally an

@@ -35,8 +35,12 @@ const (
 	streamReconnects = 5
 )
 
-// errNoEvents: the gateway has no event stream for jobs.
-var errNoEvents = errors.New("seedgate: the gateway has no job event stream")
+var (
+	// errNoEvents: the gateway has no event stream for jobs.
+	errNoEvents = errors.New("seedgate: the gateway has no job event stream")
+	// errStreamOver: the stream has nothing more to send (HTTP 204).
+	errStreamOver = errors.New("seedgate: the event stream is over")
+)
 
 // Wait blocks until job id has ended (succeeded, failed, cancelled or expired)
 // or ctx is done, and returns the final job. A job that ended badly is not an
@@ -72,10 +76,11 @@ func (c *Client) Wait(ctx context.Context, id string, o WaitOptions) (*Job, erro
 }
 
 type waiter struct {
-	c    *Client
-	id   string
-	o    WaitOptions
-	last *Job
+	c       *Client
+	id      string
+	o       WaitOptions
+	last    *Job
+	eventID string // the last event id seen, sent as Last-Event-ID on reconnect
 }
 
 // report passes j to the callback when it differs from the last one seen, and
@@ -181,6 +186,9 @@ func (w *waiter) stream(ctx context.Context) (*Job, error) {
 	}
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Cache-Control", "no-cache")
+	if w.eventID != "" {
+		req.Header.Set("Last-Event-ID", w.eventID)
+	}
 	resp, err := w.c.hc.Do(req)
 	if err != nil {
 		return nil, err
@@ -189,6 +197,8 @@ func (w *waiter) stream(ctx context.Context) (*Job, error) {
 	switch {
 	case resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusMethodNotAllowed:
 		return nil, errNoEvents // an older gateway (the job itself was found just before)
+	case resp.StatusCode == http.StatusNoContent:
+		return nil, errStreamOver // nothing more to send: the job has ended
 	case resp.StatusCode != http.StatusOK:
 		return nil, decodeError(resp)
 	}
@@ -214,6 +224,8 @@ func (w *waiter) stream(ctx context.Context) (*Job, error) {
 				return j, nil
 			}
 		case strings.HasPrefix(line, ":"): // a comment: keep-alive
+		case strings.HasPrefix(line, "id:"):
+			w.eventID = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
 		case strings.HasPrefix(line, "data:"):
 			if data.Len() > 0 {
 				data.WriteByte('\n')
