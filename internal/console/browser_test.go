@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -69,6 +71,7 @@ func startGateway(t *testing.T) string {
 	env := map[string]string{
 		"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": key,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "500ms", "SEEDGATE_SANDBOX_RUN_TIME": "2500ms",
+		"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8", // the webhook receiver below
 	}
 	c, err := config.Load("serve", nil, func(k string) string { return env[k] }, io.Discard)
 	require.NoError(t, err)
@@ -97,13 +100,19 @@ func frame(t *testing.T, w, h int) []byte {
 }
 
 // seed fills the list with a few jobs through the public client, as another
-// app would: succeeded ones, a failure, and one queued far in the future.
-func seed(t *testing.T, base string) {
+// app would: succeeded ones (the first with a webhook to a local receiver) and
+// a failure. It returns the first job's id.
+func seed(t *testing.T, base string) string {
 	ctx := context.Background()
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(receiver.Close)
 	c := client.New(client.WithBaseURL(base), client.WithAPIKey(key))
 	var ids []string
 	for _, in := range []client.Input{
-		{Prompt: "A lighthouse on a cliff at dusk, waves breaking below", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(3), ReturnLastFrame: client.Bool(true)},
+		{Prompt: "A lighthouse on a cliff at dusk, waves breaking below", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(3), ReturnLastFrame: client.Bool(true), CallbackURL: receiver.URL + "/hook"},
 		{Prompt: "Macro shot of dew drops on a spider web at sunrise", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(11)},
 		{Prompt: "City street in the rain [sandbox:fail=OutputVideoSensitiveContentDetected]", Resolution: "480p", Duration: client.Int(2)},
 	} {
@@ -115,13 +124,14 @@ func seed(t *testing.T, base string) {
 		_, err := c.Wait(ctx, id, client.WaitOptions{PollInterval: 100 * time.Millisecond})
 		require.NoError(t, err)
 	}
+	return ids[0]
 }
 
 func TestBrowserPlaygroundToVideo(t *testing.T) {
 	browser := chromiumPath(t)
 	out := artifacts(t)
 	base := startGateway(t)
-	seed(t, base)
+	hooked := seed(t, base)
 	dir := t.TempDir()
 	firstFrame := filepath.Join(dir, "first.png")
 	require.NoError(t, os.WriteFile(firstFrame, frame(t, 1280, 720), 0o644))
@@ -234,7 +244,10 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 		if !seen[state] {
 			seen[state] = true
 			order = append(order, state)
-			if len(order) == 2 {
+			var pct int
+			_, _ = fmt.Sscanf(state, "%d%%", &pct)
+			if strings.Contains(state, "running") && pct >= 20 && !seen["shot"] {
+				seen["shot"] = true
 				pngShot("2-playground-progress.png")
 			}
 		}
@@ -303,6 +316,18 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 	_, err = chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('#task-deliveries').textContent.includes('Loading')`, chromedp.WithPollingTimeout(10*time.Second)))
 	require.NoError(t, err)
 	pngShot("5-task-page.png")
+
+	// A task with a callback_url lists its webhook deliveries (where the gateway records them).
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/tasks/"+hooked), chromedp.WaitVisible(chromedp.CSS("#task-deliveries"))))
+	deliveries, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => { const t = document.querySelector('#task-deliveries').textContent; return t.includes('Loading') ? '' : t })()`, chromedp.WithPollingTimeout(10*time.Second)))
+	require.NoError(t, err)
+	if strings.Contains(deliveries, "Not available") {
+		t.Log("this gateway records no webhook deliveries")
+	} else {
+		_, err = chromedp.Run(ctx, chromedp.Poll[bool](`!!document.querySelector('#deliveries-table tbody tr')`, chromedp.WithPollingTimeout(20*time.Second)))
+		require.NoError(t, err, "deliveries: %s", deliveries)
+		pngShot("5b-task-deliveries.png")
+	}
 
 	// Admin: the placeholders say what is missing rather than failing.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/admin"), chromedp.WaitVisible(chromedp.CSS("#admin-models table"))))

@@ -46,6 +46,10 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 });
 
 function toast(msg, ms = 3500) {
+  if (msg instanceof Error) {
+    if (msg.name === 'AbortError') return; // the view was left: nothing to say
+    msg = msg.message;
+  }
   const t = $('#toast');
   t.textContent = msg;
   t.hidden = false;
@@ -372,6 +376,7 @@ async function tasksView(main, params, signal) {
     h('div', { class: 'more' }, more));
 
   let next = '';
+  let pages = 1;
   const cards = new Map();
   const query = (after) => {
     const u = new URLSearchParams({ limit: '24' });
@@ -400,7 +405,7 @@ async function tasksView(main, params, signal) {
     }
     if (!appendPage) next = list.has_more ? list.next_after : next;
     more.hidden = !list.has_more;
-    count.textContent = `${cards.size}${list.has_more ? '+' : ''} task${cards.size === 1 ? '' : 's'}${state.sse === 'yes' ? '' : ''}`;
+    count.textContent = `${cards.size}${list.has_more ? '+' : ''} task${cards.size === 1 ? '' : 's'}`;
   };
   const load = async () => {
     const list = await api(query(''), { signal });
@@ -412,8 +417,9 @@ async function tasksView(main, params, signal) {
     try {
       const list = await api(query(next), { signal });
       next = list.has_more ? list.next_after : '';
+      pages++;
       render(list, true);
-    } finally { more.disabled = false; }
+    } catch (e) { toast(e); } finally { more.disabled = false; }
   });
   const changed = () => {
     filters.q = q.value.trim();
@@ -424,7 +430,8 @@ async function tasksView(main, params, signal) {
     for (const [k, v] of Object.entries(filters)) if (v) u.set(k, v);
     history.replaceState(null, '', `#/${u.toString() ? `?${u}` : ''}`);
     cards.clear();
-    load().catch((e) => toast(e.message));
+    pages = 1;
+    load().catch(toast);
   };
   let debounce;
   q.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(changed, 300); });
@@ -439,8 +446,14 @@ async function tasksView(main, params, signal) {
       if (signal.aborted || document.hidden) continue;
       try {
         const list = await api(query(''), { signal });
-        if (!next) render(list, false);
-        else for (const job of list.data) { const el = cards.get(job.id); if (el && el.dataset.sig !== `${job.status}/${phase(job)}/${job.progress}`) fillCard(el, job); }
+        if (pages === 1) render(list, false);
+        else {
+          // More pages are shown: update what is there, put new jobs on top.
+          for (const job of [...list.data].reverse()) {
+            const el = cards.get(job.id);
+            if (!el) { const c = card(job); cards.set(job.id, c); grid.prepend(c); } else if (el.dataset.sig !== `${job.status}/${phase(job)}/${job.progress}`) fillCard(el, job);
+          }
+        }
       } catch { /* try again later */ }
     }
   })();
@@ -547,7 +560,7 @@ async function taskView(main, id, signal) {
       toast('Cancelled');
       render();
     } catch (e) {
-      toast(e.status === 409 ? 'It is already running: it can no longer be cancelled.' : e.message);
+      toast(e.status === 409 ? 'It is already running: it can no longer be cancelled.' : e);
     }
   };
   render();
@@ -580,7 +593,29 @@ async function loadDeliveries(job, signal) {
       show(h('div', { class: 'muted small' }, job.input?.callback_url ? 'No delivery yet.' : 'This task has no callback_url: nothing is delivered.'));
       return;
     }
-    show(h('div', { class: 'table-wrap' }, table(rows, ['id', 'event', 'type', 'status', 'attempts', 'attempt', 'response_status', 'status_code', 'created', 'created_at', 'next_attempt_at', 'error'])));
+    if (!('state' in rows[0] && 'task_status' in rows[0])) { // an unknown shape: show it as it is
+      show(h('div', { class: 'table-wrap' }, table(rows)));
+      return;
+    }
+    const retry = async (d, btn) => {
+      btn.disabled = true;
+      try {
+        await api(`/v1/jobs/${encodeURIComponent(job.id)}/deliveries/${encodeURIComponent(d.id)}/retry`, { method: 'POST', signal });
+        toast('Sent again');
+        loadDeliveries(job, signal);
+      } catch (e) { toast(e); btn.disabled = false; }
+    };
+    const stateClass = { delivered: 'succeeded', failed: 'failed', gone: 'failed', pending: 'queued', skipped: 'cancelled' };
+    show(h('p', { class: 'small muted', style: 'margin:0 0 .5rem' }, 'To ', h('span', { class: 'mono' }, rows[0].url)),
+      h('div', { class: 'table-wrap' }, h('table', { class: 'list', id: 'deliveries-table' },
+        h('thead', {}, h('tr', {}, ['Event', 'State', 'When', ''].map((x) => h('th', {}, x)))),
+        h('tbody', {}, rows.map((d) => h('tr', {},
+          h('td', {}, d.task_status),
+          h('td', { title: d.last_error || '' }, h('span', { class: `badge ${stateClass[d.state] || ''}` }, d.state),
+            h('div', { class: 'small muted' }, `${d.attempts} ${d.attempts === 1 ? 'try' : 'tries'}${d.last_status_code ? ` · HTTP ${d.last_status_code}` : d.last_error ? ' · error' : ''}`)),
+          h('td', { title: fullTime(d.delivered_at || d.created) }, d.delivered_at ? relTime(d.delivered_at)
+            : d.next_attempt_at ? `next ${new Date(d.next_attempt_at * 1000).toLocaleTimeString()}` : relTime(d.created)),
+          h('td', {}, d.state !== 'pending' ? h('button', { class: 'btn ghost small', type: 'button', onclick: (ev) => retry(d, ev.currentTarget) }, 'Retry') : null)))))));
   } catch (e) {
     if (signal.aborted) return;
     if (e.status === 404) show(h('div', { class: 'muted small', id: 'deliveries-na' }, 'Not available on this gateway.'));
