@@ -32,6 +32,7 @@ import (
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/postgres"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/webhook"
 )
 
 // App is one running gateway.
@@ -40,6 +41,8 @@ type App struct {
 	Store     store.Store
 	Service   *service.Service
 	Scheduler *scheduler.Scheduler
+	// Webhooks delivers callbacks (nil when the store keeps no outbox).
+	Webhooks *webhook.Dispatcher
 	// Server is the HTTP handler; tests read its route table (Patterns).
 	Server *server.Server
 	// Addr is the address the HTTP server listens on (resolved, for :0).
@@ -138,10 +141,12 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
 		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes,
+		AllowPrivate: c.AllowPrivate,
 	})
+	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), log)
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
-		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, SyncWait: c.SyncWait,
+		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
 	}, a.Service, a.Store, log)
 	a.Server = handler
 
@@ -152,6 +157,9 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.Scheduler.Start(ctx)
+	if a.Webhooks != nil {
+		a.Webhooks.Start(ctx)
+	}
 	// Several instances on one database: changes made by the others reach this
 	// one's waiters (SSE, Prefer: wait) through the database's notifications.
 	if l, ok := a.Store.(changeListener); ok {
@@ -182,6 +190,9 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx)}
+	if a.Webhooks != nil {
+		errs = append(errs, a.Webhooks.Stop(ctx))
+	}
 	if a.feed != nil {
 		errs = append(errs, a.feed.Stop(ctx))
 	}

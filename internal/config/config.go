@@ -37,6 +37,10 @@ type Config struct {
 	MaxBodyBytes    int64
 	MaxUploadBytes  int64
 	AllowPrivate    []netip.Prefix
+	// MaxWait caps "Prefer: wait=N"; WebhookWorkers and WebhookTimeout bound callback delivery.
+	MaxWait        time.Duration
+	WebhookWorkers int
+	WebhookTimeout time.Duration
 
 	FFmpegPath        string
 	FFprobePath       string
@@ -176,6 +180,15 @@ var settings = []setting{
 			c.AllowPrivate = append(c.AllowPrivate, p)
 		}
 		return nil
+	}},
+	{"SEEDGATE_MAX_WAIT", "60s", `longest hold of a "Prefer: wait=N" request (larger N are capped)`, func(c *Config, v string) error {
+		return setDuration(&c.MaxWait, v, time.Second, 10*time.Minute)
+	}},
+	{"SEEDGATE_WEBHOOK_WORKERS", "8", "callbacks delivered at once (at most 2 to one URL)", func(c *Config, v string) error {
+		return setInt(&c.WebhookWorkers, v, 1, 256)
+	}},
+	{"SEEDGATE_WEBHOOK_TIMEOUT", "10s", "how long one callback attempt may take before it counts as failed", func(c *Config, v string) error {
+		return setDuration(&c.WebhookTimeout, v, time.Second, 2*time.Minute)
 	}},
 	{"SEEDGATE_FFMPEG", "ffmpeg", "ffmpeg binary (the sandbox renders with it)", func(c *Config, v string) error {
 		c.FFmpegPath = v

@@ -21,15 +21,27 @@ func (s *Server) routes() http.Handler {
 
 	// jobs: the native API (seed 004) and files.
 	j := &jobs.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
-	mux.Handle("POST /v1/jobs", s.authed(jobs.WriteError, j.Create))
+	mux.Handle("POST /v1/jobs", s.authed(jobs.WriteError, s.createThenWait(s.idempotent(jobs.WriteError, j.Create), j.Get)))
 	mux.Handle("GET /v1/jobs", s.authed(jobs.WriteError, j.List))
-	mux.Handle("GET /v1/jobs/{id}", s.authed(jobs.WriteError, j.Get))
+	mux.Handle("GET /v1/jobs/{id}", s.authed(jobs.WriteError, s.waitThenGet(j.Get)))
 	mux.Handle("POST /v1/jobs/{id}/cancel", s.authed(jobs.WriteError, j.Cancel))
 	mux.Handle("POST /v1/files/upload", s.authed(jobs.WriteError, j.Upload))
 	mux.Handle("GET /v1/files/{id}", s.authed(jobs.WriteError, j.FileInfo))
 	mux.HandleFunc("GET /v1/files/{id}/content", func(w http.ResponseWriter, r *http.Request) {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
 	})
+
+	// Progress, callbacks and safety (issue 5): job events (SSE), webhook deliveries and
+	// the webhook signing secret. Every create route takes Idempotency-Key (s.idempotent);
+	// the jobs, ark and openai create and get routes take "Prefer: wait=N" (s.createThenWait,
+	// s.waitThenGet).
+	s.idem = newIdempotencyKeys(s.store, s.log)
+	j.Webhooks = s.cfg.Webhooks
+	mux.Handle("GET /v1/jobs/{id}/events", s.authed(jobs.WriteError, j.Events))
+	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(jobs.WriteError, j.Deliveries))
+	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(jobs.WriteError, j.RetryDelivery))
+	mux.Handle("GET /v1/webhooks/secret", s.authed(jobs.WriteError, j.WebhookSecret))
+	mux.Handle("POST /v1/webhooks/secret/rotate", s.authed(jobs.WriteError, j.RotateWebhookSecret))
 
 	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
 	mux.Handle("GET /v1/models", s.authed(jobs.WriteError, j.Models))
@@ -44,9 +56,9 @@ func (s *Server) routes() http.Handler {
 	// Client dialects (issue 4): the official Ark API and the reseller dialects, over the same tasks.
 	a := &ark.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	for _, prefix := range []string{"/api/v3", "/byteplus/v3"} {
-		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, a.Create))
+		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, s.createThenWait(s.idempotent(ark.WriteError, a.Create), a.Get)))
 		mux.Handle("GET "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, a.List))
-		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Get))
+		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, s.waitThenGet(a.Get)))
 		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Delete))
 	}
 	v := &videos.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}

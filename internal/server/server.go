@@ -14,6 +14,7 @@ import (
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/webhook"
 	"github.com/seedgate/seedgate/internal/wire"
 )
 
@@ -24,6 +25,10 @@ type Config struct {
 	Keys        auth.StaticKeys
 	FFmpegPath  string
 	FFprobePath string
+	// MaxWait caps "Prefer: wait=N" (SEEDGATE_MAX_WAIT).
+	MaxWait time.Duration
+	// Webhooks delivers callbacks and serves the deliveries endpoints (nil: unavailable).
+	Webhooks *webhook.Dispatcher
 	// SyncWait bounds the dialect calls that wait for a result.
 	SyncWait time.Duration
 }
@@ -37,6 +42,7 @@ type Server struct {
 
 	handler  http.Handler // routes() behind the middleware
 	patterns []string     // every registered route pattern (Patterns)
+	idem     *idempotencyKeys
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).

@@ -10,13 +10,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -34,6 +37,8 @@ type Service struct {
 	now    func() time.Time
 	log    *slog.Logger
 	wakeUp func() // tells the scheduler there is new work
+	// urlPolicy judges user-supplied URLs at submit (safehttp.CheckURL).
+	urlPolicy safehttp.Options
 
 	MaxUploadBytes int64
 }
@@ -52,6 +57,8 @@ type Config struct {
 	Logger         *slog.Logger
 	WakeScheduler  func()
 	MaxUploadBytes int64
+	// AllowPrivate opens private networks to user-supplied URLs (SEEDGATE_ALLOW_PRIVATE_URLS).
+	AllowPrivate []netip.Prefix
 }
 
 // New returns a Service.
@@ -59,7 +66,7 @@ func New(c Config) *Service {
 	s := &Service{
 		store: c.Store, blobs: c.Blobs, media: c.Media, hub: c.Hub, providers: c.Providers,
 		route: c.Route, urls: c.URLs, now: c.Now, log: c.Logger, wakeUp: c.WakeScheduler,
-		MaxUploadBytes: c.MaxUploadBytes,
+		MaxUploadBytes: c.MaxUploadBytes, urlPolicy: safehttp.Options{AllowPrivate: c.AllowPrivate},
 	}
 	if s.route == nil {
 		s.route = func(*task.Model) string { return "sandbox" }
@@ -109,6 +116,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 		return nil, task.Errorf(task.CodeUnknownModel, "model", "unknown model %q; known models: %s", in.Model, strings.Join(task.ModelNames(), ", "))
 	}
 	req := in.Request
+	if p, ok := auth.FromContext(ctx); ok && req.KeyID == "" {
+		req.KeyID = p.KeyID // its webhooks are signed with this key's secret
+	}
 	if req.Resolution == "" && impliedRes != "" {
 		req.Resolution = impliedRes
 	}
@@ -207,14 +217,18 @@ func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
 		if !strings.HasPrefix(r.CallbackURL, "http://") && !strings.HasPrefix(r.CallbackURL, "https://") {
 			return task.Errorf(task.CodeInvalidParameter, "callback_url", "callback_url must be an http(s) URL")
 		}
+		if err := s.checkRemote("callback_url", r.CallbackURL); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 func (s *Service) checkURL(field, u string) error {
 	switch {
-	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"), strings.HasPrefix(u, "data:"),
-		strings.HasPrefix(u, "asset://"):
+	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
+		return s.checkRemote(field, u)
+	case strings.HasPrefix(u, "data:"), strings.HasPrefix(u, "asset://"):
 		return nil
 	}
 	return task.Errorf(task.CodeInvalidParameter, field, "%s must be an http(s) URL, a data: URL, or the URL of a file uploaded to /v1/files/upload", field)
@@ -349,6 +363,11 @@ func (s *Service) Wait(ctx context.Context, tenant, id string, timeout time.Dura
 // present fills the derived fields clients see: result URLs come from file ids,
 // so they follow SEEDGATE_PUBLIC_URL and never expire.
 func (s *Service) present(t *task.Task) *task.Task {
+	if !t.Status.Terminal() {
+		c := *t
+		c.Progress = task.EstimateProgress(t, s.now()) // elapsed vs expected, never past 99
+		t = &c
+	}
 	if t.Result == nil {
 		return t
 	}

@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/webhook"
 	"github.com/seedgate/seedgate/internal/wire"
 )
 
@@ -21,6 +23,10 @@ const Dialect = "jobs"
 type Handler struct {
 	Service      *service.Service
 	MaxBodyBytes int64
+	// Webhooks serves the deliveries and secret endpoints (nil: they answer 503).
+	Webhooks *webhook.Dispatcher
+	// KeepAlive is the event streams' keep-alive interval (default 15 s).
+	KeepAlive time.Duration
 }
 
 type createRequest struct {
@@ -226,7 +232,7 @@ type errorBody struct {
 // jobsField names a normalized request field as this dialect's clients wrote it.
 func jobsField(f string) string {
 	switch f {
-	case "", "model", "input", "limit", "status", "id", "kind", "purpose", "file", "after":
+	case "", "model", "input", "limit", "status", "id", "kind", "purpose", "file", "after", "Idempotency-Key", "delivery_id":
 		return f
 	case "first_frame":
 		return "input.first_frame_url"

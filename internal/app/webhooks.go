@@ -1,0 +1,59 @@
+package app
+
+import (
+	"log/slog"
+
+	"github.com/seedgate/seedgate/internal/config"
+	"github.com/seedgate/seedgate/internal/dialect/ark"
+	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/webhook"
+)
+
+// webhookPayloads maps each dialect to the body of its callbacks: a task's
+// callbacks take the shape of the dialect it was created in. A nil body means
+// the dialect announces no event for that status.
+func webhookPayloads() map[string]func(*task.Task) any {
+	return map[string]func(*task.Task) any{
+		jobs.Dialect: jobs.WebhookPayload,
+		// Ark posts the task object on each change but a client's own cancel.
+		ark.Dialect: func(t *task.Task) any {
+			if t.Status == task.StatusCancelled {
+				return nil
+			}
+			return ark.WebhookPayload(t)
+		},
+	}
+}
+
+// terminalOnly announces only finished tasks (dialects whose callback is "the result").
+func terminalOnly(payload func(*task.Task) any) func(*task.Task) any {
+	return func(t *task.Task) any {
+		if !t.Status.Terminal() {
+			return nil
+		}
+		return payload(t)
+	}
+}
+
+// newWebhooks returns the callback dispatcher, or nil when the store keeps no outbox.
+func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, log *slog.Logger) *webhook.Dispatcher {
+	ws, ok := st.(store.WebhookStore)
+	if !ok {
+		log.Warn("the store keeps no webhook outbox: callback_url is accepted but no callbacks are sent")
+		return nil
+	}
+	return webhook.New(webhook.Config{
+		Store:          ws,
+		HTTP:           webhook.NewClient(c.AllowPrivate, c.WebhookTimeout),
+		Render:         webhook.Renderer(webhookPayloads(), jobs.WebhookPayload, svc.Present),
+		Hub:            hub,
+		Logger:         log,
+		Owner:          owner,
+		Workers:        c.WebhookWorkers,
+		AttemptTimeout: c.WebhookTimeout,
+	})
+}

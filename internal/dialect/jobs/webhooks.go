@@ -1,0 +1,171 @@
+package jobs
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// WebhookPayload is the body of the callbacks of tasks created in this
+// dialect: the job, exactly as GET /v1/jobs/{id} shows it.
+func WebhookPayload(t *task.Task) any {
+	j := render(new(http.Request).WithContext(context.Background()), t)
+	j.RequestID = t.Request.RequestID
+	return j
+}
+
+type delivery struct {
+	ID             string    `json:"id"` // the webhook-id header of every attempt
+	Object         string    `json:"object"`
+	TaskID         string    `json:"task_id"`
+	TaskStatus     string    `json:"task_status"` // the status the event announces
+	URL            string    `json:"url"`
+	State          string    `json:"state"` // pending | delivered | failed | gone | skipped
+	Attempts       int       `json:"attempts"`
+	NextAttemptAt  *int64    `json:"next_attempt_at"`
+	LastStatusCode int       `json:"last_status_code,omitempty"`
+	LastError      string    `json:"last_error,omitempty"`
+	Created        int64     `json:"created"`
+	DeliveredAt    *int64    `json:"delivered_at,omitempty"`
+	AttemptLog     []attempt `json:"attempt_log"`
+}
+
+type attempt struct {
+	N            int    `json:"n"`
+	At           int64  `json:"at"`
+	DurationMS   int64  `json:"duration_ms"`
+	StatusCode   int    `json:"status_code,omitempty"`
+	Error        string `json:"error,omitempty"`
+	ResponseBody string `json:"response_body,omitempty"`
+	Manual       bool   `json:"manual,omitempty"`
+}
+
+func renderDelivery(m *store.WebhookMessage) delivery {
+	d := delivery{ID: m.ID, Object: "webhook_delivery", TaskID: m.TaskID, TaskStatus: string(m.Status), URL: m.URL,
+		State: string(m.State), Attempts: m.Attempts, LastStatusCode: m.LastStatusCode, LastError: m.LastError,
+		Created: m.CreatedAt.Unix(), AttemptLog: []attempt{}}
+	if m.NextAttemptAt != nil {
+		n := m.NextAttemptAt.Unix()
+		d.NextAttemptAt = &n
+	}
+	if m.DeliveredAt != nil {
+		n := m.DeliveredAt.Unix()
+		d.DeliveredAt = &n
+	}
+	for _, a := range m.History {
+		d.AttemptLog = append(d.AttemptLog, attempt{N: a.N, At: a.StartedAt.Unix(), DurationMS: a.Duration.Milliseconds(),
+			StatusCode: a.StatusCode, Error: a.Error, ResponseBody: a.ResponseBody, Manual: a.Manual})
+	}
+	return d
+}
+
+func (h *Handler) webhooksAvailable(w http.ResponseWriter, r *http.Request) bool {
+	if h.Webhooks == nil {
+		WriteError(w, r, task.Errorf(task.CodeUnavailable, "", "webhooks are not available on this gateway's store"))
+		return false
+	}
+	return true
+}
+
+// Deliveries is GET /v1/jobs/{id}/deliveries: every callback event of the job
+// with its attempts, oldest first.
+func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
+	if !h.webhooksAvailable(w, r) {
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	ms, err := h.Webhooks.Deliveries(r.Context(), t.ID)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	out := struct {
+		Object string     `json:"object"`
+		Data   []delivery `json:"data"`
+	}{Object: "list", Data: make([]delivery, 0, len(ms))}
+	for _, m := range ms {
+		out.Data = append(out.Data, renderDelivery(m))
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+// RetryDelivery is POST /v1/jobs/{id}/deliveries/{delivery_id}/retry: send the
+// event again now, under the same webhook-id, whatever its state.
+func (h *Handler) RetryDelivery(w http.ResponseWriter, r *http.Request) {
+	if !h.webhooksAvailable(w, r) {
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	m, err := h.Webhooks.Retry(r.Context(), t.ID, r.PathValue("delivery_id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, renderDelivery(m))
+}
+
+type secretAnswer struct {
+	Object                string `json:"object"`
+	KeyID                 string `json:"key_id"`
+	Secret                string `json:"secret"`
+	PreviousSecretExpires *int64 `json:"previous_secret_expires_at,omitempty"`
+	Created               int64  `json:"created"`
+	Rotated               *int64 `json:"rotated,omitempty"`
+}
+
+func renderSecret(s store.WebhookSecret) secretAnswer {
+	a := secretAnswer{Object: "webhook_secret", KeyID: s.KeyID, Secret: s.Secret, Created: s.CreatedAt.Unix()}
+	if s.Previous != "" && s.PreviousUntil != nil {
+		n := s.PreviousUntil.Unix()
+		a.PreviousSecretExpires = &n
+	}
+	if s.RotatedAt != nil {
+		n := s.RotatedAt.Unix()
+		a.Rotated = &n
+	}
+	return a
+}
+
+// WebhookSecret is GET /v1/webhooks/secret: the whsec_ secret that signs the
+// callbacks of tasks created with the caller's API key.
+func (h *Handler) WebhookSecret(w http.ResponseWriter, r *http.Request) {
+	if !h.webhooksAvailable(w, r) {
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	s, err := h.Webhooks.Secret(r.Context(), p.KeyID)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, renderSecret(s))
+}
+
+// RotateWebhookSecret is POST /v1/webhooks/secret/rotate: a new secret; the old
+// one keeps signing too (a second v1 signature) for 24 hours.
+func (h *Handler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
+	if !h.webhooksAvailable(w, r) {
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	s, err := h.Webhooks.RotateSecret(r.Context(), p.KeyID)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, renderSecret(s))
+}

@@ -1,0 +1,247 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+const (
+	idempotencyTTL  = 24 * time.Hour
+	idempotencyLock = 2 * time.Minute // an unfinished first request older than this died
+	maxKeyLength    = 255
+	sweepEvery      = 10 * time.Minute
+)
+
+// idempotencyKeys implements Idempotency-Key on create endpoints: the first
+// request under a key runs and its answer is kept for 24 hours; a repeat with
+// the same body gets that answer again (same task, same status and body, with
+// Idempotent-Replayed: true), a repeat with another body is refused (422), and
+// a repeat while the first is still running is refused (409). Keys are scoped
+// per API key. Answers of 5xx and 429 are not kept: the client may retry them.
+type idempotencyKeys struct {
+	store     store.WebhookStore // nil: the store has no idempotency table; keys are ignored
+	log       *slog.Logger
+	now       func() time.Time
+	lastSweep atomic.Int64
+}
+
+func newIdempotencyKeys(st store.Store, log *slog.Logger) *idempotencyKeys {
+	k := &idempotencyKeys{log: log, now: time.Now}
+	if ws, ok := st.(store.WebhookStore); ok {
+		k.store = ws
+	} else {
+		log.Warn("the store keeps no idempotency keys: Idempotency-Key headers are ignored")
+	}
+	return k
+}
+
+// idempotent wraps a create handler (inside s.authed: it needs the caller).
+func (s *Server) idempotent(writeErr errorWriter, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		key := r.Header.Get("Idempotency-Key")
+		k := s.idem
+		if key == "" || k == nil || k.store == nil {
+			next(w, r)
+			return
+		}
+		if len(key) > maxKeyLength || !printable(key) {
+			writeErr(w, r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
+				"Idempotency-Key must be 1 to %d printable ASCII characters (a UUID is a good choice)", maxKeyLength))
+			return
+		}
+		limit := s.cfg.MaxBodyBytes
+		if limit <= 0 {
+			limit = 64 << 20
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		if err != nil {
+			writeErr(w, r, task.Errorf(task.CodeInvalidJSON, "", "reading the request body: %v", err))
+			return
+		}
+		if int64(len(body)) > limit {
+			writeErr(w, r, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+
+		p, _ := auth.FromContext(r.Context())
+		now := k.now().UTC()
+		// A blocking create (seedance without callback_url) runs up to SyncWait.
+		lock := max(idempotencyLock, s.cfg.SyncWait+time.Minute)
+		rec := &store.IdempotencyRecord{KeyID: p.KeyID, Key: key, Fingerprint: fingerprint(r, body),
+			CreatedAt: now, LockedUntil: now.Add(lock), ExpiresAt: now.Add(idempotencyTTL)}
+		prior, err := k.store.BeginIdempotency(r.Context(), rec, now)
+		if err != nil {
+			writeErr(w, r, err)
+			return
+		}
+		k.sweep(r, now)
+		switch {
+		case prior != nil && prior.Fingerprint != rec.Fingerprint:
+			writeErr(forceStatus(w, http.StatusUnprocessableEntity), r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
+				"Idempotency-Key %q was already used with a different request body; use a new key for a new request", key))
+			return
+		case prior != nil && !prior.Done:
+			w.Header().Set("Retry-After", "1")
+			writeErr(forceStatus(w, http.StatusConflict), r, task.Errorf(task.CodeConflict, "Idempotency-Key",
+				"a request with Idempotency-Key %q is still being processed; retry in a moment to get its answer", key))
+			return
+		case prior != nil:
+			if prior.ContentType != "" {
+				w.Header().Set("Content-Type", prior.ContentType)
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			w.WriteHeader(prior.StatusCode)
+			_, _ = w.Write(prior.Body)
+			return
+		}
+
+		tee := &teeWriter{ResponseWriter: w}
+		completed := false
+		defer func() {
+			if !completed { // a panic or an answer not worth keeping: free the key
+				if err := k.store.ReleaseIdempotency(r.Context(), rec.KeyID, rec.Key); err != nil {
+					k.log.Warn("releasing an idempotency key failed", "err", err)
+				}
+			}
+		}()
+		next(tee, r)
+		if tee.status == 0 {
+			tee.status = http.StatusOK
+		}
+		if tee.status >= 500 || tee.status == http.StatusTooManyRequests {
+			return
+		}
+		rec.Done, rec.StatusCode, rec.ContentType, rec.Body = true, tee.status, w.Header().Get("Content-Type"), tee.body.Bytes()
+		if err := k.store.CompleteIdempotency(r.Context(), rec); err != nil {
+			k.log.Warn("storing an idempotent answer failed", "err", err)
+			return
+		}
+		completed = true
+	}
+}
+
+// sweep deletes expired keys now and then, off the request path.
+func (k *idempotencyKeys) sweep(r *http.Request, now time.Time) {
+	last := k.lastSweep.Load()
+	if now.UnixNano()-last < int64(sweepEvery) || !k.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	ctx := context.WithoutCancel(r.Context())
+	go func() {
+		if n, err := k.store.DeleteExpiredIdempotency(ctx, now); err != nil {
+			k.log.Warn("deleting expired idempotency keys failed", "err", err)
+		} else if n > 0 {
+			k.log.Debug("deleted expired idempotency keys", "count", n)
+		}
+	}()
+}
+
+// fingerprint identifies a request's content: method, path and body. A
+// multipart body is hashed part by part (names, file names, contents), since
+// its boundary differs between two sends of the same form.
+func fingerprint(r *http.Request, body []byte) string {
+	h := sha256.New()
+	field := func(b []byte) {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
+		h.Write(n[:])
+		h.Write(b)
+	}
+	field([]byte(r.Method))
+	field([]byte(r.URL.Path))
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err == nil && mt == "multipart/form-data" && params["boundary"] != "" {
+		if hashParts(field, body, params["boundary"]) == nil {
+			return hex.EncodeToString(h.Sum(nil))
+		}
+		h.Reset() // not valid multipart: fall back to the raw body
+		field([]byte(r.Method))
+		field([]byte(r.URL.Path))
+	}
+	field(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func hashParts(field func([]byte), body []byte, boundary string) error {
+	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		content, err := io.ReadAll(part)
+		if err != nil {
+			return err
+		}
+		field([]byte(part.FormName()))
+		field([]byte(part.FileName()))
+		field(content)
+	}
+}
+
+func printable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// teeWriter passes the answer through and keeps a copy of it.
+type teeWriter struct {
+	http.ResponseWriter
+	status int
+	body   bytes.Buffer
+}
+
+func (t *teeWriter) WriteHeader(code int) {
+	if t.status == 0 {
+		t.status = code
+	}
+	t.ResponseWriter.WriteHeader(code)
+}
+
+func (t *teeWriter) Write(p []byte) (int, error) {
+	if t.status == 0 {
+		t.status = http.StatusOK
+	}
+	t.body.Write(p)
+	return t.ResponseWriter.Write(p)
+}
+
+func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
+
+// forceStatus makes a dialect's error writer answer with status, whatever its
+// own table says for the error's code (the body keeps the dialect's shape).
+func forceStatus(w http.ResponseWriter, status int) http.ResponseWriter {
+	return &statusForcer{ResponseWriter: w, status: status}
+}
+
+type statusForcer struct {
+	http.ResponseWriter
+	status int
+}
+
+func (f *statusForcer) WriteHeader(int) { f.ResponseWriter.WriteHeader(f.status) }
+
+func (f *statusForcer) Write(p []byte) (int, error) { return f.ResponseWriter.Write(p) }

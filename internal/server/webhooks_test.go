@@ -1,0 +1,179 @@
+package server_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+	"github.com/stretchr/testify/require"
+)
+
+type hookReceiver struct {
+	srv  *httptest.Server
+	mu   sync.Mutex
+	reqs []hookRequest
+}
+
+type hookRequest struct {
+	header http.Header
+	body   []byte
+}
+
+func newHookReceiver(t *testing.T) *hookReceiver {
+	h := &hookReceiver{}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.reqs = append(h.reqs, hookRequest{header: r.Header.Clone(), body: body})
+		h.mu.Unlock()
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+func (h *hookReceiver) got() []hookRequest {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]hookRequest(nil), h.reqs...)
+}
+
+func (h *hookReceiver) waitFor(t *testing.T, n int) []hookRequest {
+	t.Helper()
+	require.Eventually(t, func() bool { return len(h.got()) >= n }, 30*time.Second, 20*time.Millisecond,
+		"receiver got %d of %d callbacks", len(h.got()), n)
+	return h.got()
+}
+
+type deliveryList struct {
+	Data []struct {
+		ID         string `json:"id"`
+		TaskStatus string `json:"task_status"`
+		State      string `json:"state"`
+		Attempts   int    `json:"attempts"`
+		AttemptLog []struct {
+			StatusCode int  `json:"status_code"`
+			Manual     bool `json:"manual"`
+		} `json:"attempt_log"`
+	} `json:"data"`
+}
+
+func TestWebhooksSignedInTheJobsShapeListedAndRetried(t *testing.T) {
+	t.Parallel()
+	rc := newHookReceiver(t)
+	g := newTestGateway(t, map[string]string{"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8"})
+	var sec struct {
+		Object, KeyID, Secret string
+	}
+	g.call("GET", "/v1/webhooks/secret", "", "", nil, &sec)
+	require.True(t, strings.HasPrefix(sec.Secret, "whsec_"), "%+v", sec)
+	wh, err := standardwebhooks.NewWebhook(sec.Secret)
+	require.NoError(t, err)
+
+	j := g.createJob(`"prompt":"call me back","callback_url":"` + rc.srv.URL + `/hook"`)
+	require.Equal(t, "succeeded", g.waitJob(j.ID).Status)
+	reqs := rc.waitFor(t, 3)
+
+	var statuses []string
+	ids := map[string]bool{}
+	for _, r := range reqs {
+		require.NoError(t, wh.Verify(r.body, r.header), "signed with the key's secret")
+		var job jobAnswer
+		require.NoError(t, json.Unmarshal(r.body, &job))
+		require.Equal(t, j.ID, job.ID, "the body is the job, as GET /v1/jobs/{id} shows it")
+		statuses = append(statuses, job.Output.Status)
+		ids[r.header.Get("webhook-id")] = true
+	}
+	require.ElementsMatch(t, []string{"queued", "running", "succeeded"}, statuses)
+	require.Len(t, ids, 3, "one webhook-id per event")
+
+	var dl deliveryList
+	require.Eventually(t, func() bool { // the receiver answered; the attempt is being recorded
+		dl = deliveryList{}
+		resp, raw := g.call("GET", "/v1/jobs/"+j.ID+"/deliveries", "", "", nil, &dl)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+		for _, d := range dl.Data {
+			if d.State != "delivered" {
+				return false
+			}
+		}
+		return len(dl.Data) == 3
+	}, 10*time.Second, 20*time.Millisecond)
+	for _, d := range dl.Data {
+		require.Equal(t, "delivered", d.State)
+		require.Equal(t, 1, d.Attempts)
+		require.Equal(t, 204, d.AttemptLog[0].StatusCode)
+	}
+
+	// A manual re-send: the same webhook-id, verifiable again.
+	first := dl.Data[0]
+	resp, raw := g.call("POST", "/v1/jobs/"+j.ID+"/deliveries/"+first.ID+"/retry", "", "", nil, nil)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	reqs = rc.waitFor(t, 4)
+	require.Equal(t, first.ID, reqs[3].header.Get("webhook-id"))
+	require.NoError(t, wh.Verify(reqs[3].body, reqs[3].header))
+
+	resp, _ = g.call("POST", "/v1/jobs/"+j.ID+"/deliveries/msg_nope/retry", "", "", nil, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+	resp, _ = g.call("GET", "/v1/jobs/cgt-nope/deliveries", "", "", nil, nil)
+	require.Equal(t, http.StatusNotFound, resp.StatusCode)
+
+	// Rotation: both secrets sign for a day.
+	var rotated struct {
+		Secret                  string `json:"secret"`
+		PreviousSecretExpiresAt int64  `json:"previous_secret_expires_at"`
+	}
+	g.call("POST", "/v1/webhooks/secret/rotate", "", "", nil, &rotated)
+	require.NotEqual(t, sec.Secret, rotated.Secret)
+	require.InDelta(t, time.Now().Add(24*time.Hour).Unix(), rotated.PreviousSecretExpiresAt, 60)
+	j2 := g.createJob(`"prompt":"after rotation","callback_url":"` + rc.srv.URL + `/hook"`)
+	var after []hookRequest
+	require.Eventually(t, func() bool {
+		after = nil
+		for _, r := range rc.got() {
+			if strings.Contains(string(r.body), j2.ID) {
+				after = append(after, r)
+			}
+		}
+		return len(after) > 0
+	}, 30*time.Second, 20*time.Millisecond)
+	require.Len(t, strings.Fields(after[0].header.Get("webhook-signature")), 2)
+	newWH, err := standardwebhooks.NewWebhook(rotated.Secret)
+	require.NoError(t, err)
+	require.NoError(t, newWH.Verify(after[0].body, after[0].header))
+	require.NoError(t, wh.Verify(after[0].body, after[0].header), "the old secret still verifies during the overlap")
+
+	// Secrets are per API key.
+	var other struct{ Secret string }
+	g.call("GET", "/v1/webhooks/secret", keyB, "", nil, &other)
+	require.NotEqual(t, rotated.Secret, other.Secret)
+	require.NotEqual(t, sec.Secret, other.Secret)
+}
+
+func TestWebhooksArkShape(t *testing.T) {
+	t.Parallel()
+	rc := newHookReceiver(t)
+	g := newTestGateway(t, map[string]string{"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8"})
+	var created struct{ ID string }
+	resp, raw := g.call("POST", "/api/v3/contents/generations/tasks", "",
+		`{"model":"seedance-1-0-pro-250528","content":[{"type":"text","text":"ark calls back --rs 480p --dur 2"}],"callback_url":"`+rc.srv.URL+`"}`,
+		nil, &created)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	reqs := rc.waitFor(t, 3)
+	var last map[string]any
+	for _, r := range reqs {
+		var obj map[string]any
+		require.NoError(t, json.Unmarshal(r.body, &obj))
+		require.Equal(t, created.ID, obj["id"])
+		require.NotContains(t, obj, "object", "Ark's task object, not the job")
+		last = obj
+	}
+	require.Equal(t, "succeeded", last["status"])
+	require.Contains(t, last, "content")
+}
