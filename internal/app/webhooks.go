@@ -6,6 +6,9 @@ import (
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/dialect/responses"
+	"github.com/seedgate/seedgate/internal/dialect/seedance"
+	"github.com/seedgate/seedgate/internal/dialect/videos"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
@@ -26,6 +29,10 @@ func webhookPayloads() map[string]func(*task.Task) any {
 			}
 			return ark.WebhookPayload(t)
 		},
+		videos.Dialect: videos.WebhookPayload,
+		// seedance: "later POSTs the same envelope" (the result); responses likewise.
+		seedance.Dialect:  terminalOnly(seedance.WebhookPayload),
+		responses.Dialect: terminalOnly(responses.WebhookPayload),
 	}
 }
 

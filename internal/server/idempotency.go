@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -52,6 +53,13 @@ func newIdempotencyKeys(st store.Store, log *slog.Logger) *idempotencyKeys {
 
 // idempotent wraps a create handler (inside s.authed: it needs the caller).
 func (s *Server) idempotent(writeErr errorWriter, next http.HandlerFunc) http.HandlerFunc {
+	return s.idempotentWhen(writeErr, next, nil)
+}
+
+// idempotentWhen is idempotent for a route that creates only for some bodies
+// (the responses dialect's POST also queries): applies(body) says whether this
+// one creates; nil means always.
+func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, applies func(body []byte) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		k := s.idem
@@ -78,6 +86,10 @@ func (s *Server) idempotent(writeErr errorWriter, next http.HandlerFunc) http.Ha
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if applies != nil && !applies(body) {
+			next(w, r)
+			return
+		}
 
 		p, _ := auth.FromContext(r.Context())
 		now := k.now().UTC()
@@ -231,6 +243,13 @@ func (t *teeWriter) Write(p []byte) (int, error) {
 
 func (t *teeWriter) Unwrap() http.ResponseWriter { return t.ResponseWriter }
 
+// Flush lets a streaming create answer (seedance's wait) through.
+func (t *teeWriter) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
 // forceStatus makes a dialect's error writer answer with status, whatever its
 // own table says for the error's code (the body keeps the dialect's shape).
 func forceStatus(w http.ResponseWriter, status int) http.ResponseWriter {
@@ -245,3 +264,10 @@ type statusForcer struct {
 func (f *statusForcer) WriteHeader(int) { f.ResponseWriter.WriteHeader(f.status) }
 
 func (f *statusForcer) Write(p []byte) (int, error) { return f.ResponseWriter.Write(p) }
+
+// responsesSubmit tells the responses dialect's submits (which Idempotency-Key
+// covers) from its seedance-get queries (which it does not: they create nothing).
+func responsesSubmit(body []byte) bool {
+	c, err := responses.Decode(body)
+	return err != nil || c.TaskID == ""
+}

@@ -62,15 +62,15 @@ func (s *Server) routes() http.Handler {
 		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Delete))
 	}
 	v := &videos.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
-	mux.Handle("POST /v1/videos/generations", s.authed(videos.WriteError, v.Create))
+	mux.Handle("POST /v1/videos/generations", s.authed(videos.WriteError, s.idempotent(videos.WriteError, v.Create)))
 	mux.Handle("GET /v1/videos/generations/{task_id}", s.authed(videos.WriteError, v.Get))
 	mux.Handle("GET /v1/tasks/{task_id}", s.authed(videos.WriteError, v.Get))
 	sd := &seedance.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
-	mux.Handle("POST /v1/seedance/videos", s.authed(seedance.WriteError, sd.Create))
+	mux.Handle("POST /v1/seedance/videos", s.authed(seedance.WriteError, s.idempotent(seedance.WriteError, sd.Create)))
 	mux.Handle("POST /v1/seedance/tasks", s.authed(seedance.WriteError, sd.Retrieve))
 	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(seedance.WriteError, sd.Get))
 	rs := &responses.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
-	mux.Handle("POST /v1/responses", s.authed(responses.WriteError, rs.Handle))
+	mux.Handle("POST /v1/responses", s.authed(responses.WriteError, s.idempotentWhen(responses.WriteError, rs.Handle, responsesSubmit)))
 
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -177,3 +177,74 @@ func TestWebhooksArkShape(t *testing.T) {
 	require.Equal(t, "succeeded", last["status"])
 	require.Contains(t, last, "content")
 }
+
+func TestWebhooksSeedanceEnvelopeOnceFinished(t *testing.T) {
+	t.Parallel()
+	rc := newHookReceiver(t)
+	g := newTestGateway(t, map[string]string{"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8"})
+	var created map[string]any
+	resp, raw := g.call("POST", "/v1/seedance/videos", "",
+		`{"model":"doubao-seedance-1-0-pro-250528","content":[{"type":"text","text":"seedance calls back"}],"resolution":"480p","duration":2,"callback_url":"`+rc.srv.URL+`"}`,
+		nil, &created)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	gatewayID, _ := created["task_id"].(string)
+	require.NotEmpty(t, gatewayID, "%s", raw)
+
+	reqs := rc.waitFor(t, 1)
+	var env struct {
+		Success bool   `json:"success"`
+		TaskID  string `json:"task_id"`
+		Data    struct {
+			TaskID   string `json:"task_id"`
+			Status   string `json:"status"`
+			VideoURL string `json:"video_url"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal(reqs[0].body, &env), "%s", reqs[0].body)
+	require.True(t, env.Success)
+	require.Equal(t, gatewayID, env.TaskID, "the envelope names the id the create answered")
+	require.Equal(t, "succeeded", env.Data.Status, "only the result is posted")
+	require.NotEmpty(t, env.Data.VideoURL)
+
+	var dl deliveryList
+	require.Eventually(t, func() bool {
+		dl = deliveryList{}
+		g.call("GET", "/v1/jobs/"+env.Data.TaskID+"/deliveries", "", "", nil, &dl)
+		states := map[string]string{}
+		for _, d := range dl.Data {
+			states[d.TaskStatus] = d.State
+		}
+		return states["queued"] == "skipped" && states["running"] == "skipped" && states["succeeded"] == "delivered"
+	}, 10*time.Second, 20*time.Millisecond, "%+v", dl)
+	time.Sleep(100 * time.Millisecond)
+	require.Len(t, rc.got(), 1)
+}
+
+func TestIdempotencyOtherDialects(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, map[string]string{"SEEDGATE_SANDBOX_QUEUE_DELAY": "1m"})
+	for _, c := range []struct{ path, body, other string }{
+		{"/v1/videos/generations", `{"model":"doubao-seedance-1-5-pro","prompt":"once"}`, `{"model":"doubao-seedance-1-5-pro","prompt":"twice"}`},
+		{"/v1/seedance/videos", `{"model":"doubao-seedance-1-0-pro-250528","content":[{"type":"text","text":"once"}],"callback_url":"https://example.com/hook"}`,
+			`{"model":"doubao-seedance-1-0-pro-250528","content":[{"type":"text","text":"twice"}],"callback_url":"https://example.com/hook"}`},
+		{"/v1/responses", `{"model":"doubao-seedance-1-5-pro-responses","input":[{"type":"text","text":"once"}]}`,
+			`{"model":"doubao-seedance-1-5-pro-responses","input":[{"type":"text","text":"twice"}]}`},
+	} {
+		r1, b1 := g.call("POST", c.path, "", c.body, idemKey("k-"+c.path), nil)
+		require.Equal(t, http.StatusOK, r1.StatusCode, "%s: %s", c.path, b1)
+		r2, b2 := g.call("POST", c.path, "", c.body, idemKey("k-"+c.path), nil)
+		require.Equal(t, "true", r2.Header.Get("Idempotent-Replayed"), c.path)
+		require.Equal(t, string(b1), string(b2), c.path)
+		r3, b3 := g.call("POST", c.path, "", c.other, idemKey("k-"+c.path), nil)
+		require.Equal(t, http.StatusUnprocessableEntity, r3.StatusCode, "%s: %s", c.path, b3)
+		require.Contains(t, string(b3), "Idempotency-Key", c.path)
+	}
+	// A responses query (seedance-get) creates nothing: the key does not apply to it.
+	var sub struct{ ID string }
+	g.call("POST", "/v1/responses", "", `{"model":"doubao-seedance-1-5-pro-responses","input":[{"type":"text","text":"q"}]}`, nil, &sub)
+	q := `{"model":"seedance-get","input":"` + sub.ID + `","stream":false}`
+	r1, _ := g.call("POST", "/v1/responses", "", q, idemKey("q-1"), nil)
+	r2, _ := g.call("POST", "/v1/responses", "", q, idemKey("q-1"), nil)
+	require.Equal(t, http.StatusOK, r1.StatusCode)
+	require.Empty(t, r2.Header.Get("Idempotent-Replayed"))
+}
