@@ -68,7 +68,7 @@ type Config struct {
 	PerEndpoint int
 	// AttemptTimeout bounds one POST, connecting and reading the answer included (default 10 s).
 	AttemptTimeout time.Duration
-	// Lease is how long a claimed message stays with this instance (default AttemptTimeout + 50 s).
+	// Lease is how long a claimed message stays with this instance (default 2×AttemptTimeout + 5 s).
 	Lease        time.Duration
 	PollInterval time.Duration // default 1 s
 	Schedule     []time.Duration
@@ -110,7 +110,9 @@ func New(c Config) *Dispatcher {
 		c.AttemptTimeout = 10 * time.Second
 	}
 	if c.Lease <= 0 {
-		c.Lease = c.AttemptTimeout + 50*time.Second
+		// An attempt is recorded as soon as it ends, within AttemptTimeout: a
+		// lease older than twice that belongs to a dead instance.
+		c.Lease = 2*c.AttemptTimeout + 5*time.Second
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
