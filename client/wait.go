@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -205,38 +206,63 @@ func (w *waiter) stream(ctx context.Context) (*Job, error) {
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		return nil, errNoEvents
 	}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	var data strings.Builder
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if data.Len() == 0 {
-				continue
-			}
-			j, err := w.event(ctx, data.String())
-			data.Reset()
-			if err != nil {
-				return nil, err
-			}
-			if j != nil && w.report(j) {
-				return j, nil
-			}
-		case strings.HasPrefix(line, ":"): // a comment: keep-alive
-		case strings.HasPrefix(line, "id:"):
-			w.eventID = strings.TrimSpace(strings.TrimPrefix(line, "id:"))
-		case strings.HasPrefix(line, "data:"):
-			if data.Len() > 0 {
-				data.WriteByte('\n')
-			}
-			data.WriteString(strings.TrimPrefix(strings.TrimPrefix(line, "data:"), " "))
+	var final *Job
+	err = readEvents(resp.Body, func(id, data string) (bool, error) {
+		if id != "" {
+			w.eventID = id
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+		j, err := w.event(ctx, data)
+		if err != nil {
+			return false, err
+		}
+		if w.report(j) {
+			final = j
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil || final != nil {
+		return final, err
 	}
 	return nil, errors.New("seedgate: the event stream ended before the job did")
+}
+
+// readEvents reads a Server-Sent Events stream and calls fn with each event's
+// id (the last one given so far in the stream) and data, until fn says stop,
+// fails, or the stream ends. Comments and unknown fields are skipped.
+func readEvents(r io.Reader, fn func(id, data string) (stop bool, err error)) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	var data strings.Builder
+	var id string
+	hasData := false
+	for sc.Scan() {
+		line := strings.TrimSuffix(sc.Text(), "\r")
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch {
+		case line == "":
+			if !hasData {
+				continue
+			}
+			stop, err := fn(id, data.String())
+			data.Reset()
+			hasData = false
+			if err != nil || stop {
+				return err
+			}
+		case field == "": // a comment: keep-alive
+		case field == "id":
+			id = value
+		case field == "data":
+			if hasData {
+				data.WriteByte('\n')
+			}
+			data.WriteString(value)
+			hasData = true
+		}
+	}
+	return sc.Err()
 }
 
 // event turns one event's data into the job it describes. An event that
