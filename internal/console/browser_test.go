@@ -62,14 +62,15 @@ func artifacts(t *testing.T) string {
 	return dir
 }
 
-func startGateway(t *testing.T) string {
+// startGateway runs a gateway in this process; keys "" leaves it open.
+func startGateway(t *testing.T, keys string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
 	require.NoError(t, ln.Close())
 	env := map[string]string{
-		"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": key,
+		"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": keys,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "500ms", "SEEDGATE_SANDBOX_RUN_TIME": "2500ms",
 		"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8", // the webhook receiver below
 	}
@@ -130,7 +131,7 @@ func seed(t *testing.T, base string) string {
 func TestBrowserPlaygroundToVideo(t *testing.T) {
 	browser := chromiumPath(t)
 	out := artifacts(t)
-	base := startGateway(t)
+	base := startGateway(t, key)
 	hooked := seed(t, base)
 	dir := t.TempDir()
 	firstFrame := filepath.Join(dir, "first.png")
@@ -347,6 +348,15 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, width, 390.0)
 	pngShot("8-narrow-task.png")
+
+	// An open gateway (no keys) needs no sign-in.
+	open := startGateway(t, "")
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1360, 900), chromedp.Navigate(open+"/"),
+		chromedp.WaitVisible(chromedp.CSS("#task-grid .empty"))))
+	who, err := chromedp.Run(ctx, chromedp.Evaluate[[]any](`[document.querySelector('#who-label').textContent, document.querySelector('#signout').hidden]`))
+	require.NoError(t, err)
+	require.Equal(t, []any{"open gateway", true}, who)
+	pngShot("9-open-gateway-empty.png")
 
 	mu.Lock()
 	defer mu.Unlock()
