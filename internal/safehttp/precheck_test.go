@@ -2,6 +2,8 @@ package safehttp
 
 import (
 	"net/netip"
+	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -47,4 +49,28 @@ func TestCheckURL(t *testing.T) {
 		require.NoError(t, CheckURL(ok, allow), ok)
 	}
 	require.Error(t, CheckURL("http://169.254.169.254/", allow), "metadata stays refused unless listed")
+}
+
+func FuzzCheckURL(f *testing.F) {
+	for _, s := range []string{"https://example.com/hook", "http://127.0.0.1:8080/", "http://[::ffff:10.0.0.1]/",
+		"http://169.254.169.254/latest/meta-data/", "http://localhost/", "ftp://x/", "http://a.b:0/", "http://[fe80::1%25eth0]:80/",
+		"https://ark.cn-beijing.volces.com/api/v3/contents/generations/tasks", "http://%31%32%37.0.0.1/", "http://0x7f.1/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := CheckURL(raw, Options{})
+		if err == nil {
+			u, perr := url.Parse(raw)
+			if perr != nil || (!strings.EqualFold(u.Scheme, "http") && !strings.EqualFold(u.Scheme, "https")) {
+				t.Fatalf("accepted %q", raw)
+			}
+			if addr, aerr := netip.ParseAddr(u.Hostname()); aerr == nil && !addr.IsGlobalUnicast() {
+				t.Fatalf("accepted a non-public literal address: %q", raw)
+			}
+			return
+		}
+		if !IsRefused(err) {
+			t.Fatalf("%q: error %v is not a refusal", raw, err)
+		}
+	})
 }
