@@ -6,6 +6,7 @@ import (
 	"github.com/seedgate/seedgate/internal/console"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/dialect/openai"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
@@ -63,7 +64,26 @@ func (s *Server) routes() http.Handler {
 	}
 	v := &videos.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	mux.Handle("POST /v1/videos/generations", s.authed(videos.WriteError, s.idempotent(videos.WriteError, v.Create)))
-	mux.Handle("GET /v1/videos/generations/{task_id}", s.authed(videos.WriteError, v.Get))
+	// GET /v1/videos/generations/{task_id} (videos) and GET /v1/videos/{id}/content
+	// (openai) overlap as patterns: one route dispatches on the path.
+	videoStatus := s.authed(videos.WriteError, v.Get)
+	o := &openai.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, FFmpegPath: s.cfg.FFmpegPath}
+	videoContent := s.authed(openai.WriteError, o.Content)
+	mux.HandleFunc("GET /v1/videos/{id}/{sub}", func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.PathValue("id") == "generations":
+			r.SetPathValue("task_id", r.PathValue("sub"))
+			videoStatus.ServeHTTP(w, r)
+		case r.PathValue("sub") == "content":
+			videoContent.ServeHTTP(w, r)
+		default:
+			openai.WriteError(w, r, notFound(r))
+		}
+	})
+	mux.Handle("POST /v1/videos", s.authed(openai.WriteError, s.createThenWait(s.idempotent(openai.WriteError, o.Create), o.Get)))
+	mux.Handle("GET /v1/videos", s.authed(openai.WriteError, o.List))
+	mux.Handle("GET /v1/videos/{id}", s.authed(openai.WriteError, s.waitThenGet(o.Get)))
+	mux.Handle("DELETE /v1/videos/{id}", s.authed(openai.WriteError, o.Delete))
 	mux.Handle("GET /v1/tasks/{task_id}", s.authed(videos.WriteError, v.Get))
 	sd := &seedance.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
 	mux.Handle("POST /v1/seedance/videos", s.authed(seedance.WriteError, s.idempotent(seedance.WriteError, sd.Create)))

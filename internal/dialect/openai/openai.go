@@ -1,0 +1,426 @@
+// Package openai serves the OpenAI Videos API over Seedance tasks: POST
+// /v1/videos (JSON, or multipart with an input_reference image as the first
+// frame), GET /v1/videos/{id}, GET /v1/videos/{id}/content?variant=video|thumbnail,
+// GET /v1/videos (cursor list) and DELETE /v1/videos/{id}. The official
+// openai-go SDK works against it.
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
+// Dialect is the name stored on tasks created here.
+const Dialect = "openai"
+
+// DefaultModel is used when a create names no model (OpenAI's own default is
+// not a Seedance model).
+const DefaultModel = "doubao-seedance-1-5-pro-251215"
+
+// Handler serves the endpoints; routes.go mounts its methods.
+type Handler struct {
+	Service      *service.Service
+	MaxBodyBytes int64
+	FFmpegPath   string // for thumbnails
+}
+
+// createBody is the create call in JSON; multipart forms carry the same fields.
+type createBody struct {
+	Model          string          `json:"model"`
+	Prompt         *string         `json:"prompt"`
+	Seconds        json.RawMessage `json:"seconds"` // "4" (the SDK) or 4
+	Size           string          `json:"size"`
+	InputReference json.RawMessage `json:"input_reference"`
+}
+
+// form is a decoded create: the fields, and an uploaded reference image if any.
+type form struct {
+	model, prompt, seconds, size string
+	hasPrompt                    bool
+	imageURL                     string // input_reference as a URL
+	image                        []byte // input_reference as a file
+	imageName                    string
+}
+
+// DecodeJSON decodes a JSON create body (exported for the fuzz target).
+func DecodeJSON(body []byte) (model string, req task.Request, err error) {
+	f, err := decodeJSON(body)
+	if err != nil {
+		return "", task.Request{}, err
+	}
+	return f.request()
+}
+
+func decodeJSON(body []byte) (form, error) {
+	var b createBody
+	if err := wire.Unmarshal(body, &b, false); err != nil {
+		return form{}, err
+	}
+	f := form{model: b.Model, size: b.Size}
+	if b.Prompt != nil {
+		f.prompt, f.hasPrompt = *b.Prompt, true
+	}
+	if s := bytes.TrimSpace(b.Seconds); len(s) > 0 && string(s) != "null" {
+		f.seconds = strings.Trim(string(s), `"`)
+	}
+	if ref := bytes.TrimSpace(b.InputReference); len(ref) > 0 && string(ref) != "null" {
+		var url string
+		var obj struct {
+			ImageURL string `json:"image_url"`
+			FileID   string `json:"file_id"`
+		}
+		switch {
+		case json.Unmarshal(ref, &url) == nil:
+			f.imageURL = url
+		case json.Unmarshal(ref, &obj) == nil && obj.ImageURL != "":
+			f.imageURL = obj.ImageURL
+		default:
+			return f, task.Errorf(task.CodeInvalidParameter, "input_reference",
+				`input_reference must be an image URL or {"image_url": "https://…"} (or a file in a multipart form)`)
+		}
+	}
+	return f, nil
+}
+
+// maxImage bounds an input_reference file (the upstream's image limit).
+const maxImage = 30 << 20
+
+func decodeMultipart(w http.ResponseWriter, r *http.Request, boundary string, limit int64) (form, error) {
+	var f form
+	mr := multipart.NewReader(http.MaxBytesReader(w, r.Body, limit), boundary)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return f, nil
+		}
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return f, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", mbe.Limit)
+			}
+			return f, task.Errorf(task.CodeInvalidJSON, "", "the multipart body is malformed: %v", err)
+		}
+		name := part.FormName()
+		if name == "input_reference" && part.FileName() != "" {
+			b, err := io.ReadAll(io.LimitReader(part, maxImage+1))
+			if err != nil || len(b) > maxImage {
+				return f, task.Errorf(task.CodeInvalidParameter, "input_reference", "input_reference must be an image of at most %d bytes", maxImage)
+			}
+			f.image, f.imageName = b, part.FileName()
+			continue
+		}
+		b, err := io.ReadAll(io.LimitReader(part, 1<<20+1))
+		if err != nil || len(b) > 1<<20 {
+			return f, task.Errorf(task.CodeInvalidParameter, name, "%s is too long", name)
+		}
+		v := string(b)
+		switch name {
+		case "model":
+			f.model = v
+		case "prompt":
+			f.prompt, f.hasPrompt = v, true
+		case "seconds":
+			f.seconds = v
+		case "size":
+			f.size = v
+		case "input_reference", "input_reference[image_url]":
+			f.imageURL = v
+		}
+	}
+}
+
+// request validates the fields that need no model and builds the request.
+func (f *form) request() (string, task.Request, error) {
+	var r task.Request
+	if !f.hasPrompt || strings.TrimSpace(f.prompt) == "" {
+		return "", r, task.Errorf(task.CodeMissingParameter, "prompt", "prompt is required")
+	}
+	r.Prompt = f.prompt
+	model := strings.TrimSpace(f.model)
+	if model == "" {
+		model = DefaultModel
+	}
+	if f.seconds != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(f.seconds))
+		if err != nil {
+			return "", r, task.Errorf(task.CodeInvalidParameter, "seconds", "seconds must be a whole number of seconds, got %q", f.seconds)
+		}
+		r.Duration = &n
+	}
+	if f.size != "" {
+		m, _, ok := task.LookupModel(model)
+		if !ok {
+			return model, r, nil // the service names the unknown model
+		}
+		res, ratio, err := sizeToRequest(m, f.size)
+		if err != nil {
+			return "", r, err
+		}
+		r.Resolution, r.Ratio = res, ratio
+	}
+	r.FirstFrame = strings.TrimSpace(f.imageURL)
+	return model, r, nil
+}
+
+// sizeToRequest maps "WxH" to a resolution and ratio of the model: the exact
+// pixel size if the model renders it, else the nearest ratio at the resolution
+// whose short side is nearest.
+func sizeToRequest(m *task.Model, size string) (res, ratio string, err error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(size)), "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 10000 || h > 10000 {
+		return "", "", task.Errorf(task.CodeInvalidParameter, "size", `size must be "WIDTHxHEIGHT", e.g. "1280x720", got %q`, size)
+	}
+	for _, res := range m.Resolutions {
+		for _, ratio := range task.FixedRatios {
+			if pw, ph, ok := task.PixelSize(m.Family, res, ratio); ok && pw == w && ph == h {
+				return res, ratio, nil
+			}
+		}
+	}
+	short := min(w, h)
+	best, bestDist := "", 1<<30
+	for _, res := range m.Resolutions {
+		pw, ph, ok := task.PixelSize(m.Family, res, "1:1")
+		if !ok {
+			continue
+		}
+		if d := abs(min(pw, ph) - short); d < bestDist {
+			best, bestDist = res, d
+		}
+	}
+	return best, task.NearestRatio(w, h), nil
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// Create is POST /v1/videos.
+func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
+	var f form
+	var err error
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "multipart/form-data" && params["boundary"] != "" {
+		f, err = decodeMultipart(w, r, params["boundary"], h.MaxBodyBytes+maxImage)
+	} else {
+		var body json.RawMessage
+		if err = wire.DecodeJSON(w, r, &body, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err == nil {
+			f, err = decodeJSON(body)
+		}
+	}
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	model, req, err := f.request()
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	if f.image != nil {
+		// Check everything else first, so a bad request stores no file.
+		probe := req
+		probe.FirstFrame = "https://reference.invalid/image.png"
+		if m, _, ok := task.LookupModel(model); ok {
+			if err := m.Normalize(&probe); err != nil {
+				WriteError(w, r, err)
+				return
+			}
+		}
+		file, err := h.Service.Upload(r.Context(), service.UploadInput{Tenant: p.Tenant, Kind: "image",
+			Purpose: "first_frame", Name: f.imageName, Body: bytes.NewReader(f.image)})
+		if err != nil {
+			WriteError(w, r, withField(err, "input_reference"))
+			return
+		}
+		req.FirstFrame = h.Service.FileURL(file.ID)
+	}
+	req.RequestID = wire.RequestID(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, Render(t))
+}
+
+func withField(err error, field string) error {
+	var te *task.Error
+	if errors.As(err, &te) {
+		c := *te
+		c.Field = field
+		return &c
+	}
+	return err
+}
+
+// Get is GET /v1/videos/{id}.
+func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, Render(t))
+}
+
+// List is GET /v1/videos?limit=&after=&order=asc|desc.
+func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.TaskFilter{Limit: 20, After: q.Get("after")}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "limit", "limit must be an integer in [1, 100], got %q", v))
+			return
+		}
+		f.Limit = n
+	}
+	switch q.Get("order") {
+	case "", "desc":
+	case "asc":
+		f.Asc = true
+	default:
+		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "order", "order must be asc or desc, got %q", q.Get("order")))
+		return
+	}
+	p, _ := auth.FromContext(r.Context())
+	page, err := h.Service.List(r.Context(), p.Tenant, f)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			err = task.Errorf(task.CodeInvalidParameter, "after", "after %q is not a video id", f.After)
+		}
+		WriteError(w, r, err)
+		return
+	}
+	out := listAnswer{Object: "list", Data: make([]Video, 0, len(page.Tasks)), HasMore: page.HasMore}
+	for _, t := range page.Tasks {
+		out.Data = append(out.Data, Render(t))
+	}
+	if n := len(out.Data); n > 0 {
+		first, last := out.Data[0].ID, out.Data[n-1].ID
+		out.FirstID, out.LastID = &first, &last
+	}
+	wire.WriteJSON(w, http.StatusOK, out)
+}
+
+type listAnswer struct {
+	Object  string  `json:"object"`
+	Data    []Video `json:"data"`
+	FirstID *string `json:"first_id"`
+	LastID  *string `json:"last_id"`
+	HasMore bool    `json:"has_more"`
+}
+
+// Delete is DELETE /v1/videos/{id}: a finished video is deleted; a queued one
+// is cancelled and deleted; a running one cannot be.
+func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	id := r.PathValue("id")
+	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	if t.Status == task.StatusQueued {
+		if _, err := h.Service.Cancel(r.Context(), p.Tenant, id); err != nil {
+			WriteError(w, r, err)
+			return
+		}
+	}
+	if err := h.Service.Delete(r.Context(), p.Tenant, id); err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "object": "video.deleted", "deleted": true})
+}
+
+// errorRow is how one error code looks on OpenAI's wire.
+type errorRow struct {
+	status int
+	typ    string
+}
+
+// errorTable maps error codes to OpenAI's statuses and error types.
+var errorTable = map[task.Code]errorRow{
+	task.CodeInvalidParameter: {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeMissingParameter: {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeUnknownModel:     {http.StatusBadRequest, "invalid_request_error"},
+	task.CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
+	task.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
+	task.CodeUnauthorized:     {http.StatusUnauthorized, "invalid_request_error"},
+	task.CodeForbidden:        {http.StatusForbidden, "permission_error"},
+	task.CodePaymentRequired:  {http.StatusTooManyRequests, "insufficient_quota"},
+	task.CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
+	task.CodeConflict:         {http.StatusConflict, "invalid_request_error"},
+	task.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
+	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
+	task.CodeUpstream:         {http.StatusBadGateway, "server_error"},
+	task.CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
+	task.CodeInternal:         {http.StatusInternalServerError, "server_error"},
+}
+
+type apiError struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    string  `json:"code"`
+}
+
+// WriteError writes err as {"error":{"message","type","param","code"}}.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	row, ok := errorTable[e.Code]
+	if !ok {
+		row = errorTable[task.CodeInternal]
+	}
+	wire.SetRetryAfter(w, e)
+	var param *string
+	if e.Field != "" {
+		p := field(e.Field)
+		param = &p
+	}
+	code := string(e.Code)
+	if e.Code == task.CodeUnauthorized {
+		code = "invalid_api_key"
+	}
+	wire.WriteJSON(w, row.status, map[string]apiError{"error": {Message: e.Message, Type: row.typ, Param: param, Code: code}})
+}
+
+// field names a normalized request field as this dialect's clients write it.
+func field(f string) string {
+	switch f {
+	case "duration":
+		return "seconds"
+	case "resolution", "ratio":
+		return "size"
+	case "first_frame":
+		return "input_reference"
+	}
+	return f
+}
+
+// sizeString is "WxH".
+func sizeString(w, h int) string { return fmt.Sprintf("%dx%d", w, h) }

@@ -1,0 +1,169 @@
+package openai
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Video is the OpenAI video object.
+type Video struct {
+	ID                 string     `json:"id"`
+	Object             string     `json:"object"`
+	Model              string     `json:"model"`
+	Status             string     `json:"status"` // queued, in_progress, completed, failed
+	Progress           int        `json:"progress"`
+	CreatedAt          int64      `json:"created_at"`
+	CompletedAt        *int64     `json:"completed_at"`
+	ExpiresAt          *int64     `json:"expires_at"` // results never expire here
+	Prompt             string     `json:"prompt"`
+	Seconds            string     `json:"seconds"`
+	Size               string     `json:"size"`
+	RemixedFromVideoID *string    `json:"remixed_from_video_id"`
+	Error              *taskError `json:"error"`
+}
+
+type taskError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func status(s task.Status) string {
+	switch s {
+	case task.StatusQueued:
+		return "queued"
+	case task.StatusRunning:
+		return "in_progress"
+	case task.StatusSucceeded:
+		return "completed"
+	}
+	return "failed" // failed, expired, cancelled
+}
+
+// Render is the task as an OpenAI video object. seconds and size are the
+// output's (estimated from the request until the video exists).
+func Render(t *task.Task) Video {
+	q := t.Request
+	v := Video{ID: t.ID, Object: "video", Model: t.ModelAlias, Status: status(t.Status), Progress: t.Progress,
+		CreatedAt: t.CreatedAt.Unix(), Prompt: q.Prompt}
+	if m, _, ok := task.LookupModel(t.Model); ok {
+		if w, h, frames, _, err := m.Output(&q, 0, 0); err == nil {
+			v.Size, v.Seconds = sizeString(w, h), strconv.Itoa((frames-1)/24)
+		}
+	}
+	if res := t.Result; res != nil && t.Status == task.StatusSucceeded {
+		v.Size = sizeString(res.Width, res.Height)
+		v.Seconds = strconv.Itoa(int(res.Duration + 0.5))
+	}
+	if t.Status == task.StatusSucceeded {
+		v.Progress = 100
+	}
+	if t.FinishedAt != nil {
+		f := t.FinishedAt.Unix()
+		v.CompletedAt = &f
+	}
+	if t.Error != nil && t.Status != task.StatusSucceeded {
+		code := t.Error.UpstreamCode
+		if code == "" {
+			code = string(t.Error.Code)
+		}
+		v.Error = &taskError{Code: code, Message: t.Error.Message}
+	}
+	if t.Status == task.StatusCancelled && v.Error == nil {
+		v.Error = &taskError{Code: "cancelled", Message: "the video was cancelled"}
+	}
+	return v
+}
+
+// WebhookPayload is this dialect's status object: the video object.
+func WebhookPayload(t *task.Task) any { return Render(t) }
+
+// Content is GET /v1/videos/{id}/content?variant=video|thumbnail: the MP4, or a
+// JPEG of its first frame.
+func (h *Handler) Content(w http.ResponseWriter, r *http.Request) {
+	p, _ := auth.FromContext(r.Context())
+	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	variant := r.URL.Query().Get("variant")
+	switch variant {
+	case "", "video", "thumbnail":
+	case "spritesheet":
+		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "variant", "variant spritesheet is not available: use video or thumbnail"))
+		return
+	default:
+		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "variant", "variant must be video or thumbnail, got %q", variant))
+		return
+	}
+	if t.Status != task.StatusSucceeded || t.Result == nil || t.Result.VideoFileID == "" {
+		WriteError(w, r, task.Errorf(task.CodeConflict, "id", "video %s is %s: its content exists once it is completed", t.ID, status(t.Status)))
+		return
+	}
+	f, obj, err := h.Service.OpenFile(r.Context(), t.Result.VideoFileID)
+	if err != nil {
+		WriteError(w, r, err)
+		return
+	}
+	defer obj.Close()
+	if variant == "thumbnail" {
+		img, err := h.thumbnail(r.Context(), obj)
+		if err != nil {
+			WriteError(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+		http.ServeContent(w, r, "", obj.ModTime(), bytes.NewReader(img))
+		return
+	}
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("ETag", `"`+f.SHA256+`"`)
+	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
+	http.ServeContent(w, r, "", obj.ModTime(), obj)
+}
+
+// thumbnail renders the video's first frame as JPEG with ffmpeg.
+func (h *Handler) thumbnail(ctx context.Context, video io.Reader) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "seedgate-thumb-*")
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	in := filepath.Join(dir, "in.mp4")
+	f, err := os.Create(in)
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	_, err = io.Copy(f, video)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	ffmpeg := h.FFmpegPath
+	if ffmpeg == "" {
+		ffmpeg = "ffmpeg"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var out, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-loglevel", "error", "-i", in, "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", "-q:v", "3", "pipe:1")
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("thumbnail: ffmpeg: %w: %s", err, stderr.String())
+	}
+	return out.Bytes(), nil
+}
