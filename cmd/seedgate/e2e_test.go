@@ -392,7 +392,10 @@ func TestJobsAPIErrors(t *testing.T) {
 		{"missing input", `{"model":"seedance-1-5-pro"}`, 400, "missing_parameter", "input", "input"},
 		{"missing prompt", `{"model":"seedance-1-5-pro","input":{}}`, 400, "missing_parameter", "input.prompt", "prompt"},
 		{"unknown model", `{"model":"sora-2","input":{"prompt":"x"}}`, 400, "unknown_model", "model", "seedance-1-5-pro"},
-		{"duration out of range", `{"model":"seedance-1-5-pro","input":{"prompt":"x","duration":20}}`, 400, "invalid_parameter", "input.duration", "20"},
+		// strict: by default out-of-range values are clamped (with a warning, below).
+		{"duration out of range", `{"model":"seedance-1-5-pro","strict":true,"input":{"prompt":"x","duration":20}}`, 400, "invalid_parameter", "input.duration", "20"},
+		{"strict still rejects frames on 1.5 pro", `{"model":"seedance-1-5-pro","strict":true,"input":{"prompt":"x","frames":121}}`, 400, "invalid_parameter", "input.frames", "duration"},
+		{"relaxing keeps the prompt required", `{"model":"seedance-1-5-pro","input":{"prompt":"","duration":20}}`, 400, "missing_parameter", "input.prompt", "prompt"},
 		{"ratio conflict", `{"model":"seedance-1-5-pro","input":{"prompt":"x","ratio":"16:9","aspect_ratio":"9:16"}}`, 400, "invalid_parameter", "input.aspect_ratio", "disagree"},
 		{"bad image url", `{"model":"seedance-1-5-pro","input":{"prompt":"x","first_frame_url":"ftp://x/y.png"}}`, 400, "invalid_parameter", "input.first_frame_url", "http"},
 		{"missing file", `{"model":"seedance-1-5-pro","input":{"prompt":"x","first_frame_url":"` + g.url + `/v1/files/file-nope/content"}}`, 400, "", "input.first_frame_url", "file-nope"},
@@ -418,6 +421,18 @@ func TestJobsAPIErrors(t *testing.T) {
 	}
 	g.do("GET", "/v1/jobs", nil, "", &list)
 	require.Empty(t, list.Data)
+
+	// Without strict, the out-of-range duration is clamped and the job says so.
+	var relaxed struct {
+		Input struct {
+			Duration int `json:"duration"`
+		} `json:"input"`
+		Warnings []string `json:"warnings"`
+	}
+	rr := g.postJSON("/v1/jobs", `{"model":"seedance-1-5-pro","input":{"prompt":"x","duration":20,"resolution":"480p"}}`, &relaxed)
+	require.Equal(t, http.StatusOK, rr.StatusCode)
+	require.Equal(t, 12, relaxed.Input.Duration)
+	require.Equal(t, []string{"duration 20 clamped to 12"}, relaxed.Warnings)
 
 	// Auth.
 	req, _ := http.NewRequest("GET", g.url+"/v1/jobs", nil)

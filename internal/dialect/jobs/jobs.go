@@ -32,6 +32,10 @@ type Handler struct {
 type createRequest struct {
 	Model string `json:"model"`
 	Input *input `json:"input"`
+	// Strict rejects what the model cannot take; by default the job is relaxed
+	// (Model.Relax: seed 004's own example sends more than 1.5 pro takes) and
+	// the changes are returned as warnings.
+	Strict bool `json:"strict,omitempty"`
 }
 
 // input is the seed's INPUT SCHEMA plus the fields the other dialects can set.
@@ -117,7 +121,8 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: cr.Model, Request: req})
+	req.RequestID = wire.RequestID(r.Context())
+	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: cr.Model, Request: req, Relax: !cr.Strict})
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -19,6 +19,7 @@ type job struct {
 	Progress  int       `json:"progress"`
 	RequestID string    `json:"request_id"`
 	Dialect   string    `json:"dialect"`
+	Warnings  []string  `json:"warnings,omitempty"`
 	Input     input     `json:"input"`
 	Output    output    `json:"output"`
 	Usage     *usage    `json:"usage,omitempty"`
@@ -68,7 +69,7 @@ func render(r *http.Request, t *task.Task) job {
 	j := job{
 		ID: t.ID, Object: "job", Status: jobStatus(t.Status), Model: t.ModelAlias,
 		Created: t.CreatedAt.Unix(), Updated: t.UpdatedAt.Unix(), Progress: t.Progress,
-		RequestID: wire.RequestID(r.Context()), Dialect: t.Dialect,
+		RequestID: wire.RequestID(r.Context()), Dialect: t.Dialect, Warnings: q.Warnings,
 		Input: input{
 			Prompt: &q.Prompt, FirstFrameURL: q.FirstFrame, LastFrameURL: q.LastFrame,
 			ReferenceImageURLs: q.ReferenceImages, ReferenceVideoURLs: q.ReferenceVideos, ReferenceAudioURLs: q.ReferenceAudio,
