@@ -38,6 +38,7 @@ Usage:
   seedgate serve [flags]     run the gateway (see seedgate serve --help for every setting)
   seedgate migrate [flags]   create or upgrade the database, then exit
   seedgate version           print the version
+  seedgate fake-ark [flags]  run an emulator of the Ark task API (an upstream for trying channels)
 ` + cliUsage
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return st.Close()
 	case "submit", "status", "ls", "cancel", "download", "models": // client commands (cli.go)
 		return runCLI(ctx, cmd, rest, getenv, stdout, stderr)
+	case "fake-ark":
+		return fakeArk(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "seedgate", buildVersion())
 		return nil

@@ -131,6 +131,14 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 		FFmpegPath: c.FFmpegPath, WorkDir: workDir,
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
+	// Upstream channels (issue 3): models a channel serves run on Ark; others are refused.
+	arkp, err := newArk(ctx, c, a.Store, blobs, resolver, urls, log)
+	if err != nil {
+		return nil, err
+	}
+	if arkp != nil {
+		providers[arkp.Name()] = arkp
+	}
 	hub := events.NewHub()
 
 	host, _ := os.Hostname()
@@ -140,13 +148,14 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	})
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
-		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes,
+		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
 		AllowPrivate: c.AllowPrivate,
 	})
 	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), log)
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
+		ArkCallbacks: a.arkCallbacks(arkp),
 	}, a.Service, a.Store, log)
 	a.Server = handler
 

@@ -49,6 +49,14 @@ type Config struct {
 	// SyncWait bounds calls that wait for a result (the seedance dialect without
 	// callback_url, the responses dialect's streamed query).
 	SyncWait time.Duration
+
+	// Upstream channels (provider ark): a channels file and/or the one-channel
+	// shortcut. PublicURLSet says SEEDGATE_PUBLIC_URL was given rather than
+	// derived, so upstreams can be told to call back there.
+	ChannelsFile string
+	ArkAPIKeys   []string
+	ArkBaseURL   string
+	PublicURLSet bool
 }
 
 type setting struct {
@@ -125,9 +133,9 @@ var settings = []setting{
 		}
 		return nil
 	}},
-	{"SEEDGATE_PUBLIC_URL", "", "base URL clients and upstreams reach the gateway at (default: http://localhost:<port>)", func(c *Config, v string) error {
+	{"SEEDGATE_PUBLIC_URL", "", "base URL clients and upstreams reach the gateway at (default: http://localhost:<port>); when set, Ark calls back here", func(c *Config, v string) error {
 		if v == "" {
-			c.PublicURL = ""
+			c.PublicURL, c.PublicURLSet = "", false
 			return nil
 		}
 		u, err := url.Parse(v)
@@ -135,6 +143,7 @@ var settings = []setting{
 			return fmt.Errorf("want an absolute http(s) URL, got %q", v)
 		}
 		c.PublicURL = strings.TrimRight(v, "/")
+		c.PublicURLSet = true
 		return nil
 	}},
 	{"SEEDGATE_LOG_LEVEL", "info", "debug, info, warn or error", func(c *Config, v string) error {
@@ -203,6 +212,28 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SANDBOX_RUN_TIME", "3s", "sandbox: how long a task runs before it renders", func(c *Config, v string) error {
 		return setDuration(&c.SandboxRunTime, v, 0, time.Hour)
+	}},
+	// Upstream channels: real Seedance through Volcengine Ark / BytePlus ModelArk.
+	{"SEEDGATE_CHANNELS_FILE", "", "YAML or JSON file of upstream channels (keys, models, limits; see README \"Real upstreams\"); models no channel serves are refused", func(c *Config, v string) error {
+		c.ChannelsFile = v
+		return nil
+	}},
+	{"SEEDGATE_ARK_API_KEY", "", "shortcut for one channel: comma-separated Ark API keys serving every model", func(c *Config, v string) error {
+		c.ArkAPIKeys = nil
+		for _, k := range strings.Split(v, ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				c.ArkAPIKeys = append(c.ArkAPIKeys, k)
+			}
+		}
+		return nil
+	}},
+	{"SEEDGATE_ARK_BASE_URL", "https://ark.cn-beijing.volces.com/api/v3", "base URL of the SEEDGATE_ARK_API_KEY channel (BytePlus: https://ark.ap-southeast.bytepluses.com/api/v3)", func(c *Config, v string) error {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("want an absolute http(s) URL, got %q", v)
+		}
+		c.ArkBaseURL = strings.TrimRight(v, "/")
+		return nil
 	}},
 	{"SEEDGATE_SYNC_WAIT", "5m", "how long calls that wait for the result (seedance without callback_url, responses stream) wait before answering with the current status", func(c *Config, v string) error {
 		return setDuration(&c.SyncWait, v, 0, time.Hour)

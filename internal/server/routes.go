@@ -92,6 +92,13 @@ func (s *Server) routes() http.Handler {
 	rs := &responses.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
 	mux.Handle("POST /v1/responses", s.authed(responses.WriteError, s.idempotentWhen(responses.WriteError, rs.Handle, responsesSubmit)))
 
+	// Upstream channels (issue 3): Ark's callbacks (provider/ark CallbackPath). No API key:
+	// the URL carries an HMAC of the task id, and a callback only makes the task's next
+	// status check happen now.
+	if s.cfg.ArkCallbacks != nil {
+		mux.Handle("POST /upstream/ark/callbacks/{id}/{token}", s.cfg.ArkCallbacks)
+	}
+
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		jobs.WriteError(w, r, notFound(r))

@@ -31,6 +31,8 @@ type Config struct {
 	Webhooks *webhook.Dispatcher
 	// SyncWait bounds the dialect calls that wait for a result.
 	SyncWait time.Duration
+	// ArkCallbacks takes the upstream's callbacks (provider/ark; nil: none are expected).
+	ArkCallbacks http.Handler
 }
 
 // Server holds the handlers' dependencies.

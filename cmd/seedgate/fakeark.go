@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/arkemu"
+)
+
+// fakeArk runs the Ark emulator (internal/arkemu) until ctx ends: an upstream
+// to point a channel at without paying for real videos.
+func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("fake-ark", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on; the API is at http://ADDR"+arkemu.BasePath)
+	keys := fs.String("keys", "", "comma-separated accepted API keys, each its own account (empty: any key)")
+	queue := fs.Duration("queue-time", 2*time.Second, "how long a task stays queued at least")
+	runTime := fs.Duration("run-time", 20*time.Second, "how long a task runs")
+	ttl := fs.Duration("url-ttl", 24*time.Hour, "how long result URLs stay valid")
+	conc := fs.Int("concurrency", 0, "running tasks per account and model (0: each model's Ark limit)")
+	rpm := fs.Int("rpm", 0, "creates per minute per account and model (0: each model's Ark limit)")
+	maxQueued := fs.Int("max-queued", 0, "queued tasks per account before 429 QuotaExceeded (0: 120)")
+	publicURL := fs.String("public-url", "", "scheme://host in result URLs (default: the Host of the create request)")
+	verbose := fs.Bool("v", false, "log every status change")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: seedgate fake-ark [flags]\n\nAn emulator of the Volcengine Ark / BytePlus ModelArk video task API (create, get, list,\ndelete, callbacks, expiring result URLs). Point a channel's base_url at it.\n\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	opts := arkemu.Options{
+		QueueTime: *queue, RunTime: *runTime, URLTTL: *ttl, Concurrency: *conc, RPM: *rpm, MaxQueued: *maxQueued,
+		PublicURL: *publicURL, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+	}
+	for _, k := range strings.Split(*keys, ",") {
+		if k = strings.TrimSpace(k); k != "" {
+			opts.APIKeys = append(opts.APIKeys, k)
+		}
+	}
+	fmt.Fprintf(stdout, "fake Ark on http://%s%s (stop with Ctrl-C)\n", *listen, arkemu.BasePath)
+	return arkemu.ListenAndServe(ctx, *listen, opts)
+}

@@ -1,0 +1,87 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/config"
+	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/provider/ark"
+	"github.com/seedgate/seedgate/internal/safehttp"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
+// SEEDGATE_ARK_API_KEY shortcut; nil when neither is set (sandbox only).
+func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.Store, resolver *media.Resolver,
+	urls *service.URLSigner, log *slog.Logger) (*ark.Provider, error) {
+	var settings *ark.Settings
+	if c.ChannelsFile != "" {
+		s, err := ark.LoadSettings(c.ChannelsFile)
+		if err != nil {
+			return nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
+		}
+		settings = s
+	}
+	if len(c.ArkAPIKeys) > 0 {
+		if settings == nil {
+			settings = &ark.Settings{}
+		}
+		settings.Channels = append(settings.Channels, ark.ShortcutChannel(c.ArkAPIKeys, c.ArkBaseURL))
+		if err := settings.Validate(); err != nil {
+			return nil, fmt.Errorf("SEEDGATE_ARK_API_KEY: %w", err)
+		}
+	}
+	if settings == nil {
+		return nil, nil
+	}
+	cfg := ark.Config{
+		Settings: settings, Store: st, Blobs: blobs, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
+		// Result files come from the upstream's storage: public hosts, fetched
+		// through the SSRF guard like any URL the gateway did not choose itself.
+		Download: safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate, Timeout: 30 * time.Minute}),
+		Logger:   log,
+	}
+	if c.PublicURLSet {
+		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))
+		if err != nil {
+			return nil, fmt.Errorf("callback key: %w", err)
+		}
+		cfg.CallbackBase, cfg.CallbackSecret = c.PublicURL+ark.CallbackPath, []byte(secret)
+	}
+	p, err := ark.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("upstream channels", "channels", p.Describe(), "models", p.Models(), "callbacks", cfg.CallbackBase != "")
+	return p, nil
+}
+
+// arkRoute sends the models a channel serves to the ark provider and refuses
+// the others ("" names no provider: the service answers unavailable). With no
+// channels every model stays on the sandbox (nil: the service's default).
+func arkRoute(p *ark.Provider) func(*task.Model) string {
+	if p == nil {
+		return nil
+	}
+	return func(m *task.Model) string {
+		if p.Serves(m.ID) {
+			return ark.Name
+		}
+		return ""
+	}
+}
+
+// arkCallbacks is the handler of the upstream's callbacks (nil without them).
+func (a *App) arkCallbacks(p *ark.Provider) http.Handler {
+	if p == nil || !a.Config.PublicURLSet {
+		return nil
+	}
+	return p.CallbackHandler(func(ctx context.Context, id string) error { return a.Scheduler.Nudge(ctx, id) })
+}

@@ -1,0 +1,65 @@
+package ark
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/url"
+
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// CallbackPath is where the gateway takes the upstream's callbacks:
+// POST <public URL>/upstream/ark/callbacks/{task id}/{token}. The token is an
+// HMAC of the task id under a secret of the gateway, so only the upstream the
+// URL was given to can knock; no API key is needed.
+const CallbackPath = "/upstream/ark/callbacks"
+
+// callbackURL is the callback_url sent with t's create.
+func (p *Provider) callbackURL(taskID string) string {
+	return p.cfg.CallbackBase + "/" + url.PathEscape(taskID) + "/" + p.callbackToken(taskID)
+}
+
+func (p *Provider) callbackToken(taskID string) string {
+	m := hmac.New(sha256.New, p.cfg.CallbackSecret)
+	m.Write([]byte("ark-callback:" + taskID))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
+}
+
+// CallbackHandler serves CallbackPath + "/{id}/{token}". A callback is only a
+// hint: the body is not believed (callbacks are unsigned). When it claims the
+// task finished — or cannot be read — nudge makes the task due now, and the
+// scheduler reads it upstream with the key that owns it. Queued and running
+// callbacks are acknowledged and ignored: the checks planned for the task's
+// expected finish cover them, and ignoring them keeps the upstream traffic
+// at about one request per task.
+func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, token := r.PathValue("id"), r.PathValue("token")
+		if p.cfg.CallbackBase == "" || !hmac.Equal([]byte(token), []byte(p.callbackToken(id))) {
+			writeCallback(w, http.StatusNotFound, `{"error":{"code":"NotFound","message":"no such callback"}}`)
+			return
+		}
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		up, err := DecodeTask(body)
+		if err == nil && !task.Status(up.Status).Terminal() {
+			writeCallback(w, http.StatusOK, `{"ok":true}`)
+			return
+		}
+		if err := nudge(r.Context(), id); err != nil {
+			p.log.Warn("callback could not wake the task; the upstream will retry", "task", id, "err", err)
+			writeCallback(w, http.StatusServiceUnavailable, `{"error":{"code":"Unavailable","message":"try again"}}`)
+			return
+		}
+		writeCallback(w, http.StatusOK, `{"ok":true}`)
+	})
+}
+
+func writeCallback(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
+}

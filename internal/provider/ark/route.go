@@ -1,0 +1,224 @@
+package ark
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// slot names one key of one channel, for one model: Ark counts concurrency
+// and RPM per account and model, and so do the channel limits.
+type slot struct {
+	channel, key, model string
+}
+
+// keyState is what this process knows about a slot beyond the store: recent
+// creates (RPM) and a cool-down after the upstream refused.
+type keyState struct {
+	creates  []time.Time
+	coolTill time.Time
+}
+
+// pendingSlot is a slot taken by a create that may not be in the store yet.
+type pendingSlot struct {
+	slot
+	at time.Time
+}
+
+// pendingTTL: by then the scheduler has stored the task with its key (or it
+// failed to, and the task will be reconciled), so the store's count is right.
+const pendingTTL = 10 * time.Second
+
+// candidate is a key chosen for a create.
+type candidate struct {
+	ch  *Channel
+	key *Key
+	cl  *client
+}
+
+func (c *candidate) slot(model string) slot { return slot{c.ch.Name, c.key.ID, model} }
+
+// load counts the tasks holding each slot of a model: live tasks with that
+// key in the store, plus creates of this process the store may not show yet.
+func (p *Provider) load(ctx context.Context, model string, now time.Time) (map[slot]int, error) {
+	holders := map[slot]map[string]bool{}
+	add := func(s slot, id string) {
+		if holders[s] == nil {
+			holders[s] = map[string]bool{}
+		}
+		holders[s][id] = true
+	}
+	if us, ok := p.cfg.Store.(store.UpstreamStore); ok {
+		rows, err := us.KeyLoad(ctx, Name, model)
+		if err != nil {
+			return nil, fmt.Errorf("key load: %w", err)
+		}
+		for _, r := range rows {
+			add(slot{r.Channel, r.UpstreamKey, model}, r.TaskID)
+		}
+	} else if err := p.scanLoad(ctx, model, add); err != nil {
+		return nil, err
+	}
+	for id, ps := range p.pending {
+		switch {
+		case now.Sub(ps.at) > pendingTTL, holders[ps.slot][id]:
+			delete(p.pending, id) // the store counts it now
+		case ps.model == model:
+			add(ps.slot, id)
+		}
+	}
+	out := map[slot]int{}
+	for s, ids := range holders {
+		out[s] = len(ids)
+	}
+	return out, nil
+}
+
+// scanLoad is load for stores without store.UpstreamStore: page through the
+// model's live tasks.
+func (p *Provider) scanLoad(ctx context.Context, model string, add func(slot, string)) error {
+	f := store.TaskFilter{Statuses: []task.Status{task.StatusQueued, task.StatusRunning}, Model: model, Limit: 500}
+	for {
+		page, err := p.cfg.Store.ListTasks(ctx, f)
+		if err != nil {
+			return fmt.Errorf("key load: %w", err)
+		}
+		for _, t := range page.Tasks {
+			if t.Provider == Name && t.UpstreamKey != "" {
+				add(slot{t.Channel, t.UpstreamKey, model}, t.ID)
+			}
+		}
+		if !page.HasMore || len(page.Tasks) == 0 {
+			return nil
+		}
+		f.After = page.Tasks[len(page.Tasks)-1].ID
+	}
+}
+
+// pin restricts a create to one key (a draft re-render must use the draft's account).
+type pin struct {
+	channel, key string
+}
+
+// pick chooses a key with room for a create of t (model m) and reserves it:
+// channels by priority (higher first), then at random by weight;
+// within a channel the least loaded key. It returns nil and how long to wait
+// when no key has room. Keys in tried are skipped.
+func (p *Provider) pick(ctx context.Context, m *task.Model, t *task.Task, pn *pin, tried map[slot]bool) (*candidate, time.Duration, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := p.now()
+	load, err := p.load(ctx, m.ID, now)
+	if err != nil {
+		return nil, 0, err
+	}
+	wait := time.Duration(math.MaxInt64)
+	for _, level := range p.byPriority(m.ID) {
+		for _, ch := range weightedOrder(level) {
+			conc, rpm := ch.limits(m)
+			keys := slices.Clone(ch.keys)
+			rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })
+			slices.SortStableFunc(keys, func(a, b *Key) int {
+				return cmp.Compare(load[slot{ch.Name, a.ID, m.ID}], load[slot{ch.Name, b.ID, m.ID}])
+			})
+			for _, k := range keys {
+				s := slot{ch.Name, k.ID, m.ID}
+				if tried[s] || (pn != nil && (pn.channel != ch.Name || pn.key != k.ID)) {
+					continue
+				}
+				st := p.state(s)
+				st.creates = slices.DeleteFunc(st.creates, func(at time.Time) bool { return now.Sub(at) >= time.Minute })
+				switch {
+				case now.Before(st.coolTill):
+					wait = min(wait, st.coolTill.Sub(now))
+				case rpm > 0 && len(st.creates) >= rpm:
+					wait = min(wait, st.creates[0].Add(time.Minute).Sub(now))
+				case load[s] >= conc:
+					// Room comes when a task finishes: look again a fraction of a run later.
+					wait = min(wait, p.timing.expected(t)/10)
+				default:
+					st.creates = append(st.creates, now)
+					p.pending[t.ID] = pendingSlot{slot: s, at: now}
+					return &candidate{ch: ch, key: k, cl: p.clients[ch.Name]}, 0, nil
+				}
+			}
+		}
+	}
+	if wait == time.Duration(math.MaxInt64) {
+		wait = p.timing.s.MinInterval
+	}
+	// Spread the waiting tasks' next looks a little so they do not stampede.
+	wait = min(max(wait, p.timing.s.MinInterval), 30*time.Second)
+	return nil, wait + time.Duration(rand.Int64N(int64(wait)/4+1)), nil
+}
+
+// release gives back a slot reserved by pick that holds no upstream task.
+func (p *Provider) release(taskID string) {
+	p.mu.Lock()
+	delete(p.pending, taskID)
+	p.mu.Unlock()
+}
+
+// coolDown keeps creates off a slot for d.
+func (p *Provider) coolDown(s slot, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.state(s)
+	if until := p.now().Add(d); until.After(st.coolTill) {
+		st.coolTill = until
+	}
+}
+
+func (p *Provider) state(s slot) *keyState {
+	st := p.keys[s]
+	if st == nil {
+		st = &keyState{}
+		p.keys[s] = st
+	}
+	return st
+}
+
+// byPriority returns the channels serving a model grouped by priority, highest first.
+func (p *Provider) byPriority(model string) [][]*Channel {
+	var serving []*Channel
+	for _, ch := range p.channels {
+		if ch.Serves(model) {
+			serving = append(serving, ch)
+		}
+	}
+	slices.SortStableFunc(serving, func(a, b *Channel) int { return cmp.Compare(b.Priority, a.Priority) })
+	var out [][]*Channel
+	for i, ch := range serving {
+		if i == 0 || ch.Priority != serving[i-1].Priority {
+			out = append(out, nil)
+		}
+		out[len(out)-1] = append(out[len(out)-1], ch)
+	}
+	return out
+}
+
+// weightedOrder is a random order in which a channel of weight w comes first
+// with probability w/Σw (Efraimidis–Spirakis).
+func weightedOrder(chs []*Channel) []*Channel {
+	type keyed struct {
+		ch *Channel
+		k  float64
+	}
+	ks := make([]keyed, len(chs))
+	for i, ch := range chs {
+		ks[i] = keyed{ch, math.Pow(rand.Float64(), 1/float64(max(ch.Weight, 1)))}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return cmp.Compare(b.k, a.k) })
+	out := make([]*Channel, len(ks))
+	for i, k := range ks {
+		out[i] = k.ch
+	}
+	return out
+}
