@@ -348,6 +348,16 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 	require.NoError(t, err)
 	require.LessOrEqual(t, width, 390.0)
 	pngShot("8-narrow-task.png")
+	for _, page := range []struct{ hash, ready, shot string }{
+		{"#/new", "#pg-prompt", "8b-narrow-playground.png"},
+		{"#/admin", "#admin-models table", "8c-narrow-admin.png"},
+	} {
+		require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/"+page.hash), chromedp.WaitVisible(chromedp.CSS(page.ready))))
+		width, err = chromedp.Run(ctx, chromedp.Evaluate[float64](`document.documentElement.scrollWidth`))
+		require.NoError(t, err)
+		require.LessOrEqual(t, width, 390.0, page.hash)
+		pngShot(page.shot)
+	}
 
 	// An open gateway (no keys) needs no sign-in.
 	open := startGateway(t, "")
