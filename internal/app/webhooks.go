@@ -6,6 +6,7 @@ import (
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/dialect/openai"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
@@ -33,6 +34,8 @@ func webhookPayloads() map[string]func(*task.Task) any {
 		// seedance: "later POSTs the same envelope" (the result); responses likewise.
 		seedance.Dialect:  terminalOnly(seedance.WebhookPayload),
 		responses.Dialect: terminalOnly(responses.WebhookPayload),
+		// OpenAI's video webhooks announce the outcome (video.completed / video.failed).
+		openai.Dialect: terminalOnly(openai.WebhookPayload),
 	}
 }
 

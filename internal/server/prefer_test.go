@@ -97,3 +97,40 @@ func keys(m map[string]any) []string {
 	}
 	return out
 }
+
+func TestPreferWaitAndIdempotencyOpenAI(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, nil)
+	var v struct {
+		ID       string `json:"id"`
+		Object   string `json:"object"`
+		Status   string `json:"status"`
+		Progress int    `json:"progress"`
+	}
+	resp, raw := g.call("POST", "/v1/videos", "", `{"model":"seedance-1-0-pro","prompt":"openai waits","seconds":"2","size":"864x480"}`,
+		prefer("wait=30"), &v)
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
+	require.Equal(t, "wait=30", resp.Header.Get("Preference-Applied"))
+	require.Equal(t, "video", v.Object)
+	require.Equal(t, "completed", v.Status, "%s", raw)
+	require.Equal(t, 100, v.Progress)
+
+	// Multipart creates compare by content: another boundary, the same form, the same answer.
+	form := func(boundary, prompt string) (http.Header, string) {
+		h := http.Header{"Content-Type": {"multipart/form-data; boundary=" + boundary}, "Idempotency-Key": {"oa-1"}}
+		part := func(name, value string) string {
+			return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value + "\r\n"
+		}
+		return h, part("model", "seedance-1-0-pro") + part("prompt", prompt) + part("seconds", "2") + "--" + boundary + "--\r\n"
+	}
+	h1, b1 := form("boundary-one", "a multipart cat")
+	h2, b2 := form("boundary-two", "a multipart cat")
+	h3, b3 := form("boundary-three", "a multipart dog")
+	r1, raw1 := g.call("POST", "/v1/videos", "", b1, h1, nil)
+	require.Equal(t, http.StatusOK, r1.StatusCode, "%s", raw1)
+	r2, raw2 := g.call("POST", "/v1/videos", "", b2, h2, nil)
+	require.Equal(t, "true", r2.Header.Get("Idempotent-Replayed"))
+	require.Equal(t, string(raw1), string(raw2))
+	r3, raw3 := g.call("POST", "/v1/videos", "", b3, h3, nil)
+	require.Equal(t, http.StatusUnprocessableEntity, r3.StatusCode, "%s", raw3)
+}
