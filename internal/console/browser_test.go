@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -358,6 +360,22 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 		require.LessOrEqual(t, width, 390.0, page.hash)
 		pngShot(page.shot)
 	}
+
+	// Dark mode follows the system.
+	dark := func(on bool) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			p := emulation.SetEmulatedMediaParams{}
+			if on {
+				p.Features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}
+			}
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, p)
+			return err
+		})
+	}
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(1360, 900), dark(true), chromedp.Navigate(base+"/#/tasks/"+id),
+		chromedp.WaitVisible(chromedp.CSS("#task-video"))))
+	pngShot("5c-task-page-dark.png")
+	require.NoError(t, chromedp.Do(ctx, dark(false)))
 
 	// An open gateway (no keys) needs no sign-in.
 	open := startGateway(t, "")
