@@ -118,3 +118,10 @@ func IsWait(err error) (time.Duration, bool) {
 	}
 	return 0, false
 }
+
+// Validator is a provider that can tell at create time that it could never
+// run a request (an input it cannot send upstream): the create is refused
+// with that *task.Error instead of storing a task that would fail.
+type Validator interface {
+	Validate(ctx context.Context, r *task.Request) error
+}

@@ -154,8 +154,14 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 		ExpiresAt:   now.Add(time.Duration(task.Or(req.ExecutionExpiresAfter, 172800)) * time.Second),
 		NextCheckAt: &now,
 	}
-	if _, ok := s.providers[t.Provider]; !ok {
+	p, ok := s.providers[t.Provider]
+	if !ok {
 		return nil, task.Errorf(task.CodeUnavailable, "model", "no provider is configured for %s", m.Name)
+	}
+	if v, ok := p.(provider.Validator); ok {
+		if err := v.Validate(ctx, &t.Request); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.store.CreateTask(ctx, t); err != nil {
 		if errors.Is(err, store.ErrConflict) {

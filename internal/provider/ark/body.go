@@ -119,9 +119,10 @@ func (p *Provider) content(ctx context.Context, r *task.Request, draftUpstreamID
 // the internet; otherwise images and audio go inline as base64 data URLs, and
 // videos cannot go at all (Ark takes reference videos by URL only).
 func (p *Provider) inputURL(ctx context.Context, field, kind, u string) (string, error) {
-	if kind == "video" && media.IsDataURL(u) {
-		return "", task.Errorf(task.CodeInvalidParameter, field,
-			"%s is a data: URL, but Ark takes reference videos by URL only: upload the video and pass its URL", field)
+	if kind == "video" {
+		if err := p.videoProblem(field, u); err != nil {
+			return "", err
+		}
 	}
 	if p.cfg.Media == nil {
 		return u, nil
@@ -132,11 +133,6 @@ func (p *Provider) inputURL(ctx context.Context, field, kind, u string) (string,
 	}
 	if p.publicInputs {
 		return p.cfg.FileURL(id), nil
-	}
-	if kind == "video" {
-		return "", task.Errorf(task.CodeInvalidParameter, field,
-			"%s is a file stored in the gateway, but SEEDGATE_PUBLIC_URL (%s) is not reachable from the internet and Ark takes reference videos by URL only: "+
-				"set SEEDGATE_PUBLIC_URL to a public address of the gateway, or pass a public video URL", field, p.cfg.PublicURL)
 	}
 	data, err := p.cfg.Media.ReadAll(ctx, u)
 	if err != nil {
@@ -265,3 +261,32 @@ func publicReachable(raw string) bool {
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// Validate implements provider.Validator: refuse at create what could never
+// be sent upstream (videos Ark cannot fetch), so the client gets a 400 now
+// rather than a failed task later. Images and audio always find a way.
+func (p *Provider) Validate(_ context.Context, r *task.Request) error {
+	for i, u := range r.ReferenceVideos {
+		if err := p.videoProblem(fmt.Sprintf("reference_videos[%d]", i), u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// videoProblem says why a reference video cannot go upstream, if it cannot.
+func (p *Provider) videoProblem(field, u string) error {
+	if media.IsDataURL(u) {
+		return task.Errorf(task.CodeInvalidParameter, field,
+			"%s is a data: URL, but Ark takes reference videos by URL only: upload the video and pass its URL", field)
+	}
+	if p.cfg.Media == nil || p.publicInputs {
+		return nil
+	}
+	if _, ok := p.cfg.Media.FileID(u); ok {
+		return task.Errorf(task.CodeInvalidParameter, field,
+			"%s is a file stored in the gateway, but SEEDGATE_PUBLIC_URL (%s) is not reachable from the internet and Ark takes reference videos by URL only: "+
+				"set SEEDGATE_PUBLIC_URL to a public address of the gateway, or pass a public video URL", field, p.cfg.PublicURL)
+	}
+	return nil
+}

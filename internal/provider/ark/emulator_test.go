@@ -527,3 +527,25 @@ func decodeJSON(r io.Reader, v any) error {
 func quick(prompt string) task.Request {
 	return task.Request{Prompt: prompt, Resolution: "480p", Duration: task.Int(2)}
 }
+
+// What no channel can run is refused at create, with the field named.
+func TestRefusedAtCreate(t *testing.T) {
+	t.Parallel()
+	g := start(t, setup{channels: fastChecks + "channels:\n  - {name: main, base_url: \"{{base}}\", keys: [sk-main], models: [seedance-2-0]}\n"})
+	ctx := context.Background()
+	_, err := g.app.Service.Create(ctx, service.CreateInput{Dialect: "jobs", Model: "seedance-1-0-pro", Request: quick("x")})
+	te := task.AsError(err)
+	require.Equal(t, task.CodeUnavailable, te.Code, "%v", err)
+	require.Equal(t, "model", te.Field)
+
+	video := append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 64)...)
+	f, err := g.app.Service.Upload(ctx, service.UploadInput{Kind: "video", Body: bytes.NewReader(video)})
+	require.NoError(t, err)
+	_, err = g.app.Service.Create(ctx, service.CreateInput{Dialect: "jobs", Model: "seedance-2-0", Request: task.Request{
+		Prompt: "dance like this", ReferenceVideos: []string{g.app.Service.FileURL(f.ID)}}})
+	te = task.AsError(err)
+	require.Equal(t, task.CodeInvalidParameter, te.Code, "%v", err)
+	require.Equal(t, "reference_videos[0]", te.Field)
+	require.Contains(t, te.Message, "SEEDGATE_PUBLIC_URL")
+	require.Zero(t, g.emu.Calls(arkemu.OpCreate))
+}

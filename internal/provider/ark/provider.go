@@ -107,6 +107,7 @@ var (
 	_ provider.Provider     = (*Provider)(nil)
 	_ provider.Reconciler   = (*Provider)(nil)
 	_ provider.BatchChecker = (*Provider)(nil)
+	_ provider.Validator    = (*Provider)(nil)
 )
 
 // New returns a provider for validated settings (ParseSettings, LoadSettings).
