@@ -77,7 +77,8 @@ func TestSeed003(t *testing.T) {
 func TestCallbackMode(t *testing.T) {
 	t.Parallel()
 	g := dialecttest.Start(t, "SEEDGATE_SANDBOX_QUEUE_DELAY=200ms")
-	body := strings.Replace(dialecttest.Fixture(t, "003_basic.json"), `"model"`, `"callback_url": "https://example.com/hook", "model"`, 1)
+	body := `{"model":"doubao-seedance-1-0-pro-250528","callback_url":"https://example.com/hook",
+		"content":[{"type":"text","text":"A kitten yawning at the camera. --rs 480p --dur 2"}]}`
 	status, out, raw := g.JSON("POST", createPath, body)
 	require.Equal(t, http.StatusOK, status, "%s", raw)
 	dialecttest.RequireShape(t, seed(t, "003_callback_answer.json"), raw)
