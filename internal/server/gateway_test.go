@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,9 +49,15 @@ func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 	}
 	c, err := config.Load("serve", nil, func(k string) string { return all[k] }, io.Discard)
 	require.NoError(t, err)
-	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	logs := &syncBuffer{}
+	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	require.NoError(t, err)
-	t.Cleanup(func() { _ = a.Shutdown(5 * time.Second) })
+	t.Cleanup(func() {
+		_ = a.Shutdown(5 * time.Second)
+		if t.Failed() {
+			t.Logf("gateway logs:\n%s", logs.String())
+		}
+	})
 	return &testGateway{t: t, url: "http://" + a.Addr, app: a}
 }
 
@@ -179,3 +187,21 @@ func (s *sseStream) next(t *testing.T) (ev sseEvent, comments int, ok bool) {
 }
 
 func (s *sseStream) close() { s.cancel(); s.resp.Body.Close() }
+
+// syncBuffer collects the gateway's log for a failing test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}

@@ -46,7 +46,7 @@ func TestIdempotencyReplayAndMismatch(t *testing.T) {
 	require.NotEqual(t, first.ID, other.ID)
 
 	// A rejected create is replayed too (it is the answer to that body), a new key creates anew.
-	bad := `{"model":"seedance-1-0-pro","input":{"prompt":"x","duration":99}}`
+	bad := `{"model":"seedance-1-0-pro","input":{"duration":5}}` // no prompt
 	r1, b1 := g.call("POST", "/v1/jobs", "", bad, idemKey("bad-1"), nil)
 	r2, b2 := g.call("POST", "/v1/jobs", "", bad, idemKey("bad-1"), nil)
 	require.Equal(t, http.StatusBadRequest, r1.StatusCode)
