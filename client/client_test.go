@@ -166,7 +166,11 @@ func TestJobLifecycle(t *testing.T) {
 	require.Equal(t, "not_found", ae.Code)
 	require.NotEmpty(t, ae.RequestID)
 
-	_, err = c.CreateJob(ctx, client.CreateJobRequest{Model: "seedance-1-5-pro", Input: client.Input{Prompt: "x", Duration: client.Int(30)}})
+	// A value the model cannot take: relaxed with a warning, or rejected when strict.
+	relaxed, err := c.CreateJob(ctx, client.CreateJobRequest{Model: "seedance-1-5-pro", Input: client.Input{Prompt: "x", Duration: client.Int(30)}})
+	require.NoError(t, err)
+	require.Contains(t, strings.Join(relaxed.Warnings, "\n"), "duration 30")
+	_, err = c.CreateJob(ctx, client.CreateJobRequest{Model: "seedance-1-5-pro", Strict: true, Input: client.Input{Prompt: "x", Duration: client.Int(30)}})
 	require.ErrorAs(t, err, &ae)
 	require.Equal(t, 400, ae.Status)
 	require.Equal(t, "input.duration", ae.Field)

@@ -48,25 +48,32 @@ type Input struct {
 // CreateJobRequest is the body of POST /v1/jobs.
 type CreateJobRequest struct {
 	Model string `json:"model"` // any catalog name, e.g. "seedance-1-5-pro" or "seedance-1.5-pro-1080p"
-	Input Input  `json:"input"`
+	// Strict makes the gateway reject what the model cannot take (400 naming the
+	// field). By default it drops or clamps such values and lists what it changed
+	// in Job.Warnings.
+	Strict bool  `json:"strict,omitempty"`
+	Input  Input `json:"input"`
 }
 
 // Job is a job as the gateway reports it.
 type Job struct {
-	ID        string    `json:"id"`
-	Object    string    `json:"object"`
-	Status    string    `json:"status"` // processing | succeeded | failed | cancelled | expired
-	Model     string    `json:"model"`
-	Created   int64     `json:"created"` // Unix seconds
-	Updated   int64     `json:"updated"`
-	Finished  *int64    `json:"finished,omitempty"`
-	Progress  int       `json:"progress"` // percent, 0–100
-	RequestID string    `json:"request_id"`
-	Dialect   string    `json:"dialect"` // the API that created it: jobs, ark, videos, …
-	Input     Input     `json:"input"`
-	Output    Output    `json:"output"`
-	Usage     *Usage    `json:"usage,omitempty"`
-	Error     *JobError `json:"error"`
+	ID        string `json:"id"`
+	Object    string `json:"object"`
+	Status    string `json:"status"` // processing | succeeded | failed | cancelled | expired
+	Model     string `json:"model"`
+	Created   int64  `json:"created"` // Unix seconds
+	Updated   int64  `json:"updated"`
+	Finished  *int64 `json:"finished,omitempty"`
+	Progress  int    `json:"progress"` // percent, 0–100
+	RequestID string `json:"request_id"`
+	Dialect   string `json:"dialect"` // the API that created it: jobs, ark, videos, …
+	// Warnings say what the gateway changed to make a non-strict request fit the
+	// model, e.g. "duration 30 clamped to 12".
+	Warnings []string  `json:"warnings,omitempty"`
+	Input    Input     `json:"input"`
+	Output   Output    `json:"output"`
+	Usage    *Usage    `json:"usage,omitempty"`
+	Error    *JobError `json:"error"`
 }
 
 // Output is what a job produced.

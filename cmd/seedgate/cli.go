@@ -23,7 +23,7 @@ const cliUsage = `
 Client commands (talk to a running gateway; --url and --key or SEEDGATE_URL and SEEDGATE_KEY,
 default http://localhost:8000):
   seedgate submit --prompt TEXT [--first-frame f.png] [--last-frame l.png] [--model M] [--resolution R]
-                  [--ratio R] [--duration S] [--audio] [--seed N] [--watermark] [--wait] [-o out.mp4]
+                  [--ratio R] [--duration S] [--audio] [--seed N] [--watermark] [--strict] [--wait] [-o out.mp4]
   seedgate status ID         show a job
   seedgate ls                list jobs (--status, --model, --dialect, -q, --limit)
   seedgate cancel ID         cancel a job that has not started running
@@ -157,6 +157,7 @@ func cmdSubmit(ctx context.Context, e *cliEnv, args []string) error {
 	fs.Var(&lastFrame, "return-last-frame", "also produce the last frame as an image")
 	wait := fs.Bool("wait", false, "wait for the job to end, showing progress")
 	out := fs.String("o", "", "save the video here (implies --wait)")
+	strict := fs.Bool("strict", false, "reject values the model cannot take instead of adjusting them (with a warning)")
 	if _, err := parse(fs, args, 0); err != nil {
 		return err
 	}
@@ -178,9 +179,12 @@ func cmdSubmit(ctx context.Context, e *cliEnv, args []string) error {
 	if in.LastFrameURL, err = e.imageURL(ctx, c, *last, "last_frame"); err != nil {
 		return err
 	}
-	job, err := c.CreateJob(ctx, client.CreateJobRequest{Model: *model, Input: in})
+	job, err := c.CreateJob(ctx, client.CreateJobRequest{Model: *model, Strict: *strict, Input: in})
 	if err != nil {
 		return err
+	}
+	for _, w := range job.Warnings {
+		fmt.Fprintf(e.stderr, "warning: %s\n", w)
 	}
 	if !*wait && *out == "" {
 		if e.json {
@@ -285,6 +289,9 @@ func cmdStatus(ctx context.Context, e *cliEnv, args []string) error {
 	row("dialect", job.Dialect)
 	row("created", job.CreatedAt().Local().Format(time.DateTime))
 	row("prompt", job.Input.Prompt)
+	for _, w := range job.Warnings {
+		row("warning", w)
+	}
 	in := job.Input
 	params := []string{}
 	add := func(k string, v any) { params = append(params, fmt.Sprintf("%s=%v", k, v)) }

@@ -104,10 +104,15 @@ func TestCLIErrors(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, t.TempDir(), "SEEDGATE_SANDBOX_QUEUE_DELAY=30s")
 
-	// The gateway's error names the field.
-	_, stderr, err := g.cli("submit", "--prompt", "x", "--model", "seedance-1-5-pro", "--duration", "30")
+	// Strict: the gateway's error names the field; otherwise the value is adjusted, with a warning.
+	_, stderr, err := g.cli("submit", "--prompt", "x", "--model", "seedance-1-5-pro", "--duration", "30", "--strict")
 	require.Error(t, err)
 	require.Contains(t, stderr, "input.duration")
+	stdout, stderr, err := g.cli("submit", "--prompt", "x", "--model", "seedance-1-5-pro", "--duration", "30")
+	require.NoError(t, err, stderr)
+	require.Contains(t, stderr, "warning: duration 30 clamped to 12")
+	_, _, err = g.cli("cancel", strings.TrimSpace(stdout))
+	require.NoError(t, err)
 	_, stderr, err = g.cli("submit")
 	require.Error(t, err)
 	require.Contains(t, stderr, "--prompt is required")
@@ -128,7 +133,7 @@ func TestCLIErrors(t *testing.T) {
 
 	// Without --wait, submit prints the id at once; a queued job can be cancelled,
 	// and a download before it has a video says why.
-	stdout, stderr, err := g.cli("submit", "--prompt", "later", "--model", "seedance-1-0-pro-fast", "--resolution", "480p", "--duration", "2")
+	stdout, stderr, err = g.cli("submit", "--prompt", "later", "--model", "seedance-1-0-pro-fast", "--resolution", "480p", "--duration", "2")
 	require.NoError(t, err, stderr)
 	id := strings.TrimSpace(stdout)
 	_, stderr, err = g.cli("download", id)

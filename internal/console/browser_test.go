@@ -104,8 +104,9 @@ func frame(t *testing.T, w, h int) []byte {
 
 // seed fills the list with a few jobs through the public client, as another
 // app would: succeeded ones (the first with a webhook to a local receiver) and
-// a failure. It returns the first job's id.
-func seed(t *testing.T, base string) string {
+// a failure; the second is adjusted to fit its model, with a warning. It
+// returns the jobs' ids.
+func seed(t *testing.T, base string) []string {
 	ctx := context.Background()
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -116,7 +117,7 @@ func seed(t *testing.T, base string) string {
 	var ids []string
 	for _, in := range []client.Input{
 		{Prompt: "A lighthouse on a cliff at dusk, waves breaking below", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(3), ReturnLastFrame: client.Bool(true), CallbackURL: receiver.URL + "/hook"},
-		{Prompt: "Macro shot of dew drops on a spider web at sunrise", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(11)},
+		{Prompt: "Macro shot of dew drops on a spider web at sunrise", Resolution: "480p", Duration: client.Int(2), Seed: client.Int64(11), ExecutionExpiresAfter: client.Int(600)},
 		{Prompt: "City street in the rain [sandbox:fail=OutputVideoSensitiveContentDetected]", Resolution: "480p", Duration: client.Int(2)},
 	} {
 		j, err := c.CreateJob(ctx, client.CreateJobRequest{Model: "seedance-1-0-pro-fast", Input: in})
@@ -127,14 +128,15 @@ func seed(t *testing.T, base string) string {
 		_, err := c.Wait(ctx, id, client.WaitOptions{PollInterval: 100 * time.Millisecond})
 		require.NoError(t, err)
 	}
-	return ids[0]
+	return ids
 }
 
 func TestBrowserPlaygroundToVideo(t *testing.T) {
 	browser := chromiumPath(t)
 	out := artifacts(t)
 	base := startGateway(t, key)
-	hooked := seed(t, base)
+	seeded := seed(t, base)
+	hooked, adjusted := seeded[0], seeded[1]
 	dir := t.TempDir()
 	firstFrame := filepath.Join(dir, "first.png")
 	require.NoError(t, os.WriteFile(firstFrame, frame(t, 1280, 720), 0o644))
@@ -331,6 +333,12 @@ func TestBrowserPlaygroundToVideo(t *testing.T) {
 		require.NoError(t, err, "deliveries: %s", deliveries)
 		pngShot("5b-task-deliveries.png")
 	}
+
+	// A job the gateway adjusted says so.
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/tasks/"+adjusted), chromedp.WaitVisible(chromedp.CSS("#job-warnings"))))
+	warn, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#job-warnings")))
+	require.NoError(t, err)
+	require.Contains(t, warn, "execution_expires_after 600")
 
 	// Admin: the placeholders say what is missing rather than failing.
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/admin"), chromedp.WaitVisible(chromedp.CSS("#admin-models table"))))

@@ -477,6 +477,13 @@ function copyButton(text) {
   } }, 'copy');
 }
 
+// warningsBox lists what the gateway changed to fit the request to the model.
+function warningsBox(job) {
+  if (!job.warnings?.length) return null;
+  return h('div', { class: 'warnings', id: 'job-warnings' }, h('strong', {}, 'Adjusted to fit the model'),
+    h('ul', {}, job.warnings.map((w) => h('li', {}, w))));
+}
+
 function playerFor(job) {
   const v = videoOf(job);
   if (job.status === 'succeeded' && v) {
@@ -532,6 +539,7 @@ async function taskView(main, id, signal) {
               h('div', {}, statusBadge(job), ' ', h('span', { class: 'mono small muted', id: 'task-id' }, job.id), copyButton(job.id)),
               actions),
             h('h1', { style: 'margin-top:.6rem', id: 'task-prompt' }, inp.prompt || '(no prompt)'),
+            warningsBox(job),
             job.error ? h('div', { class: 'error-box', id: 'task-error' },
               h('strong', {}, job.error.code), job.error.upstream_code ? ` (${job.error.upstream_code})` : '', ': ', job.error.message) : null),
           frames.length ? h('div', { class: 'panel' }, h('h3', {}, 'Frames'),
@@ -842,6 +850,7 @@ function waitingPanel(box) {
   const link = h('div', { class: 'small', style: 'margin-top:.5rem' });
   const started = Date.now();
   let current = null;
+  let warned = false;
   box.replaceChildren(h('div', { class: 'player waiting', id: 'pg-progress' },
     h('div', { class: 'wait-box' }, pct, h('div', { class: 'progress big' }, bar), status, link)));
   const tick = setInterval(() => { if (current && !isDone(current)) status.textContent = `${phase(current)} · ${clock((Date.now() - started) / 1000)}`; }, 1000);
@@ -856,6 +865,7 @@ function waitingPanel(box) {
       box.dataset.id = job.id;
       status.textContent = `${phase(job)} · ${clock((Date.now() - started) / 1000)}`;
       link.replaceChildren(h('a', { href: `#/tasks/${encodeURIComponent(job.id)}`, id: 'pg-task-link' }, job.id));
+      if (!warned && job.warnings?.length) { warned = true; box.append(warningsBox(job)); }
       if (!isDone(job)) return;
       clearInterval(tick);
       const v = videoOf(job);
@@ -866,7 +876,8 @@ function waitingPanel(box) {
             h('div', {}, statusBadge(job), ' ', h('span', { class: 'small muted' }, `${v.width}×${v.height} · ${v.duration.toFixed(1)} s · ${clock((Date.now() - started) / 1000)}`)),
             h('div', { class: 'actions' },
               h('a', { class: 'btn ghost small', href: v.url, download: `${job.id}.mp4` }, 'Download'),
-              h('a', { class: 'btn ghost small', href: `#/tasks/${encodeURIComponent(job.id)}`, id: 'pg-task-link' }, 'Details'))));
+              h('a', { class: 'btn ghost small', href: `#/tasks/${encodeURIComponent(job.id)}`, id: 'pg-task-link' }, 'Details'))),
+          warningsBox(job));
         box.dataset.status = job.status;
       } else {
         box.replaceChildren(h('div', { class: 'error-box', id: 'pg-failed' },
