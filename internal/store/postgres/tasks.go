@@ -306,7 +306,19 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 		n, notified int64
 		exists      bool
 	)
-	if err := s.pool.QueryRow(ctx, updateTaskSQL, args).Scan(&n, &exists, &notified); err != nil {
+	if t.Status.Terminal() {
+		// The charge rule of store.AccountStore: the task's charge settles in
+		// the transaction that writes its terminal status.
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := tx.QueryRow(ctx, updateTaskSQL, args).Scan(&n, &exists, &notified); err != nil || n != 1 {
+				return err
+			}
+			return settleCharge(ctx, tx, t)
+		})
+	} else {
+		err = s.pool.QueryRow(ctx, updateTaskSQL, args).Scan(&n, &exists, &notified)
+	}
+	if err != nil {
 		return fmt.Errorf("postgres: update task %s: %w", t.ID, err)
 	}
 	switch {
@@ -321,11 +333,18 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 
 // DeleteTask removes the task, or returns ErrNotFound.
 func (s *Store) DeleteTask(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM tasks WHERE id = $1`, id)
+	var n int64
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1`, id)
+		if n = tag.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return releaseCharge(ctx, tx, id, time.Now()) // a live task's reservation goes back
+	})
 	if err != nil {
 		return fmt.Errorf("postgres: delete task %s: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if n == 0 {
 		return fmt.Errorf("postgres: delete task %s: %w", id, store.ErrNotFound)
 	}
 	return nil

@@ -202,12 +202,7 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create task %s: %w", t.ID, err)
 	}
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, insertTaskSQL, args...); err != nil {
-			return err
-		}
-		return enqueueWebhook(ctx, tx, t, 1) // the first status is an event too (store.WebhookStore)
-	})
+	err = s.inWriteTx(ctx, func(tx *sql.Tx) error { return insertTask(ctx, tx, t, args) })
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("sqlite: create task %s: %w", t.ID, store.ErrConflict)
@@ -216,6 +211,14 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 	}
 	t.Version = 1
 	return nil
+}
+
+// insertTask inserts t (args: taskArgs(t, 1)) and its first webhook event.
+func insertTask(ctx context.Context, tx *sql.Tx, t *task.Task, args []any) error {
+	if _, err := tx.ExecContext(ctx, insertTaskSQL, args...); err != nil {
+		return err
+	}
+	return enqueueWebhook(ctx, tx, t, 1) // the first status is an event too (store.WebhookStore)
 }
 
 // GetTask returns the task, or ErrNotFound.
@@ -258,6 +261,11 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 			return err
 		}
 		if n == 1 {
+			if t.Status.Terminal() { // the charge rule of store.AccountStore
+				if err := settleCharge(ctx, tx, t); err != nil {
+					return err
+				}
+			}
 			if before != string(t.Status) {
 				return enqueueWebhook(ctx, tx, t, t.Version+1)
 			}
@@ -282,11 +290,17 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 
 // DeleteTask removes the task, or returns ErrNotFound.
 func (s *Store) DeleteTask(ctx context.Context, id string) error {
-	res, err := s.write.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, id)
-	if err != nil {
-		return fmt.Errorf("sqlite: delete task %s: %w", id, err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		return releaseCharge(ctx, tx, id, time.Now()) // a live task's reservation goes back
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: delete task %s: %w", id, err)
 	}

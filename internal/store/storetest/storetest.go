@@ -77,6 +77,14 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, s, asWebhookStore(t, s))
 		})
 	}
+	// API keys, tenants, budgets, request counters and the audit log (accounts.go).
+	for _, tc := range accountTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			tc.fn(t, s, asAccountStore(t, s))
+		})
+	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
 	for _, tc := range upstreamTests {
 		t.Run(tc.name, func(t *testing.T) {
