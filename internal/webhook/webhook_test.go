@@ -3,6 +3,7 @@ package webhook_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -427,4 +429,38 @@ func TestSkippedEvents(t *testing.T) {
 	})
 	require.Empty(t, b.deliveries(t, "cgt-skip")[0].History)
 	require.Empty(t, rc.got())
+}
+
+// BenchmarkDelivery measures the outbox end to end on one SQLite file: a task
+// write that queues a message, the claim, the signed POST to a local receiver
+// and the recorded attempt.
+func BenchmarkDelivery(b *testing.B) {
+	var received atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		received.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer srv.Close()
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "seedgate.db"), nil)
+	require.NoError(b, err)
+	defer st.Close()
+	payload := func(tk *task.Task) any { return map[string]any{"id": tk.ID, "status": tk.Status} }
+	d := webhook.New(webhook.Config{Store: st, HTTP: webhook.NewClient(loopback, 5*time.Second),
+		Render: webhook.Renderer(nil, payload, nil), PollInterval: time.Millisecond})
+	d.Start(context.Background())
+	defer func() { _ = d.Stop(context.Background()) }()
+	now := time.Now()
+	n := 0
+	for b.Loop() {
+		n++
+		tk := &task.Task{ID: fmt.Sprintf("cgt-bench-%d", n), Dialect: "jobs", Model: "seedance-1-0-pro", Status: task.StatusQueued,
+			Request: task.Request{Prompt: "p", CallbackURL: srv.URL, KeyID: "k"}, Provider: "sandbox",
+			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		require.NoError(b, st.CreateTask(context.Background(), tk))
+		d.Wake()
+	}
+	for received.Load() < int64(n) {
+		time.Sleep(time.Millisecond)
+	}
 }
