@@ -83,5 +83,5 @@ func (a *App) arkCallbacks(p *ark.Provider) http.Handler {
 	if p == nil || !a.Config.PublicURLSet {
 		return nil
 	}
-	return p.CallbackHandler(func(ctx context.Context, id string) error { return a.Scheduler.Nudge(ctx, id) })
+	return p.CallbackHandler(a.Scheduler.NudgeAt)
 }

@@ -45,6 +45,10 @@ type Update struct {
 	LastFrame *task.File
 	// NextCheck hints when to look again (0: the scheduler decides).
 	NextCheck time.Duration
+	// CheckAt, when set, is when to look again, and wins over NextCheck: an
+	// absolute time lets a provider line tasks up on the same instants, so
+	// that their checks are claimed, and answered, in one batch.
+	CheckAt time.Time
 }
 
 // TransientError marks a failure worth retrying: rate limits, 5xx, timeouts,

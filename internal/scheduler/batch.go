@@ -149,13 +149,14 @@ func (s *Scheduler) leave(ids ...string) {
 	}
 }
 
-// takeNudge reports (and forgets) whether t was nudged since its step began.
-func (s *Scheduler) takeNudge(id string) bool {
+// takeNudge returns (and forgets) when t was asked to be looked at, if it
+// was nudged since its step began.
+func (s *Scheduler) takeNudge(id string) (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.nudged[id]
+	at, ok := s.nudged[id]
 	delete(s.nudged, id)
-	return ok
+	return at, ok
 }
 
 // Nudge makes a task due now: something (an upstream callback) says it may
@@ -163,16 +164,24 @@ func (s *Scheduler) takeNudge(id string) bool {
 // A task this instance is working on is looked at again right after the
 // step; one another instance holds is left to its checks.
 func (s *Scheduler) Nudge(ctx context.Context, id string) error {
+	return s.NudgeAt(ctx, id, s.c.Now())
+}
+
+// NudgeAt is Nudge for a time: the task is due at at, unless it is due
+// sooner. Nudging many tasks to the same instant lets their checks run as
+// one batch.
+func (s *Scheduler) NudgeAt(ctx context.Context, id string, at time.Time) error {
+	at = at.UTC().Truncate(time.Millisecond)
 	for attempt := 0; attempt < 5; attempt++ {
 		now := s.c.Now().UTC().Truncate(time.Millisecond)
 		s.mu.Lock()
-		for k, at := range s.nudged { // entries of tasks leased elsewhere
-			if now.Sub(at) > 2*s.c.Lease {
+		for k, when := range s.nudged { // entries of tasks leased elsewhere
+			if now.Sub(when) > 2*s.c.Lease {
 				delete(s.nudged, k)
 			}
 		}
 		if s.inflight[id] {
-			s.nudged[id] = now
+			s.nudged[id] = at
 			s.mu.Unlock()
 			return nil
 		}
@@ -185,18 +194,18 @@ func (s *Scheduler) Nudge(ctx context.Context, id string) error {
 			return fmt.Errorf("nudge %s: %w", id, err)
 		}
 		switch {
-		case t.Status.Terminal(), t.NextCheckAt != nil && !t.NextCheckAt.After(now):
+		case t.Status.Terminal(), t.NextCheckAt != nil && !t.NextCheckAt.After(at):
 			s.Wake()
 			return nil
 		case t.LeaseUntil != nil && t.LeaseUntil.After(now):
 			// Claimed, maybe by this instance a moment ago: a step that has not
 			// begun yet reads the news anyway; one that has is told by nudged.
 			s.mu.Lock()
-			s.nudged[id] = now
+			s.nudged[id] = at
 			s.mu.Unlock()
 			return nil
 		}
-		t.NextCheckAt = &now
+		t.NextCheckAt = &at
 		err = s.c.Store.UpdateTask(ctx, t)
 		if errors.Is(err, store.ErrConflict) {
 			continue // it moved meanwhile: look again

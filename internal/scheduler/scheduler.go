@@ -353,8 +353,14 @@ func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update,
 		next = s.c.CheckInterval
 	}
 	at := now.Add(next)
-	if s.takeNudge(t.ID) {
-		at = now // told to look again while this step ran: the read may predate the news
+	if !u.CheckAt.IsZero() {
+		at = u.CheckAt.UTC().Truncate(time.Millisecond)
+	}
+	if when, ok := s.takeNudge(t.ID); ok && when.Before(at) {
+		at = when // told to look again while this step ran: the read may predate the news
+		if at.Before(now) {
+			at = now
+		}
 	}
 	t.NextCheckAt = &at
 	if changed {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -29,14 +30,18 @@ func (p *Provider) callbackToken(taskID string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
 
+// callbackBatch: a callback makes its task due at the next multiple of this,
+// so that tasks finishing together are read back with one list call.
+const callbackBatch = 500 * time.Millisecond
+
 // CallbackHandler serves CallbackPath + "/{id}/{token}". A callback is only a
 // hint: the body is not believed (callbacks are unsigned). When it claims the
-// task finished — or cannot be read — nudge makes the task due now, and the
-// scheduler reads it upstream with the key that owns it. Queued and running
-// callbacks are acknowledged and ignored: the checks planned for the task's
-// expected finish cover them, and ignoring them keeps the upstream traffic
-// at about one request per task.
-func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string) error) http.Handler {
+// task finished — or cannot be read — nudge makes the task due (within
+// callbackBatch), and the scheduler reads it upstream with the key that owns
+// it. Queued and running callbacks are acknowledged and ignored: the checks
+// planned for the task's expected finish cover them, and ignoring them keeps
+// the upstream traffic at about one request per task.
+func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, token := r.PathValue("id"), r.PathValue("token")
 		if p.cfg.CallbackBase == "" || !hmac.Equal([]byte(token), []byte(p.callbackToken(id))) {
@@ -49,7 +54,7 @@ func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string
 			writeCallback(w, http.StatusOK, `{"ok":true}`)
 			return
 		}
-		if err := nudge(r.Context(), id); err != nil {
+		if err := nudge(r.Context(), id, align(p.now(), callbackBatch)); err != nil {
 			p.log.Warn("callback could not wake the task; the upstream will retry", "task", id, "err", err)
 			writeCallback(w, http.StatusServiceUnavailable, `{"error":{"code":"Unavailable","message":"try again"}}`)
 			return

@@ -201,9 +201,11 @@ func (p *Provider) mapStatus(ctx context.Context, t *task.Task, up *Task) provid
 	a := age(t, now)
 	switch task.Status(up.Status) {
 	case task.StatusQueued:
-		return provider.Update{Status: task.StatusQueued, NextCheck: p.timing.next(t, a, now)}
+		at := p.timing.next(t, a, now)
+		return provider.Update{Status: task.StatusQueued, CheckAt: at, NextCheck: at.Sub(now)}
 	case task.StatusRunning:
-		return provider.Update{Status: task.StatusRunning, Progress: p.timing.progress(t, a), NextCheck: p.timing.next(t, a, now)}
+		at := p.timing.next(t, a, now)
+		return provider.Update{Status: task.StatusRunning, Progress: p.timing.progress(t, a), CheckAt: at, NextCheck: at.Sub(now)}
 	case task.StatusSucceeded:
 		return p.succeeded(ctx, t, up, now)
 	case task.StatusFailed:

@@ -37,7 +37,7 @@ import (
 const fastChecks = "checks: {min_interval: 20ms, max_interval: 1s, expected_time: 250ms, reconcile_after: 100ms}\n"
 
 type gateway struct {
-	t       *testing.T
+	t       testing.TB
 	emu     *arkemu.Server
 	emuURL  string // the emulator's server URL
 	app     *app.App
@@ -68,9 +68,10 @@ type setup struct {
 	channels  string // YAML; {{base}} is the emulator's API base URL
 	callbacks bool   // set SEEDGATE_PUBLIC_URL, so the upstream calls back
 	env       map[string]string
+	quiet     bool // log warnings only (benchmarks)
 }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -78,7 +79,7 @@ func freePort(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-func start(t *testing.T, s setup) *gateway {
+func start(t testing.TB, s setup) *gateway {
 	t.Helper()
 	emu := arkemu.New(s.emu)
 	ts := httptest.NewServer(emu)
@@ -105,7 +106,11 @@ func start(t *testing.T, s setup) *gateway {
 	c, err := config.Load("serve", nil, func(k string) string { return env[k] }, io.Discard)
 	require.NoError(t, err)
 	logs := &syncBuffer{}
-	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	level := slog.LevelDebug
+	if s.quiet {
+		level = slog.LevelWarn
+	}
+	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
 	require.NoError(t, err)
 	g := &gateway{t: t, emu: emu, emuURL: ts.URL, app: a, url: "http://" + addr, logs: logs, dataDir: env["SEEDGATE_DATA_DIR"]}
 	t.Cleanup(func() {

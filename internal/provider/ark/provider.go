@@ -327,7 +327,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 
 // created notes a successful create on t: its next check and its deadline.
 func (p *Provider) created(t *task.Task, now time.Time) {
-	next := now.Add(p.timing.next(t, 0, now))
+	next := p.timing.next(t, 0, now)
 	t.NextCheckAt = &next
 	// The upstream counts the window from its own created time: expire locally
 	// only after it had its chance, so the upstream's outcome is what counts.

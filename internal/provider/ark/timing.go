@@ -108,10 +108,10 @@ func (tm *timing) observe(t *task.Task, d time.Duration) {
 	tm.learned[k] = old + (d-old)/4
 }
 
-// next is the delay until t should be checked again, at age since its create.
-// Delays are rounded so that tasks of similar age fall due together and share
-// one list call.
-func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Duration {
+// next is when t should be checked again, at age since its create. Times are
+// rounded up to a grain of up to half the delay, so that tasks of similar age
+// fall due at the same instant and share one list call.
+func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Time {
 	e := tm.expected(t)
 	var d time.Duration
 	switch {
@@ -122,17 +122,24 @@ func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Dura
 	case age < e:
 		d = e - age
 	default:
-		d = e/10 + (age-e)/4 // overdue: often at first, then less
+		d = e/10 + (age-e)/4 // overdue: soon at first, then less and less
 	}
 	d = min(max(d, tm.s.MinInterval), tm.s.MaxInterval)
+	return align(now.Add(d), d/4)
+}
+
+// align rounds at up to the largest grain not above most.
+func align(at time.Time, most time.Duration) time.Time {
 	grain := grains[0]
 	for _, g := range grains {
-		if g <= d/8 {
+		if g <= most {
 			grain = g
 		}
 	}
-	at := now.Add(d).Truncate(grain).Add(grain)
-	return at.Sub(now)
+	if up := at.Truncate(grain); up.Before(at) {
+		return up.Add(grain)
+	}
+	return at
 }
 
 // grains are the steps check times are rounded up to: a fixed set, so that

@@ -133,23 +133,23 @@ func TestTimingNext(t *testing.T) {
 	tm := newTiming(CheckSettings{ExpectedTime: 60 * time.Second}, false)
 	require.Equal(t, 60*time.Second, tm.expected(tk))
 
-	d := tm.next(tk, 0, now)
+	d := tm.next(tk, 0, now).Sub(now)
 	require.InDelta(t, float64(60*time.Second), float64(d), float64(8*time.Second), "first look near the expected finish")
-	d = tm.next(tk, 50*time.Second, now)
+	d = tm.next(tk, 50*time.Second, now).Sub(now)
 	require.InDelta(t, float64(10*time.Second), float64(d), float64(2*time.Second))
-	d = tm.next(tk, 61*time.Second, now)
+	d = tm.next(tk, 61*time.Second, now).Sub(now)
 	require.Less(t, d, 10*time.Second, "overdue: look often at first")
-	d2 := tm.next(tk, 10*time.Minute, now)
+	d2 := tm.next(tk, 10*time.Minute, now).Sub(now)
 	require.Greater(t, d2, d, "then less")
-	require.LessOrEqual(t, tm.next(tk, 10*time.Hour, now), defaultMaxInterval+15*time.Second)
+	require.LessOrEqual(t, tm.next(tk, 10*time.Hour, now).Sub(now), defaultMaxInterval+15*time.Second)
 	// Tasks of similar age fall due at the same instant (one list call).
-	a := now.Add(tm.next(tk, 25*time.Second, now))
+	a := tm.next(tk, 25*time.Second, now)
 	b := now.Add(300 * time.Millisecond)
-	b = b.Add(tm.next(tk, 25*time.Second+300*time.Millisecond, b))
+	b = tm.next(tk, 25*time.Second+300*time.Millisecond, b)
 	require.Equal(t, a, b)
 
 	cb := newTiming(CheckSettings{ExpectedTime: 60 * time.Second}, true)
-	require.Greater(t, cb.next(tk, 0, now), 2*time.Minute, "with callbacks, checks are a late safety net")
+	require.Greater(t, cb.next(tk, 0, now).Sub(now), 2*time.Minute, "with callbacks, checks are a late safety net")
 
 	// Observed times replace the estimate.
 	tm.observe(tk, 20*time.Second)
