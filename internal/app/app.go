@@ -165,6 +165,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	a.Addr = a.ln.Addr().String()
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
 	a.Scheduler.Start(ctx)
 	if a.Webhooks != nil {
 		a.Webhooks.Start(ctx)

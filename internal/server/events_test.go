@@ -164,3 +164,34 @@ func mustParse(t *testing.T, s string) int64 {
 	require.NoError(t, err)
 	return n
 }
+
+// A graceful shutdown ends open event streams and Prefer: wait holds at once
+// instead of waiting for them (clients resume with Last-Event-ID elsewhere).
+func TestShutdownEndsStreamsAndWaits(t *testing.T) {
+	t.Parallel()
+	g := newTestGateway(t, map[string]string{"SEEDGATE_SANDBOX_QUEUE_DELAY": "1m"})
+	j := g.createJob(`"prompt":"never starts"`)
+	s := g.openEvents(j.ID, "")
+	_, _, ok := s.next(t)
+	require.True(t, ok)
+
+	waited := make(chan *http.Response, 1)
+	go func() {
+		resp, _ := g.call("GET", "/v1/jobs/"+j.ID, "", "", prefer("wait=60"), nil)
+		waited <- resp
+	}()
+	time.Sleep(200 * time.Millisecond) // the hold has begun
+
+	start := time.Now()
+	require.NoError(t, g.app.Shutdown(10*time.Second))
+	require.Less(t, time.Since(start), 3*time.Second, "shutdown is not held up by the stream or the wait")
+	_, _, ok = s.next(t)
+	require.False(t, ok, "the stream ended")
+	select {
+	case resp := <-waited:
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.Equal(t, "wait=60", resp.Header.Get("Preference-Applied"))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Prefer: wait request did not end")
+	}
+}

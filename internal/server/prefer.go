@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -49,7 +50,9 @@ func (s *Server) waitThenGet(get http.HandlerFunc) http.HandlerFunc {
 		if d, ok := s.preferWait(r); ok {
 			if id := taskID(r); id != "" {
 				p, _ := auth.FromContext(r.Context())
-				_, _ = s.svc.Wait(r.Context(), p.Tenant, id, d) // a missing task: get says so
+				ctx, stop := s.untilStopping(r.Context())
+				_, _ = s.svc.Wait(ctx, p.Tenant, id, d) // a missing task: get says so
+				stop()
 				applied(w, d)
 			}
 		}
@@ -79,7 +82,9 @@ func (s *Server) createThenWait(create, get http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		p, _ := auth.FromContext(r.Context())
-		_, _ = s.svc.Wait(r.Context(), p.Tenant, created.ID, d)
+		ctx, stop := s.untilStopping(r.Context())
+		_, _ = s.svc.Wait(ctx, p.Tenant, created.ID, d)
+		stop()
 		for k, v := range rec.header { // e.g. Idempotent-Replayed
 			if k != "Content-Type" && k != "Content-Length" {
 				w.Header()[k] = v
@@ -134,4 +139,38 @@ func (b *responseBuffer) copyTo(w http.ResponseWriter) {
 	}
 	w.WriteHeader(b.status)
 	_, _ = w.Write(b.body.Bytes())
+}
+
+// StopWaiting ends event streams and cuts "Prefer: wait" holds short (they
+// answer with the task's state at once), so a graceful shutdown is not held
+// up by them: the app calls it when the HTTP server starts shutting down.
+// Stream clients reconnect with Last-Event-ID and miss nothing.
+func (s *Server) StopWaiting() { s.stopping.cancel() }
+
+// stopSignal is StopWaiting's broadcast (a context: cancelling is idempotent and safe from any goroutine).
+type stopSignal struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+func newStopSignal() *stopSignal {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &stopSignal{ctx: ctx, cancel: cancel}
+}
+
+// untilStopping returns ctx, also cancelled by StopWaiting.
+func (s *Server) untilStopping(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	unhook := context.AfterFunc(s.stopping.ctx, cancel)
+	return ctx, func() { unhook(); cancel() }
+}
+
+// interruptible runs a long-lived handler (an event stream) under a context
+// that StopWaiting cancels.
+func (s *Server) interruptible(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := s.untilStopping(r.Context())
+		defer cancel()
+		h(w, r.WithContext(ctx))
+	}
 }

@@ -37,8 +37,9 @@ func (s *Server) routes() http.Handler {
 	// the jobs, ark and openai create and get routes take "Prefer: wait=N" (s.createThenWait,
 	// s.waitThenGet).
 	s.idem = newIdempotencyKeys(s.store, s.log)
+	s.stopping = newStopSignal()
 	j.Webhooks = s.cfg.Webhooks
-	mux.Handle("GET /v1/jobs/{id}/events", s.authed(jobs.WriteError, j.Events))
+	mux.Handle("GET /v1/jobs/{id}/events", s.authed(jobs.WriteError, s.interruptible(j.Events)))
 	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(jobs.WriteError, j.Deliveries))
 	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(jobs.WriteError, j.RetryDelivery))
 	mux.Handle("GET /v1/webhooks/secret", s.authed(jobs.WriteError, j.WebhookSecret))

@@ -45,6 +45,7 @@ type Server struct {
 	handler  http.Handler // routes() behind the middleware
 	patterns []string     // every registered route pattern (Patterns)
 	idem     *idempotencyKeys
+	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
