@@ -20,6 +20,7 @@ import (
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/blob/disk"
 	"github.com/seedgate/seedgate/internal/blob/s3"
+	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/media"
@@ -97,11 +98,23 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 			a.closeStore()
 		}
 	}()
-	if len(c.APIKeys) == 0 {
-		log.Warn("SEEDGATE_API_KEYS is empty: the gateway is OPEN — anyone who can reach it can submit tasks and read results")
+	var prices *budget.Prices
+	if c.PricesFile != "" {
+		if prices, err = budget.Load(c.PricesFile); err != nil {
+			return nil, err
+		}
 	}
 	if a.Store, err = OpenStore(ctx, c, log); err != nil {
 		return nil, err
+	}
+	// Keys, tenants and budgets (issue 6): static, admin and stored keys.
+	accounts, _ := a.Store.(store.AccountStore)
+	keyring := auth.NewKeyring(auth.KeyringConfig{Store: accounts, Static: c.APIKeys, AdminKey: c.AdminKey,
+		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log})
+	if open, err := keyring.Open(ctx); err != nil {
+		return nil, fmt.Errorf("api keys: %w", err)
+	} else if open {
+		log.Warn("no API key is configured (SEEDGATE_API_KEYS, SEEDGATE_ADMIN_KEY, seedgate keys create): the gateway is OPEN — anyone who can reach it can submit tasks and read results")
 	}
 	blobs, err := OpenBlobs(ctx, c)
 	if err != nil {
@@ -149,11 +162,11 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
 		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
-		AllowPrivate: c.AllowPrivate,
+		AllowPrivate: c.AllowPrivate, Prices: prices,
 	})
 	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), log)
 	handler := server.New(server.Config{
-		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys),
+		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
 		ArkCallbacks: a.arkCallbacks(arkp),
 	}, a.Service, a.Store, log)

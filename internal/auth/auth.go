@@ -13,6 +13,11 @@ import (
 type Principal struct {
 	KeyID  string // a stable, non-secret name for the key (e.g. "static:1")
 	Tenant string // whose tasks and files it sees; "" in the open / static-key mode
+	// Scopes is what the key may do; Name is a stored key's name.
+	Scopes Scope
+	Name   string
+	// RPM and MaxInFlight are the key's resolved limits (0: unlimited).
+	RPM, MaxInFlight int
 }
 
 type ctxKey struct{}

@@ -26,6 +26,13 @@ type Config struct {
 	// S3 is S3-compatible storage for files (uploads, results); Endpoint "" keeps them in DataDir.
 	S3 S3Config
 	APIKeys     []string
+	// Keys, tenants and budgets: the admin key, the price table, the default
+	// limits of tenants that set none, and how long looked-up keys are cached.
+	AdminKey           string
+	PricesFile         string
+	DefaultRPM         int
+	DefaultMaxInFlight int
+	KeyCacheTTL        time.Duration
 	PublicURL   string
 
 	LogLevel  string
@@ -132,6 +139,27 @@ var settings = []setting{
 			}
 		}
 		return nil
+	}},
+	// Keys, tenants and budgets (README "Keys, tenants and budgets").
+	{"SEEDGATE_ADMIN_KEY", "", "admin key (16+ characters): every scope, including the admin API /admin/v1 (keys, tenants, balances, audit); setting it closes an otherwise open gateway", func(c *Config, v string) error {
+		if v != "" && len(v) < 16 {
+			return errors.New("must be at least 16 characters")
+		}
+		c.AdminKey = v
+		return nil
+	}},
+	{"SEEDGATE_PRICES_FILE", "", "YAML or JSON price table (currency, price per million tokens by model, resolution, audio, tier): balances are then kept in micro-units of that currency instead of tokens", func(c *Config, v string) error {
+		c.PricesFile = v
+		return nil
+	}},
+	{"SEEDGATE_DEFAULT_RPM", "0", "requests per minute per API key for tenants that set no limit (0: unlimited)", func(c *Config, v string) error {
+		return setInt(&c.DefaultRPM, v, 0, 1000000)
+	}},
+	{"SEEDGATE_DEFAULT_MAX_IN_FLIGHT", "0", "queued + running tasks per API key for tenants that set no limit (0: unlimited)", func(c *Config, v string) error {
+		return setInt(&c.DefaultMaxInFlight, v, 0, 1000000)
+	}},
+	{"SEEDGATE_KEY_CACHE_TTL", "5s", "how long a looked-up API key is trusted before the store is asked again: a revoked key stops working within it on every instance", func(c *Config, v string) error {
+		return setDuration(&c.KeyCacheTTL, v, 100*time.Millisecond, 5*time.Minute)
 	}},
 	{"SEEDGATE_PUBLIC_URL", "", "base URL clients and upstreams reach the gateway at (default: http://localhost:<port>); when set, Ark calls back here", func(c *Config, v string) error {
 		if v == "" {

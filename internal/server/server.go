@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
@@ -22,7 +23,12 @@ import (
 type Config struct {
 	MaxBodyBytes int64
 	// Keys authenticates API keys; nil means the gateway is open to anyone.
-	Keys        auth.StaticKeys
+	Keys auth.StaticKeys
+	// Keyring authenticates the admin, static and stored keys (issue 6); nil:
+	// one is made from Keys and the store.
+	Keyring *auth.Keyring
+	// Prices is the price table of budgets kept in a currency (nil: tokens).
+	Prices *budget.Prices
 	FFmpegPath  string
 	FFprobePath string
 	// MaxWait caps "Prefer: wait=N" (SEEDGATE_MAX_WAIT).
@@ -46,38 +52,40 @@ type Server struct {
 	patterns []string     // every registered route pattern (Patterns)
 	idem     *idempotencyKeys
 	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
+	accounts store.AccountStore // nil: no stored keys, limits or budgets
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
 func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log}
+	s.accounts, _ = st.(store.AccountStore)
+	if s.cfg.Keyring == nil {
+		s.cfg.Keyring = auth.NewKeyring(auth.KeyringConfig{Store: s.accounts, Static: cfg.Keys, Logger: log})
+	}
 	s.handler = s.routes()
 	return s
 }
 
 type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
 
-// authenticate returns the caller of r. With no keys configured everyone is the
-// anonymous principal of the default tenant.
+// authenticate returns the caller of r when it may read (accounts.go), for
+// routes that check a key themselves (file content without a signature).
 func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
-	if len(s.cfg.Keys) == 0 {
-		return auth.Principal{KeyID: "open"}, true
-	}
-	return s.cfg.Keys.Lookup(auth.BearerToken(r))
+	p, err := s.principal(r)
+	return p, err == nil && p.Scopes.Has(auth.ScopeRead)
 }
 
-// authed wraps h so it runs only for an authenticated caller; failures are
-// written in the dialect's own error shape.
+// authed wraps h so it runs only for an authenticated caller whose key has
+// the scope the request needs and is within its requests per minute
+// (accounts.go); failures are written in the dialect's own error shape.
 func (s *Server) authed(writeErr errorWriter, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := s.authenticate(r)
-		if !ok {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
-			msg := "a valid API key is required: send Authorization: Bearer <key>"
-			if auth.BearerToken(r) != "" {
-				msg = "the API key is not valid"
+		p, err := s.admit(r)
+		if err != nil {
+			if task.ErrorCode(err) == task.CodeUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
 			}
-			writeErr(w, r, task.Errorf(task.CodeUnauthorized, "", "%s", msg))
+			writeErr(w, r, err)
 			return
 		}
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))

@@ -16,6 +16,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/provider"
@@ -39,6 +40,8 @@ type Service struct {
 	wakeUp func() // tells the scheduler there is new work
 	// urlPolicy judges user-supplied URLs at submit (safehttp.CheckURL).
 	urlPolicy safehttp.Options
+	// prices rates tasks for their charge (nil: balances in tokens).
+	prices *budget.Prices
 
 	MaxUploadBytes int64
 }
@@ -59,6 +62,8 @@ type Config struct {
 	MaxUploadBytes int64
 	// AllowPrivate opens private networks to user-supplied URLs (SEEDGATE_ALLOW_PRIVATE_URLS).
 	AllowPrivate []netip.Prefix
+	// Prices is the price table (SEEDGATE_PRICES_FILE); nil keeps balances in tokens.
+	Prices *budget.Prices
 }
 
 // New returns a Service.
@@ -67,6 +72,7 @@ func New(c Config) *Service {
 		store: c.Store, blobs: c.Blobs, media: c.Media, hub: c.Hub, providers: c.Providers,
 		route: c.Route, urls: c.URLs, now: c.Now, log: c.Logger, wakeUp: c.WakeScheduler,
 		MaxUploadBytes: c.MaxUploadBytes, urlPolicy: safehttp.Options{AllowPrivate: c.AllowPrivate},
+		prices: c.Prices,
 	}
 	if s.route == nil {
 		s.route = func(*task.Model) string { return "sandbox" }
@@ -163,9 +169,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 			return nil, err
 		}
 	}
-	if err := s.store.CreateTask(ctx, t); err != nil {
+	if err := s.admit(ctx, t, m); err != nil {
 		if errors.Is(err, store.ErrConflict) {
 			return nil, task.Errorf(task.CodeConflict, "id", "task %s exists already", id)
+		}
+		if task.ErrorCode(err) != "" {
+			return nil, err
 		}
 		return nil, fmt.Errorf("create task: %w", err)
 	}
@@ -173,6 +182,34 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 	s.hub.Publish(t)
 	s.wakeUp()
 	return s.present(t), nil
+}
+
+// admit stores the new task t together with its charge (the estimate reserved
+// from the tenant's balance), within the key's in-flight limit, in one store
+// transaction (store.AccountStore.AdmitTask).
+func (s *Service) admit(ctx context.Context, t *task.Task, m *task.Model) error {
+	as, ok := s.store.(store.AccountStore)
+	if !ok {
+		return s.store.CreateTask(ctx, t)
+	}
+	c, err := s.prices.NewCharge(t, m)
+	if err != nil {
+		return err
+	}
+	p, _ := auth.FromContext(ctx)
+	err = as.AdmitTask(ctx, t, c, p.MaxInFlight)
+	var fe *store.InFlightError
+	var be *store.BalanceError
+	switch {
+	case errors.As(err, &fe):
+		e := task.Errorf(task.CodeRateLimited, "", "this API key has %d tasks in flight, its limit: wait for one to finish", fe.Limit)
+		e.RetryAfter = 10
+		return e
+	case errors.As(err, &be):
+		return task.Errorf(task.CodePaymentRequired, "", "insufficient balance: the task is estimated at %d %s (%d tokens) and the balance is %d %s; ask for a top-up",
+			be.Needed, c.Unit, c.EstimateTokens, be.Balance, c.Unit)
+	}
+	return err
 }
 
 // checkInputs rejects at submit what the gateway can tell is wrong now: gateway

@@ -1,0 +1,104 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// principal authenticates r: the caller of its key, or everyone's principal
+// on an open gateway (no static, admin or stored key).
+func (s *Server) principal(r *http.Request) (auth.Principal, error) {
+	k := s.cfg.Keyring
+	open, err := k.Open(r.Context())
+	if err != nil {
+		s.log.ErrorContext(r.Context(), "checking for API keys failed", "err", err)
+		return auth.Principal{}, auth.AuthError(err)
+	}
+	var p auth.Principal
+	if open {
+		p, err = k.OpenPrincipal(r.Context())
+	} else {
+		p, err = k.Authenticate(r.Context(), auth.BearerToken(r))
+	}
+	if err != nil {
+		te := auth.AuthError(err)
+		if te.Code != task.CodeUnauthorized {
+			s.log.ErrorContext(r.Context(), "authenticating a key failed", "err", err)
+		}
+		return auth.Principal{}, te
+	}
+	return p, nil
+}
+
+// admit authenticates r, checks its key has the scope the request needs,
+// and counts it against the key's requests per minute.
+func (s *Server) admit(r *http.Request) (auth.Principal, error) {
+	p, err := s.principal(r)
+	if err != nil {
+		return p, err
+	}
+	if need := s.requiredScope(r); !p.Scopes.Has(need) {
+		return p, task.Errorf(task.CodeForbidden, "", "this API key lacks the %s scope that %s %s needs (it has: %s)",
+			need, r.Method, r.URL.Path, strings.Join(p.Scopes.Names(), ", "))
+	}
+	return p, s.takeRequest(r.Context(), p)
+}
+
+// requiredScope is what a request needs: admin under /admin/, read for GET
+// and for the POST routes that only read (seedance's retrieve, the responses
+// dialect's seedance-get query), submit for everything else (creates,
+// cancels, deletes, uploads, webhook management).
+func (s *Server) requiredScope(r *http.Request) auth.Scope {
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/admin/"):
+		return auth.ScopeAdmin
+	case r.Method == http.MethodGet || r.Method == http.MethodHead:
+		return auth.ScopeRead
+	case r.URL.Path == "/v1/seedance/tasks":
+		return auth.ScopeRead
+	case r.URL.Path == "/v1/responses":
+		limit := s.cfg.MaxBodyBytes
+		if limit <= 0 {
+			limit = 64 << 20
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+		if err == nil && int64(len(body)) <= limit && !responsesSubmit(body) {
+			return auth.ScopeRead
+		}
+	}
+	return auth.ScopeSubmit
+}
+
+// takeRequest counts a request against the key's requests per minute, in
+// the store so that every instance counts into the same window (a fixed
+// window per UTC minute). Over the limit it is a rate_limited error with
+// Retry-After up to the next window. Keys without a limit cost nothing.
+func (s *Server) takeRequest(ctx context.Context, p auth.Principal) error {
+	if p.RPM <= 0 || s.accounts == nil {
+		return nil
+	}
+	now := time.Now()
+	window := now.Truncate(time.Minute)
+	ok, err := s.accounts.TakeRequest(ctx, p.KeyID, window, p.RPM)
+	if err != nil {
+		// The store is failing: the request itself will say so; a counter must
+		// not be what takes the gateway down.
+		s.log.WarnContext(ctx, "counting a request failed; let through", "key", p.KeyID, "err", err)
+		return nil
+	}
+	if ok {
+		return nil
+	}
+	retry := int(window.Add(time.Minute).Sub(now)/time.Second) + 1
+	e := task.Errorf(task.CodeRateLimited, "", "this API key may make %d requests per minute; retry in %d s", p.RPM, retry)
+	e.RetryAfter = retry
+	return e
+}
