@@ -28,7 +28,7 @@ type Config struct {
 	// one is made from Keys and the store.
 	Keyring *auth.Keyring
 	// Prices is the price table of budgets kept in a currency (nil: tokens).
-	Prices *budget.Prices
+	Prices      *budget.Prices
 	FFmpegPath  string
 	FFprobePath string
 	// MaxWait caps "Prefer: wait=N" (SEEDGATE_MAX_WAIT).
@@ -51,7 +51,7 @@ type Server struct {
 	handler  http.Handler // routes() behind the middleware
 	patterns []string     // every registered route pattern (Patterns)
 	idem     *idempotencyKeys
-	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
+	stopping *stopSignal        // StopWaiting: event streams and Prefer: wait end
 	accounts store.AccountStore // nil: no stored keys, limits or budgets
 }
 
