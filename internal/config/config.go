@@ -24,8 +24,8 @@ type Config struct {
 	DataDir     string
 	DatabaseURL string // "" until Load derives it from DataDir
 	// S3 is S3-compatible storage for files (uploads, results); Endpoint "" keeps them in DataDir.
-	S3 S3Config
-	APIKeys     []string
+	S3      S3Config
+	APIKeys []string
 	// Keys, tenants and budgets: the admin key, the price table, the default
 	// limits of tenants that set none, and how long looked-up keys are cached.
 	AdminKey           string
@@ -33,7 +33,7 @@ type Config struct {
 	DefaultRPM         int
 	DefaultMaxInFlight int
 	KeyCacheTTL        time.Duration
-	PublicURL   string
+	PublicURL          string
 
 	LogLevel  string
 	LogFormat string
