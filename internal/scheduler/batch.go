@@ -22,7 +22,7 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 		ids[i] = t.ID
 	}
 	s.enter(ids...)
-	defer s.leave(ids...)
+	defer s.leave(ctx, ids...)
 	renew, stopRenew := s.renewLeases(ctx, ids)
 	defer stopRenew()
 
@@ -140,12 +140,24 @@ func (s *Scheduler) enter(ids ...string) {
 	}
 }
 
-func (s *Scheduler) leave(ids ...string) {
+// leave ends the steps of ids. A nudge the step did not take in (it ended
+// some other way than a status check, a dispatch say) is applied now that
+// the task is free.
+func (s *Scheduler) leave(ctx context.Context, ids ...string) {
+	pending := map[string]time.Time{}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for _, id := range ids {
 		delete(s.inflight, id)
-		delete(s.nudged, id)
+		if at, ok := s.nudged[id]; ok {
+			pending[id] = at
+			delete(s.nudged, id)
+		}
+	}
+	s.mu.Unlock()
+	for id, at := range pending {
+		if err := s.NudgeAt(ctx, id, at); err != nil && ctx.Err() == nil {
+			s.log.Warn("nudge after step failed", "task", id, "err", err)
+		}
 	}
 }
 

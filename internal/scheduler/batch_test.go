@@ -298,3 +298,27 @@ func TestNudgeChecksNow(t *testing.T) {
 	require.NoError(t, s.Nudge(context.Background(), "t1"), "a finished task ignores nudges")
 	require.NoError(t, s.Nudge(context.Background(), "missing"))
 }
+
+// A nudge that arrives while the task is being dispatched is not lost: the
+// check it asks for happens right after.
+func TestNudgeDuringDispatch(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := newBatchFake()
+	f.grid = time.Hour // the provider plans the first check an hour away
+	f.checkSteps = []task.Status{task.StatusSucceeded}
+	var s *Scheduler
+	nudged := make(chan struct{})
+	f.submitHook = func(tk *task.Task) error {
+		require.NoError(t, s.Nudge(context.Background(), tk.ID)) // the upstream calls back at once
+		close(nudged)
+		return nil
+	}
+	b.addTask(t, "t1", time.Hour)
+	s = New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": f}, Hub: b.hub, Owner: "a",
+		Workers: 2, Lease: time.Minute, PollInterval: 20 * time.Millisecond})
+	s.Start(context.Background())
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	<-nudged
+	waitStatus(t, b.store, "t1", task.StatusSucceeded)
+}

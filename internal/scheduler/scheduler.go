@@ -218,7 +218,7 @@ func (s *Scheduler) sleep(ctx context.Context) {
 // work runs one step of t under its lease.
 func (s *Scheduler) work(ctx context.Context, t *task.Task) {
 	s.enter(t.ID)
-	defer s.leave(t.ID)
+	defer s.leave(ctx, t.ID)
 	stopRenew := s.renewLease(ctx, t.ID)
 	defer stopRenew()
 	s.guarded(ctx, t, func() { s.step(ctx, t) })
