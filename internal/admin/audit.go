@@ -9,6 +9,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
 
@@ -114,4 +115,13 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) {
 		out = append(out, v)
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out, "has_more": len(out) == limit})
+}
+
+// WriteError writes err in the native API's shape ({"error":{"code","message",
+// "field","request_id"}}), with the field named as the admin API names it.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	e := task.AsError(err)
+	wire.SetRetryAfter(w, e)
+	wire.WriteJSON(w, wire.HTTPStatus(e.Code), map[string]any{"error": map[string]string{
+		"code": string(e.Code), "message": e.Message, "field": e.Field, "request_id": wire.RequestID(r.Context())}})
 }

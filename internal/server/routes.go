@@ -97,26 +97,26 @@ func (s *Server) routes() http.Handler {
 	// Keys, tenants and budgets (issue 6): the caller's usage, and the admin API (admin
 	// scope, see requiredScope; every change is recorded in the audit log).
 	ad := &admin.Handler{Store: s.accounts, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
-		WriteError: jobs.WriteError, Logger: s.log}
+		WriteError: admin.WriteError, Logger: s.log}
 	if s.accounts != nil {
 		mux.Handle("GET /v1/usage", s.authed(jobs.WriteError, ad.MyUsage))
-		mux.Handle("GET /admin/v1/keys", s.authed(jobs.WriteError, ad.ListKeys))
-		mux.Handle("POST /admin/v1/keys", s.authed(jobs.WriteError, ad.Audited("keys.create", ad.CreateKey)))
-		mux.Handle("GET /admin/v1/keys/{id}", s.authed(jobs.WriteError, ad.GetKey))
-		mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(jobs.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(jobs.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(jobs.WriteError, ad.Audited("keys.limits", ad.SetKeyLimits)))
-		mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(jobs.WriteError, ad.KeySecret))
-		mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(jobs.WriteError, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
-		mux.Handle("GET /admin/v1/tenants", s.authed(jobs.WriteError, ad.ListTenants))
-		mux.Handle("GET /admin/v1/tenants/{id}", s.authed(jobs.WriteError, ad.GetTenant))
-		mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(jobs.WriteError, ad.Audited("tenants.limits", ad.SetTenantLimits)))
-		mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(jobs.WriteError, ad.GetTenant))
-		mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(jobs.WriteError, ad.Audited("tenants.balance", ad.AdjustBalance)))
-		mux.Handle("GET /admin/v1/ledger", s.authed(jobs.WriteError, ad.Ledger))
-		mux.Handle("GET /admin/v1/usage", s.authed(jobs.WriteError, ad.Usage))
-		mux.Handle("GET /admin/v1/audit", s.authed(jobs.WriteError, ad.Audit))
-		mux.Handle("GET /admin/v1/prices", s.authed(jobs.WriteError, ad.PriceTable))
+		mux.Handle("GET /admin/v1/keys", s.authed(admin.WriteError, ad.ListKeys))
+		mux.Handle("POST /admin/v1/keys", s.authed(admin.WriteError, ad.Audited("keys.create", ad.CreateKey)))
+		mux.Handle("GET /admin/v1/keys/{id}", s.authed(admin.WriteError, ad.GetKey))
+		mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(admin.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
+		mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(admin.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
+		mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(admin.WriteError, ad.Audited("keys.limits", ad.SetKeyLimits)))
+		mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(admin.WriteError, ad.KeySecret))
+		mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(admin.WriteError, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
+		mux.Handle("GET /admin/v1/tenants", s.authed(admin.WriteError, ad.ListTenants))
+		mux.Handle("GET /admin/v1/tenants/{id}", s.authed(admin.WriteError, ad.GetTenant))
+		mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(admin.WriteError, ad.Audited("tenants.limits", ad.SetTenantLimits)))
+		mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(admin.WriteError, ad.GetTenant))
+		mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(admin.WriteError, ad.Audited("tenants.balance", ad.AdjustBalance)))
+		mux.Handle("GET /admin/v1/ledger", s.authed(admin.WriteError, ad.Ledger))
+		mux.Handle("GET /admin/v1/usage", s.authed(admin.WriteError, ad.Usage))
+		mux.Handle("GET /admin/v1/audit", s.authed(admin.WriteError, ad.Audit))
+		mux.Handle("GET /admin/v1/prices", s.authed(admin.WriteError, ad.PriceTable))
 	}
 
 	// Upstream channels (issue 3): Ark's callbacks (provider/ark CallbackPath). No API key:
