@@ -554,3 +554,21 @@ func TestRefusedAtCreate(t *testing.T) {
 	require.Contains(t, te.Message, "SEEDGATE_PUBLIC_URL")
 	require.Zero(t, g.emu.Calls(arkemu.OpCreate))
 }
+
+// A draft's re-render goes to the account (key) that owns the draft, with
+// the draft's upstream id.
+func TestDraftRerenderUsesTheDraftsKey(t *testing.T) {
+	t.Parallel()
+	g := start(t, setup{channels: fastChecks + "channels:\n  - {name: main, base_url: \"{{base}}\", keys: [sk-1, sk-2, sk-3]}\n"})
+	draft := g.create("seedance-1-5-pro", task.Request{Prompt: "storyboard", Draft: task.Bool(true), Duration: task.Int(4)})
+	d := g.wait(draft.ID, task.StatusSucceeded)
+	owner := g.upstream(d).APIKey
+	for i := range 3 {
+		final := g.create("seedance-1-5-pro", task.Request{DraftTaskID: draft.ID, Prompt: fmt.Sprint("final ", i)})
+		got := g.wait(final.ID, task.StatusSucceeded)
+		up := g.upstream(got)
+		require.Equal(t, owner, up.APIKey, "same account as the draft")
+		require.Equal(t, d.UpstreamID, up.Request.DraftTaskID, "the draft's upstream id, not the gateway's")
+		require.Equal(t, d.UpstreamKey, got.UpstreamKey)
+	}
+}

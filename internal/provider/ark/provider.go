@@ -258,13 +258,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	content, err := p.content(ctx, &t.Request, draftID)
-	if err != nil {
-		if te := task.AsError(err); te.Code == task.CodeInternal {
-			return "", provider.Transient(err, 0)
-		}
-		return "", err
-	}
+	var content []contentItem // built once a key is found: inline images are costly
 	tried := map[slot]bool{}
 	var (
 		lastErr     error
@@ -286,6 +280,15 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 		}
 		s := c.slot(m.ID)
 		tried[s] = true
+		if content == nil {
+			if content, err = p.content(ctx, &t.Request, draftID); err != nil {
+				p.release(t.ID)
+				if te := task.AsError(err); te.Code == task.CodeInternal {
+					return "", provider.Transient(err, 0)
+				}
+				return "", err
+			}
+		}
 		up, _ := c.ch.UpstreamModel(m.ID)
 		now := p.now()
 		body, err := p.createBody(t, up, content, now)
