@@ -120,6 +120,9 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	if err != nil {
 		return nil, err
 	}
+	if postgres.IsURL(c.DatabaseURL) && c.S3.Endpoint == "" {
+		log.Warn("the database can be shared but files are kept in this instance's data dir: with several instances, set SEEDGATE_S3_ENDPOINT so that each can serve every file")
+	}
 	secret, err := a.Store.Setting(ctx, "url_signing_key", randomHex(32))
 	if err != nil {
 		return nil, fmt.Errorf("signing key: %w", err)
