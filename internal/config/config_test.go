@@ -70,3 +70,26 @@ func TestSQLitePath(t *testing.T) {
 		require.Equal(t, want, (&Config{DatabaseURL: in}).SQLitePath(), in)
 	}
 }
+
+func TestS3Settings(t *testing.T) {
+	t.Parallel()
+	c, err := Load("serve", []string{"--s3-path-style", "true"}, env(map[string]string{
+		"SEEDGATE_S3_ENDPOINT": "http://minio:9000/", "SEEDGATE_S3_BUCKET": "b", "SEEDGATE_S3_DOWNLOADS": "redirect",
+	}), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, S3Config{Endpoint: "http://minio:9000", Bucket: "b", PathStyle: true, Downloads: "redirect"}, c.S3)
+
+	c, err = Load("serve", nil, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Empty(t, c.S3.Endpoint, "files stay in the data dir by default")
+	require.Equal(t, "proxy", c.S3.Downloads)
+
+	for name, e := range map[string]map[string]string{
+		"SEEDGATE_S3_BUCKET":     {"SEEDGATE_S3_ENDPOINT": "https://s3.example.com"},
+		"SEEDGATE_S3_PATH_STYLE": {"SEEDGATE_S3_PATH_STYLE": "maybe"},
+		"SEEDGATE_S3_DOWNLOADS":  {"SEEDGATE_S3_DOWNLOADS": "sometimes"},
+	} {
+		_, err := Load("serve", nil, env(e), &bytes.Buffer{})
+		require.ErrorContains(t, err, name)
+	}
+}
