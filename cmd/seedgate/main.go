@@ -38,6 +38,7 @@ Usage:
   seedgate serve [flags]     run the gateway (see seedgate serve --help for every setting)
   seedgate migrate [flags]   create or upgrade the database, then exit
   seedgate version           print the version
+  seedgate keys create|list|revoke   manage stored API keys in the database (seedgate keys for help)
   seedgate fake-ark [flags]  run an emulator of the Ark task API (an upstream for trying channels)
 ` + cliUsage
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return st.Close()
 	case "submit", "status", "ls", "cancel", "download", "models": // client commands (cli.go)
 		return runCLI(ctx, cmd, rest, getenv, stdout, stderr)
+	case "keys": // stored API keys, straight in the database (keys.go)
+		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "fake-ark":
 		return fakeArk(ctx, rest, stdout, stderr)
 	case "version":
