@@ -267,7 +267,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 	for {
 		c, wait, err := p.pick(ctx, m, t, pn, tried)
 		if err != nil {
-			return "", provider.Transient(err, 0)
+			return "", notSent(err)
 		}
 		if c == nil {
 			if lastErr == nil {
@@ -284,7 +284,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 			if content, err = p.content(ctx, &t.Request, draftID); err != nil {
 				p.release(t.ID)
 				if te := task.AsError(err); te.Code == task.CodeInternal {
-					return "", provider.Transient(err, 0)
+					return "", notSent(err)
 				}
 				return "", err
 			}
@@ -341,6 +341,13 @@ func (p *Provider) created(t *task.Task, now time.Time) {
 	p.mu.Lock()
 	delete(p.attempts, t.ID)
 	p.mu.Unlock()
+}
+
+// notSent reports a failure before anything was sent upstream (the store,
+// blob storage): the task stays queued in the gateway and tries again soon,
+// with no dispatch left to reconcile.
+func notSent(err error) error {
+	return provider.Wait(5*time.Second, err.Error())
 }
 
 type createOutcome int
@@ -400,7 +407,7 @@ func (p *Provider) draft(ctx context.Context, t *task.Task) (*pin, string, error
 		return nil, "", nil // an upstream id the client knows: send it as it is
 	}
 	if err != nil {
-		return nil, "", provider.Transient(fmt.Errorf("look up draft task: %w", err), 0)
+		return nil, "", notSent(fmt.Errorf("look up draft task: %w", err))
 	}
 	if d.Tenant != t.Tenant || d.Provider != Name || d.UpstreamID == "" {
 		return nil, "", task.Errorf(task.CodeInvalidParameter, "draft_task_id",
