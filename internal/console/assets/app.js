@@ -247,8 +247,9 @@ async function probe() {
   const headers = authHeaders({ Accept: 'application/json' });
   const r = await fetch('/v1/models', { headers });
   const body = await r.json().catch(() => null);
-  if (!r.ok) throw new APIError(r.status, body);
-  state.models = body?.data || [];
+  // 403: a key without the read scope (an admin-only key) still signs in.
+  if (!r.ok && r.status !== 403) throw new APIError(r.status, body);
+  state.models = r.ok ? body?.data || [] : [];
   state.open = !state.key;
 }
 
@@ -895,30 +896,141 @@ function waitingPanel(box) {
 
 // ---------- admin ----------
 
+// The admin page: API keys, tenants and balances, usage and the audit log
+// through the admin API (/admin/v1, admin keys only: others see a notice and
+// their own tenant's usage), then the gateway's health and the model catalog.
 async function adminView(main, signal) {
   const section = (id, title, desc) => h('div', { class: 'panel', id }, h('h2', {}, title), h('p', { class: 'muted small' }, desc), h('div', { class: 'body muted' }, 'Loading…'));
-  const keys = section('admin-keys', 'API keys', 'Keys of this gateway, their tenants, scopes and limits (admin keys only).');
-  const usage = section('admin-usage', 'Usage', 'Tokens used per model and day.');
+  const keys = section('admin-keys', 'API keys', 'Keys of this gateway: their tenants, scopes and limits. A new key is shown once; the gateway keeps only its hash.');
+  const tenants = section('admin-tenants', 'Tenants and balances', 'Balances are reserved at submit and settled to the usage; a tenant without a balance is not limited by one.');
+  const usage = section('admin-usage', 'Usage', 'Settled usage per model and day (UTC).');
+  const audit = section('admin-audit', 'Audit log', 'Every change made through the admin API or `seedgate keys`.');
   const health = section('admin-health', 'Gateway', 'Readiness of the store and the media tools.');
   const catalog = section('admin-models', 'Models', 'The catalog requests are validated against.');
   main.replaceChildren(h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Admin'),
-    h('p', {}, 'Keys and usage need the admin API; everything else is read-only.'))),
-  h('div', { class: 'split' }, h('div', { class: 'stack' }, keys, usage), h('div', { class: 'stack' }, health, catalog)));
+    h('p', {}, 'Keys, tenants and budgets need an admin key; everything else is read-only.'))),
+  h('div', { class: 'split' }, h('div', { class: 'stack' }, keys, tenants, usage, audit), h('div', { class: 'stack' }, health, catalog)));
   const fill = (el, ...children) => { const b = $('.body', el); b.className = 'body'; b.replaceChildren(...children); };
-  const rowsOf = (res) => (Array.isArray(res) ? res : res?.data || res?.keys || res?.usage || res?.items || []);
-  const optional = async (el, path, preferred) => {
-    try {
-      const rows = rowsOf(await api(path, { signal }));
-      fill(el, rows.length ? h('div', { class: 'table-wrap' }, table(rows, preferred)) : h('span', {}, 'Nothing yet.'));
-    } catch (e) {
-      if (signal.aborted) return;
-      const msg = e.status === 404 || e.status === 405 ? 'Not available on this gateway: its admin API is not there (it answers 404).'
-        : e.status === 401 || e.status === 403 ? 'This key may not see it: sign in with an admin key.' : e.message;
-      fill(el, h('div', { class: 'notice', dataset: { na: String(e.status) } }, msg));
+  const notice = (el, e) => {
+    const msg = e.status === 404 || e.status === 405 ? 'Not available on this gateway: its admin API is not there (it answers 404).'
+      : e.status === 401 || e.status === 403 ? 'This key may not see it: sign in with an admin key.' : e.message;
+    fill(el, h('div', { class: 'notice', dataset: { na: String(e.status) } }, msg));
+  };
+  const rows = (el, list, cols, empty = 'Nothing yet.') => fill(el, list.length ? h('div', { class: 'table-wrap' }, table(list, cols)) : h('span', {}, empty));
+  const amount = (n, unit) => (n === null || n === undefined ? 'unlimited'
+    : unit && unit.startsWith('micro-') ? `${(n / 1e6).toLocaleString(undefined, { maximumFractionDigits: 6 })} ${unit.slice(6)}` : `${n.toLocaleString()} ${unit || ''}`);
+  const act = async (fn, done) => {
+    try { await fn(); if (done) toast(done); } catch (e) { if (!signal.aborted) toast(`${e.code || 'error'}: ${e.message}`, 6000); }
+  };
+
+  // A new key or secret is shown here, above the keys, until the page is left.
+  const reveal = h('div', { id: 'new-key' });
+  const showSecret = (title, value) => reveal.replaceChildren(h('div', { class: 'warnings' }, h('strong', {}, title),
+    h('div', { class: 'mono', style: 'word-break: break-all; margin-top: .3rem' }, value, ' ', copyButton(value))));
+
+  let isAdmin = false;
+  const loadKeys = async () => {
+    const res = await api('/admin/v1/keys', { signal });
+    isAdmin = true;
+    const list = res.data || [];
+    const tbl = h('table', { class: 'list', id: 'keys-table' },
+      h('thead', {}, h('tr', {}, ['Key', 'Tenant', 'Scopes', 'Limits', 'Status', 'Last used', ''].map((x) => h('th', {}, x)))),
+      h('tbody', {}, list.map((k) => h('tr', { dataset: { id: k.id, status: k.status } },
+        h('td', {}, h('strong', {}, k.name || '(no name)'), h('br'), h('span', { class: 'mono small muted' }, k.id)),
+        h('td', {}, k.tenant), h('td', {}, k.scopes.join(', ')),
+        h('td', { class: 'small' }, `${k.rpm ?? 'tenant'} rpm · ${k.max_in_flight ?? 'tenant'} in flight`),
+        h('td', {}, k.status), h('td', { class: 'small' }, k.last_used_at ? relTime(k.last_used_at) : 'never'),
+        h('td', {}, k.status === 'revoked' ? '' : h('div', { class: 'actions' },
+          h('button', { class: 'btn small ghost', type: 'button', onclick: () => act(async () => {
+            const sec = await api(`/admin/v1/keys/${encodeURIComponent(k.id)}/webhook-secret/rotate`, { method: 'POST', signal });
+            showSecret(`New webhook secret of ${k.id} (the old one signs too for a day)`, sec.secret);
+          }) }, 'Rotate secret'),
+          h('button', { class: 'btn small danger', type: 'button', onclick: () => {
+            if (!confirm(`Revoke ${k.name || k.id}? Clients using it are refused within seconds.`)) return;
+            act(async () => { await api(`/admin/v1/keys/${encodeURIComponent(k.id)}/revoke`, { method: 'POST', signal }); await refresh(); }, 'Key revoked');
+          } }, 'Revoke')))))));
+    const f = {
+      name: h('input', { type: 'text', id: 'key-name', placeholder: 'my app' }),
+      tenant: h('input', { type: 'text', id: 'key-tenant', placeholder: 'default' }),
+      days: h('input', { type: 'number', id: 'key-days', min: '1', placeholder: 'never' }),
+      rpm: h('input', { type: 'number', id: 'key-rpm', min: '0', placeholder: 'tenant' }),
+      inflight: h('input', { type: 'number', id: 'key-inflight', min: '0', placeholder: 'tenant' }),
+    };
+    const scope = (name, on) => h('label', { class: 'toggle' }, h('input', { type: 'checkbox', id: `key-scope-${name}`, checked: on }), name);
+    const scopes = h('div', { class: 'toggles' }, scope('read', true), scope('submit', true), scope('admin', false));
+    const field = (label, input) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
+    const form = h('form', { id: 'key-form', onsubmit: (ev) => {
+      ev.preventDefault();
+      const body = { name: f.name.value, tenant: f.tenant.value || 'default',
+        scopes: ['read', 'submit', 'admin'].filter((s) => $(`#key-scope-${s}`, form).checked) };
+      if (f.days.value) body.expires_in = Number(f.days.value) * 86400;
+      if (f.rpm.value !== '') body.rpm = Number(f.rpm.value);
+      if (f.inflight.value !== '') body.max_in_flight = Number(f.inflight.value);
+      act(async () => {
+        const k = await api('/admin/v1/keys', { method: 'POST', body, signal });
+        await refresh();
+        showSecret(`New key ${k.id} — copy it now, it is not shown again`, k.key);
+        form.reset();
+      }, 'Key created');
+    } },
+    h('h3', {}, 'New key'),
+    h('div', { class: 'fields' }, field('Name', f.name), field('Tenant', f.tenant), field('Expires in (days)', f.days),
+      field('Requests / min', f.rpm), field('Tasks in flight', f.inflight)),
+    scopes, h('button', { class: 'btn', type: 'submit', id: 'key-create' }, 'Create key'));
+    fill(keys, reveal, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No stored keys yet.'), form);
+  };
+
+  const loadTenants = async () => {
+    const res = await api('/admin/v1/tenants', { signal });
+    const list = res.data || [];
+    const tbl = h('table', { class: 'list', id: 'tenants-table' },
+      h('thead', {}, h('tr', {}, ['Tenant', 'Balance', 'Requests / min', 'Tasks in flight'].map((x) => h('th', {}, x)))),
+      h('tbody', {}, list.map((t) => h('tr', { dataset: { tenant: t.id } }, h('td', {}, t.id), h('td', { class: 'balance' }, amount(t.balance, t.unit)),
+        h('td', {}, t.rpm ?? 'default'), h('td', {}, t.max_in_flight ?? 'default')))));
+    const tenant = h('input', { type: 'text', id: 'topup-tenant', placeholder: 'default', required: true });
+    const amt = h('input', { type: 'number', id: 'topup-amount', placeholder: (list[0]?.unit || 'tokens') });
+    const note = h('input', { type: 'text', id: 'topup-note', placeholder: 'invoice 42' });
+    const field = (label, input) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
+    const post = (body, done) => act(async () => {
+      await api(`/admin/v1/tenants/${encodeURIComponent(tenant.value || 'default')}/balance`, { method: 'POST', body, signal });
+      await refresh();
+    }, done);
+    const form = h('form', { id: 'topup-form', onsubmit: (ev) => {
+      ev.preventDefault();
+      post({ amount: Number(amt.value), note: note.value }, 'Balance updated');
+    } },
+    h('h3', {}, 'Top up'),
+    h('div', { class: 'fields' }, field('Tenant', tenant), field(`Amount (${list[0]?.unit || 'tokens'}; negative takes away)`, amt), field('Note', note)),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', id: 'topup-submit' }, 'Add to balance'),
+      h('button', { class: 'btn ghost', type: 'button', onclick: () => post({ unlimited: true }, 'Tenant is unlimited') }, 'Make unlimited')));
+    fill(tenants, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No tenant has limits or a balance: every tenant is unlimited.'), form);
+  };
+
+  const loadUsage = async () => {
+    if (isAdmin) {
+      const res = await api('/admin/v1/usage', { signal });
+      rows(usage, res.data || [], ['day', 'tenant', 'model', 'tasks', 'total_tokens', 'amount', 'unit'], 'No task has been charged yet.');
+      return;
+    }
+    const res = await api('/v1/usage', { signal });
+    fill(usage, h('p', {}, `Tenant ${res.tenant}: balance `, h('strong', { id: 'own-balance' }, amount(res.balance, res.unit))),
+      (res.data || []).length ? h('div', { class: 'table-wrap' }, table(res.data, ['day', 'model', 'tasks', 'total_tokens', 'amount', 'unit'])) : h('span', {}, 'No task has been charged yet.'));
+  };
+
+  const loadAudit = async () => {
+    const res = await api('/admin/v1/audit?limit=50', { signal });
+    rows(audit, res.data || [], ['at', 'actor', 'action', 'target', 'status'], 'No admin action yet.');
+  };
+
+  const refresh = async () => {
+    await loadKeys().catch((e) => { if (!signal.aborted) notice(keys, e); });
+    for (const [el, load] of [[tenants, loadTenants], [usage, loadUsage], [audit, loadAudit]]) {
+      if (!isAdmin && el !== usage) { notice(el, { status: 403 }); continue; }
+      await load().catch((e) => { if (!signal.aborted) notice(el, e); });
     }
   };
-  optional(keys, '/admin/v1/keys', ['id', 'name', 'tenant', 'scopes', 'created_at', 'expires_at', 'revoked_at']);
-  optional(usage, '/v1/usage', ['day', 'date', 'model', 'tasks', 'total_tokens', 'tokens']);
+  refresh();
+
   fetch('/readyz').then((r) => r.json()).then((r) => {
     fill(health, kv([['Status', r.status], ...Object.entries(r.checks || {})]), h('p', { class: 'small' },
       h('a', { href: '/openapi.json', target: '_blank', rel: 'noopener' }, 'OpenAPI document'), ` · events: ${state.sse === 'unknown' ? 'not yet checked' : state.sse === 'yes' ? 'SSE' : 'polling'}`));
