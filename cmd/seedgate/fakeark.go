@@ -26,6 +26,7 @@ func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	rpm := fs.Int("rpm", 0, "creates per minute per account and model (0: each model's Ark limit)")
 	maxQueued := fs.Int("max-queued", 0, "queued tasks per account before 429 QuotaExceeded (0: 120)")
 	publicURL := fs.String("public-url", "", "scheme://host in result URLs (default: the Host of the create request)")
+	resultVideo := fs.String("result-video", "", "serve this MP4 file as every task's video (default: a render of the task's size)")
 	verbose := fs.Bool("v", false, "log every status change")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, "Usage: seedgate fake-ark [flags]\n\nAn emulator of the Volcengine Ark / BytePlus ModelArk video task API (create, get, list,\ndelete, callbacks, expiring result URLs). Point a channel's base_url at it.\n\n")
@@ -40,7 +41,7 @@ func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	opts := arkemu.Options{
 		QueueTime: *queue, RunTime: *runTime, URLTTL: *ttl, Concurrency: *conc, RPM: *rpm, MaxQueued: *maxQueued,
-		PublicURL: *publicURL, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		PublicURL: *publicURL, ResultVideo: *resultVideo, Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
 	}
 	for _, k := range strings.Split(*keys, ",") {
 		if k = strings.TrimSpace(k); k != "" {

@@ -110,6 +110,10 @@ type Options struct {
 
 	// FFmpeg is the ffmpeg binary used to render result videos (default "ffmpeg").
 	FFmpeg string
+	// ResultVideo, when set, is the MP4 file served as every task's result
+	// video instead of a render of the task's size (benchmarks of large
+	// downloads). It is read from disk on each request.
+	ResultVideo string
 	// Logger receives debug logs (default: discarded).
 	Logger *slog.Logger
 }
@@ -185,12 +189,16 @@ type Server struct {
 	wg     sync.WaitGroup
 	closed sync.Once
 
-	mu        sync.Mutex
-	rng       *mrand.Rand
-	tasks     map[string]*emuTask
-	order     []*emuTask // creation order
-	seq       int64
-	simTime   time.Time // time of the last applied timeline event
+	mu      sync.Mutex
+	rng     *mrand.Rand
+	tasks   map[string]*emuTask
+	order   []*emuTask // creation order
+	seq     int64
+	simTime time.Time // time of the last applied timeline event
+	// nextAt is a lower bound of the next timeline event (zero: unknown), so
+	// the many calls between events skip the scan of every task.
+	nextAt    time.Time
+	queued    map[string]int // queued tasks per account (MaxQueued)
 	lastPrune time.Time
 	creates   map[string][]time.Time
 	files     map[string]*fileEntry
@@ -222,6 +230,7 @@ func New(opts Options) *Server {
 		tasks:   make(map[string]*emuTask),
 		creates: make(map[string][]time.Time),
 		files:   make(map[string]*fileEntry),
+		queued:  make(map[string]int),
 		calls:   make(map[callKey]int),
 	}
 	for _, k := range opts.APIKeys {

@@ -224,6 +224,13 @@ func (s *Server) handleCreate(c *call) reply {
 	s.tasks[t.id] = t
 	s.order = append(s.order, t)
 	s.created = append(s.created, t.id)
+	s.queued[t.key]++
+	// Its start and expiry are new events: the next one may now be sooner.
+	for _, at := range []time.Time{t.createdAt.Add(t.queueTime), t.expiresAt} {
+		if s.nextAt.IsZero() || at.Before(s.nextAt) {
+			s.nextAt = at
+		}
+	}
 	s.notifyLocked(t)
 	s.log.Debug("arkemu: task created", "id", t.id, "model", t.modelName, "key", c.key)
 
@@ -248,11 +255,10 @@ func (s *Server) admitRPMLocked(key string, m *task.Model, now time.Time) bool {
 		limit = s.opts.RPM
 	}
 	k := key + "\x00" + m.ID
-	window := s.creates[k][:0]
-	for _, at := range s.creates[k] {
-		if now.Sub(at) < time.Minute {
-			window = append(window, at)
-		}
+	// Creates are appended in time order: the ones out of the window lead.
+	window := s.creates[k]
+	for len(window) > 0 && now.Sub(window[0]) >= time.Minute {
+		window = window[1:]
 	}
 	if limit > 0 && len(window) >= limit {
 		s.creates[k] = window
@@ -262,15 +268,7 @@ func (s *Server) admitRPMLocked(key string, m *task.Model, now time.Time) bool {
 	return true
 }
 
-func (s *Server) queuedLocked(key string) int {
-	n := 0
-	for _, t := range s.order {
-		if t.key == key && t.active() && t.status == task.StatusQueued {
-			n++
-		}
-	}
-	return n
-}
+func (s *Server) queuedLocked(key string) int { return s.queued[key] }
 
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyz"
 

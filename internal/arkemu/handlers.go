@@ -1,6 +1,7 @@
 package arkemu
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -95,10 +96,21 @@ func (s *Server) handleList(c *call) reply {
 	defer s.mu.Unlock()
 	s.advanceLocked(now)
 	var match []*emuTask
-	for i := len(s.order) - 1; i >= 0; i-- { // newest first
-		t := s.order[i]
-		if t.key == c.key && listable(t, now, f) {
-			match = append(match, t)
+	if len(f.ids) > 0 { // look the ids up rather than scan every task (batched checks of large fleets)
+		seen := make(map[string]bool, len(f.ids))
+		for _, id := range f.ids {
+			if t, ok := s.tasks[id]; ok && !seen[id] && t.key == c.key && listable(t, now, f) {
+				seen[id] = true
+				match = append(match, t)
+			}
+		}
+		slices.SortFunc(match, func(a, b *emuTask) int { return cmp.Compare(b.seq, a.seq) }) // newest first
+	} else {
+		for i := len(s.order) - 1; i >= 0; i-- { // newest first
+			t := s.order[i]
+			if t.key == c.key && listable(t, now, f) {
+				match = append(match, t)
+			}
 		}
 	}
 	out := struct {
@@ -129,6 +141,7 @@ func (s *Server) handleDelete(c *call) reply {
 	}
 	switch t.status {
 	case task.StatusQueued:
+		s.queued[t.key]--
 		t.status = task.StatusCancelled
 		t.updatedAt = now
 	case task.StatusSucceeded, task.StatusFailed, task.StatusExpired:

@@ -147,9 +147,17 @@ type event struct {
 // order, so a clock that jumps far ahead still sees queued → running →
 // succeeded with the right timestamps and callbacks.
 func (s *Server) advanceLocked(now time.Time) {
+	if !s.nextAt.IsZero() && now.Before(s.nextAt) {
+		return // nothing can have happened yet
+	}
 	for {
 		ev, ok := s.nextEventLocked()
-		if !ok || ev.at.After(now) {
+		if !ok {
+			s.nextAt = now.Add(time.Hour) // nothing pending; a create lowers it
+			return
+		}
+		if ev.at.After(now) {
+			s.nextAt = ev.at
 			return
 		}
 		if ev.at.After(s.simTime) {
@@ -197,6 +205,9 @@ func (s *Server) applyLocked(ev event) {
 	t := ev.t
 	switch ev.kind {
 	case evExpire:
+		if t.status == task.StatusQueued {
+			s.queued[t.key]--
+		}
 		t.status = task.StatusExpired
 		t.updatedAt = ev.at
 	case evFinish:
@@ -232,6 +243,7 @@ func (s *Server) applyLocked(ev event) {
 			pick = t
 		}
 		t = pick
+		s.queued[t.key]--
 		t.status = task.StatusRunning
 		t.startedAt = ev.at
 		t.updatedAt = ev.at

@@ -182,6 +182,10 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		tosError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
 		return
 	}
+	if name == "video.mp4" && s.opts.ResultVideo != "" {
+		s.serveResultVideo(w, r, entry)
+		return
+	}
 	data, err := s.media.get(s.ctx, entry)
 	if err != nil {
 		s.log.Error("arkemu: render result file", "name", name, "err", err)
@@ -195,6 +199,20 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Tos-Request-Id", newRequestID(s.opts.Now()))
 	http.ServeContent(w, r, name, entry.date, bytes.NewReader(data))
+}
+
+// serveResultVideo serves Options.ResultVideo, streamed from its file.
+func (s *Server) serveResultVideo(w http.ResponseWriter, r *http.Request, entry fileEntry) {
+	f, err := os.Open(s.opts.ResultVideo)
+	if err != nil {
+		s.log.Error("arkemu: open result video", "err", err)
+		tosError(w, http.StatusInternalServerError, "InternalError", "We encountered an internal error. Please try again.")
+		return
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "video/mp4")
+	w.Header().Set("X-Tos-Request-Id", newRequestID(s.opts.Now()))
+	http.ServeContent(w, r, entry.name, entry.date, f)
 }
 
 func tosError(w http.ResponseWriter, status int, code, msg string) {
