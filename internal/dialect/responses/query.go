@@ -11,7 +11,6 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
-	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
@@ -139,15 +138,14 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c Call) {
 		return
 	}
 
-	// Wait for the task, reporting each status and progress step: the same
-	// source as the jobs event stream (this instance's changes and other
-	// instances' through the store).
-	changes, err := h.Service.Watch(r.Context(), p.Tenant, c.TaskID, service.WatchOptions{Since: service.EventSeq(t)})
-	if err != nil {
-		return
-	}
+	// Wait for the task, reporting progress as it changes.
+	ch, stop := h.Service.Hub().Subscribe(t.ID)
+	defer stop()
 	deadline := time.NewTimer(h.Wait)
 	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Second) // re-read: another instance may move the task
+	defer tick.Stop()
+	lastProgress := t.Progress
 wait:
 	for !t.Status.Terminal() {
 		select {
@@ -155,12 +153,15 @@ wait:
 			return
 		case <-deadline.C:
 			break wait // answer with the current status
-		case ch, ok := <-changes:
-			if !ok {
-				return // deleted meanwhile: end the stream
-			}
-			t = ch.Task
-			if !t.Status.Terminal() && !send("response.in_progress", map[string]any{"response": pending}) {
+		case <-ch:
+		case <-tick.C:
+		}
+		if t, err = h.Service.Get(r.Context(), p.Tenant, c.TaskID); err != nil {
+			return // deleted meanwhile: end the stream
+		}
+		if !t.Status.Terminal() && t.Progress != lastProgress {
+			lastProgress = t.Progress
+			if !send("response.in_progress", map[string]any{"response": pending}) {
 				return
 			}
 		}
