@@ -33,7 +33,7 @@ const (
 // the same body gets that answer again (same task, same status and body, with
 // Idempotent-Replayed: true), a repeat with another body is refused (422), and
 // a repeat while the first is still running is refused (409). Keys are scoped
-// per API key. Answers of 5xx and 429 are not kept: the client may retry them.
+// per API key. Answers of 5xx, 429 and 402 are not kept: the client may retry them.
 type idempotencyKeys struct {
 	store     store.WebhookStore // nil: the store has no idempotency table; keys are ignored
 	log       *slog.Logger
@@ -136,7 +136,9 @@ func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, app
 		if tee.status == 0 {
 			tee.status = http.StatusOK
 		}
-		if tee.status >= 500 || tee.status == http.StatusTooManyRequests {
+		// 402 too (issue 6): nothing was created, and after a top-up the same
+		// request under the same key should go through.
+		if tee.status >= 500 || tee.status == http.StatusTooManyRequests || tee.status == http.StatusPaymentRequired {
 			return
 		}
 		rec.Done, rec.StatusCode, rec.ContentType, rec.Body = true, tee.status, w.Header().Get("Content-Type"), tee.body.Bytes()

@@ -351,15 +351,25 @@ func TestBalance(t *testing.T) {
 	usage := k.json("GET", "/v1/usage", "", http.StatusOK)
 	require.EqualValues(t, 1000, usage["balance"], "nothing was held")
 
+	idem := func() *http.Response {
+		resp, b := g.Do("POST", "/v1/jobs", strings.NewReader(creates[0].body), map[string]string{
+			"Authorization": "Bearer " + k.key, "Content-Type": "application/json", "Idempotency-Key": "after-top-up"})
+		_ = b
+		return resp
+	}
+	require.Equal(t, http.StatusPaymentRequired, idem().StatusCode)
+
 	admin.json("POST", "/admin/v1/tenants/poor/balance", `{"amount":1000000}`, http.StatusOK)
-	var ids []string
+	require.Equal(t, http.StatusOK, idem().StatusCode, "a 402 is not kept under its Idempotency-Key: the retry goes through")
+	require.Equal(t, "true", idem().Header.Get("Idempotent-Replayed"))
 	for _, c := range creates {
-		out := k.json("POST", c.path, c.body, http.StatusOK)
-		ids = append(ids, c.id(out))
+		k.json("POST", c.path, c.body, http.StatusOK)
 	}
 	var tokens int64
-	for _, id := range ids {
-		j := k.wait(id)
+	jobs := k.json("GET", "/v1/jobs?limit=100", "", http.StatusOK)["data"].([]any)
+	require.Len(t, jobs, len(creates)+1)
+	for _, j := range jobs {
+		j := k.wait(j.(map[string]any)["id"].(string))
 		require.Equal(t, "succeeded", j["status"])
 		tokens += int64(j["usage"].(map[string]any)["total_tokens"].(float64))
 	}
