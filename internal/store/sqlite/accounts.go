@@ -140,7 +140,7 @@ func (s *Store) HasAPIKeys(ctx context.Context) (bool, error) {
 // RevokeAPIKey implements store.AccountStore.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*store.APIKey, error) {
 	var k *store.APIKey
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, toMillis(at), id); err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) (*sto
 // SetAPIKeyLimits implements store.AccountStore.
 func (s *Store) SetAPIKeyLimits(ctx context.Context, id string, l store.Limits) (*store.APIKey, error) {
 	var k *store.APIKey
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE api_keys SET rpm = ?, max_in_flight = ? WHERE id = ?`,
 			nullInt(l.RPM), nullInt(l.MaxInFlight), id); err != nil {
 			return err
@@ -180,7 +180,11 @@ func (s *Store) SetAPIKeyLimits(ctx context.Context, id string, l store.Limits) 
 
 // TouchAPIKey implements store.AccountStore.
 func (s *Store) TouchAPIKey(ctx context.Context, id string, at time.Time) error {
-	if _, err := s.write.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, toMillis(at), id); err != nil {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE api_keys SET last_used_at = ? WHERE id = ?`, toMillis(at), id)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlite: touch api key %s: %w", id, err)
 	}
 	return nil
@@ -237,7 +241,7 @@ func (s *Store) ListTenants(ctx context.Context) ([]*store.Tenant, error) {
 // SetTenantLimits implements store.AccountStore.
 func (s *Store) SetTenantLimits(ctx context.Context, id string, l store.Limits, now time.Time) (*store.Tenant, error) {
 	var t *store.Tenant
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ms := toMillis(now)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, ?, ?, NULL, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET rpm = excluded.rpm, max_in_flight = excluded.max_in_flight, updated_at = excluded.updated_at`,
@@ -257,7 +261,7 @@ func (s *Store) SetTenantLimits(ctx context.Context, id string, l store.Limits, 
 // AdjustBalance implements store.AccountStore.
 func (s *Store) AdjustBalance(ctx context.Context, id string, e *store.LedgerEntry, unlimited bool) (*store.Tenant, error) {
 	var t *store.Tenant
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ms := toMillis(e.At)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES (?, NULL, NULL, NULL, ?, ?)
 			ON CONFLICT (id) DO NOTHING`, id, ms, ms); err != nil {
@@ -315,7 +319,7 @@ func (s *Store) AdmitTask(ctx context.Context, t *task.Task, c *store.Charge, ma
 		return fmt.Errorf("sqlite: admit task %s: %w", t.ID, err)
 	}
 	c.TaskID, c.State, c.Held = t.ID, store.ChargeOpen, false
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The single writer serializes admissions: what is counted here cannot
 		// change before the insert below.
 		if maxInFlight > 0 {

@@ -18,10 +18,13 @@ func (s *Store) CreateFile(ctx context.Context, f *task.File) error {
 	if f == nil || f.ID == "" {
 		return errors.New("sqlite: create file: a file with an id is required")
 	}
-	_, err := s.write.ExecContext(ctx, `INSERT INTO files (`+fileColumns+`)
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO files (`+fileColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		f.ID, f.Tenant, f.Kind, f.Purpose, f.Name, f.ContentType, f.Size, f.SHA256,
-		f.Width, f.Height, f.Duration, f.BlobKey, f.TaskID, toMillis(f.CreatedAt))
+			f.ID, f.Tenant, f.Kind, f.Purpose, f.Name, f.ContentType, f.Size, f.SHA256,
+			f.Width, f.Height, f.Duration, f.BlobKey, f.TaskID, toMillis(f.CreatedAt))
+		return err
+	})
 	if isUniqueViolation(err) {
 		return fmt.Errorf("sqlite: create file %s: %w", f.ID, store.ErrConflict)
 	}

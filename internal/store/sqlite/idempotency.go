@@ -28,7 +28,7 @@ func scanIdem(r rowScanner) (*store.IdempotencyRecord, error) {
 // BeginIdempotency implements store.WebhookStore.
 func (s *Store) BeginIdempotency(ctx context.Context, rec *store.IdempotencyRecord, now time.Time) (*store.IdempotencyRecord, error) {
 	var existing *store.IdempotencyRecord
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		cur, err := scanIdem(tx.QueryRowContext(ctx, `SELECT `+idemColumns+` FROM idempotency_keys
 			WHERE key_id = ? AND idem_key = ?`, rec.KeyID, rec.Key))
 		switch {
@@ -60,15 +60,21 @@ func (s *Store) CompleteIdempotency(ctx context.Context, rec *store.IdempotencyR
 	if body == nil {
 		body = []byte{}
 	}
-	res, err := s.write.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status_code = ?, content_type = ?, body = ?
+	var n int64
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE idempotency_keys SET done = 1, status_code = ?, content_type = ?, body = ?
 		WHERE key_id = ? AND idem_key = ? AND fingerprint = ?`,
-		rec.StatusCode, rec.ContentType, body, rec.KeyID, rec.Key, rec.Fingerprint)
+			rec.StatusCode, rec.ContentType, body, rec.KeyID, rec.Key, rec.Fingerprint)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: complete idempotency: %w", err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: complete idempotency: %w", err)
-	} else if n == 0 {
+	if n == 0 {
 		return fmt.Errorf("sqlite: complete idempotency: %w", store.ErrNotFound)
 	}
 	return nil
@@ -76,8 +82,11 @@ func (s *Store) CompleteIdempotency(ctx context.Context, rec *store.IdempotencyR
 
 // ReleaseIdempotency implements store.WebhookStore.
 func (s *Store) ReleaseIdempotency(ctx context.Context, keyID, key string) error {
-	if _, err := s.write.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key_id = ? AND idem_key = ? AND done = 0`,
-		keyID, key); err != nil {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE key_id = ? AND idem_key = ? AND done = 0`, keyID, key)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlite: release idempotency: %w", err)
 	}
 	return nil

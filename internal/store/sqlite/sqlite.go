@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -33,11 +35,18 @@ const busyTimeout = 10 * time.Second
 //
 // It keeps two pools: writes go through a single connection, so writers queue
 // in Go (honouring their contexts) instead of failing with SQLITE_BUSY, and
-// reads use several connections that WAL lets run beside the writer.
+// reads use several connections that WAL lets run beside the writer. Write
+// transactions are committed in groups (groupcommit.go).
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
 	log   *slog.Logger
+
+	writes   chan *writeReq // to writeLoop
+	quit     chan struct{}  // closed by Close
+	loopDone chan struct{}
+	closing  sync.Once
+	commits  atomic.Int64 // write transactions committed (tests see the grouping)
 }
 
 var _ store.Store = (*Store)(nil)
@@ -74,6 +83,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 		// writers never deadlock upgrading a read lock (SQLITE_BUSY at once,
 		// busy_timeout or not).
 		"_txlock": {"immediate"},
+		// Group commit gives each write a savepoint, whose undo journal would
+		// otherwise be a temporary file written on every change.
+		"_pragma": {"temp_store(memory)"},
 	}))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %q: %w", path, err)
@@ -96,7 +108,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
-	s := &Store{write: write, read: read, log: logger}
+	s := &Store{write: write, read: read, log: logger,
+		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
+	go s.writeLoop()
 	// Migrate also opens the writer connection first, which switches the file
 	// to WAL before any reader connects.
 	if err := s.Migrate(ctx); err != nil {
@@ -123,8 +137,12 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes both pools.
+// Close stops the writer (writes still queued fail) and closes both pools.
 func (s *Store) Close() error {
+	s.closing.Do(func() {
+		close(s.quit)
+		<-s.loopDone
+	})
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
@@ -140,7 +158,7 @@ func (s *Store) Setting(ctx context.Context, key, init string) (string, error) {
 		return "", fmt.Errorf("sqlite: setting %q: %w", key, err)
 	}
 
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx,
 			`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, init); err != nil {
 			return err
@@ -151,21 +169,6 @@ func (s *Store) Setting(ctx context.Context, key, init string) (string, error) {
 		return "", fmt.Errorf("sqlite: setting %q: %w", key, err)
 	}
 	return value, nil
-}
-
-// inWriteTx runs fn in an IMMEDIATE transaction on the writer connection.
-// fn must use tx only: the writer pool has one connection, so touching
-// s.write inside fn would wait forever.
-func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		return err
-	}
-	return tx.Commit()
 }
 
 // isUniqueViolation reports whether err is a primary key or unique constraint failure.

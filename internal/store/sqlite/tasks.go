@@ -202,7 +202,7 @@ func (s *Store) CreateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: create task %s: %w", t.ID, err)
 	}
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error { return insertTask(ctx, tx, t, args) })
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return insertTask(ctx, tx, t, args) })
 	if err != nil {
 		if isUniqueViolation(err) {
 			return fmt.Errorf("sqlite: create task %s: %w", t.ID, store.ErrConflict)
@@ -244,7 +244,7 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: update task %s: %w", t.ID, err)
 	}
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// The status before the write decides whether it is a webhook event;
 		// no row here means the version moved, and the update below says so.
 		var before string
@@ -291,7 +291,7 @@ func (s *Store) UpdateTask(ctx context.Context, t *task.Task) error {
 // DeleteTask removes the task, or returns ErrNotFound.
 func (s *Store) DeleteTask(ctx context.Context, id string) error {
 	var n int64
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM tasks WHERE id = ?`, id)
 		if err != nil {
 			return err
@@ -312,14 +312,20 @@ func (s *Store) DeleteTask(ctx context.Context, id string) error {
 
 // ExtendLease moves owner's lease on a task; see store.Store.
 func (s *Store) ExtendLease(ctx context.Context, id, owner string, until time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_owner = ?`,
-		toMillis(until), id, owner)
+	var n int64
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_owner = ?`,
+			toMillis(until), id, owner)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("sqlite: extend lease %s: %w", id, err)
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("sqlite: extend lease %s: %w", id, err)
-	} else if n == 1 {
+	if n == 1 {
 		return nil
 	}
 	if _, err := s.GetTask(ctx, id); err != nil {
@@ -338,16 +344,20 @@ func (s *Store) ClaimDue(ctx context.Context, owner string, now time.Time, lease
 	if limit < 1 {
 		return []*task.Task{}, nil
 	}
-	rows, err := s.write.QueryContext(ctx, claimSQL,
-		sql.Named("owner", owner),
-		sql.Named("until", toMillis(now.Add(lease))),
-		sql.Named("now", toMillis(now)),
-		sql.Named("limit", limit),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim: %w", err)
-	}
-	tasks, err := scanTasks(rows)
+	var tasks []*task.Task
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, claimSQL,
+			sql.Named("owner", owner),
+			sql.Named("until", toMillis(now.Add(lease))),
+			sql.Named("now", toMillis(now)),
+			sql.Named("limit", limit),
+		)
+		if err != nil {
+			return err
+		}
+		tasks, err = scanTasks(rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim: %w", err)
 	}

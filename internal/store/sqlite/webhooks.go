@@ -111,16 +111,20 @@ func (s *Store) ClaimWebhooks(ctx context.Context, owner string, now time.Time, 
 		}
 		notBusy = " AND url NOT IN (" + strings.Join(names, ", ") + ")"
 	}
-	rows, err := s.write.QueryContext(ctx, `UPDATE webhook_messages SET lease_owner = :owner, lease_until = :until
+	var ms []*store.WebhookMessage
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `UPDATE webhook_messages SET lease_owner = :owner, lease_until = :until
 		WHERE id IN (
 			SELECT id FROM webhook_messages
 			WHERE `+webhookDue+` AND next_attempt_at <= :now AND (lease_until IS NULL OR lease_until <= :now)`+notBusy+`
 			ORDER BY next_attempt_at, id LIMIT :limit)
 		RETURNING `+webhookColumns, args...)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim webhooks: %w", err)
-	}
-	ms, err := scanMessages(rows)
+		if err != nil {
+			return err
+		}
+		ms, err = scanMessages(rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim webhooks: %w", err)
 	}
@@ -141,7 +145,7 @@ func (s *Store) NextWebhookDue(ctx context.Context) (time.Time, error) {
 
 // RecordWebhookAttempt implements store.WebhookStore.
 func (s *Store) RecordWebhookAttempt(ctx context.Context, owner string, m *store.WebhookMessage, a store.WebhookAttempt) error {
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if a.N > 0 { // 0: no attempt was made (a skipped message)
 			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_attempts
 				(message_id, n, started_at, duration_ms, status_code, error, response_body, manual)
@@ -228,7 +232,7 @@ func (s *Store) ListWebhookMessages(ctx context.Context, taskID string) ([]*stor
 // RequeueWebhookMessage implements store.WebhookStore.
 func (s *Store) RequeueWebhookMessage(ctx context.Context, taskID, id string, now time.Time) (*store.WebhookMessage, error) {
 	var m *store.WebhookMessage
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var err error
 		m, err = scanMessage(tx.QueryRowContext(ctx, `UPDATE webhook_messages
 			SET state = 'pending', next_attempt_at = ?, updated_at = ?
@@ -268,7 +272,7 @@ func (s *Store) WebhookSecret(ctx context.Context, keyID, init string, now time.
 	if !errors.Is(err, sql.ErrNoRows) {
 		return w, fmt.Errorf("sqlite: webhook secret: %w", err)
 	}
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_secrets (`+secretColumns+`)
 			VALUES (?, ?, '', NULL, ?, NULL) ON CONFLICT (key_id) DO NOTHING`, keyID, init, toMillis(now)); err != nil {
 			return err
@@ -285,7 +289,7 @@ func (s *Store) WebhookSecret(ctx context.Context, keyID, init string, now time.
 // RotateWebhookSecret implements store.WebhookStore.
 func (s *Store) RotateWebhookSecret(ctx context.Context, keyID, next string, now time.Time, overlap time.Duration) (store.WebhookSecret, error) {
 	var w store.WebhookSecret
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		// A key that never had a secret gets next without a previous one.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_secrets (`+secretColumns+`)
 			VALUES (?, ?, '', NULL, ?, NULL)
