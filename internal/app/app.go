@@ -54,6 +54,7 @@ type App struct {
 	http   *http.Server
 	ln     net.Listener
 	served chan error
+	debug  *http.Server // SEEDGATE_DEBUG_LISTEN (nil: none)
 }
 
 // OpenStore opens the database named by the config (and migrates it).
@@ -179,6 +180,12 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
 	}
 	a.Addr = a.ln.Addr().String()
+	if c.DebugListen != "" {
+		if a.debug, err = startDebug(c.DebugListen, log); err != nil {
+			_ = a.ln.Close()
+			return nil, err
+		}
+	}
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
@@ -216,6 +223,9 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx)}
+	if a.debug != nil {
+		errs = append(errs, a.debug.Close())
+	}
 	if a.Webhooks != nil {
 		errs = append(errs, a.Webhooks.Stop(ctx))
 	}

@@ -64,6 +64,9 @@ type Config struct {
 	ArkAPIKeys   []string
 	ArkBaseURL   string
 	PublicURLSet bool
+
+	// DebugListen serves Go's profiler (/debug/pprof/) on a second address; "" = off.
+	DebugListen string
 }
 
 type setting struct {
@@ -265,6 +268,16 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SYNC_WAIT", "5m", "how long calls that wait for the result (seedance without callback_url, responses stream) wait before answering with the current status", func(c *Config, v string) error {
 		return setDuration(&c.SyncWait, v, 0, time.Hour)
+	}},
+	{"SEEDGATE_DEBUG_LISTEN", "", "address of a second listener serving Go's profiler at /debug/pprof/ (keep it on loopback); empty: none", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port, got %q", v)
+		}
+		c.DebugListen = v
+		return nil
 	}},
 }
 
