@@ -181,9 +181,25 @@ func (s *Scheduler) Nudge(ctx context.Context, id string) error {
 
 // NudgeAt is Nudge for a time: the task is due at at, unless it is due
 // sooner. Nudging many tasks to the same instant lets their checks run as
-// one batch.
+// one batch. With a store.UpstreamStore nudges are written in bursts by
+// flushNudges (one statement for many tasks) and NudgeAt returns at once; a
+// nudge lost to a crash before its write leaves the task to its planned checks.
 func (s *Scheduler) NudgeAt(ctx context.Context, id string, at time.Time) error {
 	at = at.UTC().Truncate(time.Millisecond)
+	if _, ok := s.c.Store.(store.UpstreamStore); ok {
+		s.mu.Lock()
+		if s.inflight[id] {
+			s.nudged[id] = at
+		} else if cur, ok := s.toNudge[id]; !ok || at.Before(cur) {
+			s.toNudge[id] = at
+		}
+		s.mu.Unlock()
+		select {
+		case s.nudgeCh <- struct{}{}:
+		default:
+		}
+		return nil
+	}
 	for attempt := 0; attempt < 5; attempt++ {
 		now := s.c.Now().UTC().Truncate(time.Millisecond)
 		s.mu.Lock()
@@ -229,6 +245,47 @@ func (s *Scheduler) NudgeAt(ctx context.Context, id string, at time.Time) error 
 		return nil
 	}
 	return nil
+}
+
+// nudgeGather is how long flushNudges lets a burst of nudges gather.
+const nudgeGather = 20 * time.Millisecond
+
+// flushNudges writes pending nudges, one MakeDue per instant, until ctx ends.
+// A task in a step of this instance is told through nudged instead.
+func (s *Scheduler) flushNudges(ctx context.Context, us store.UpstreamStore) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.nudgeCh:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(nudgeGather):
+		}
+		byTime := map[time.Time][]string{}
+		s.mu.Lock()
+		for id, at := range s.toNudge {
+			if s.inflight[id] {
+				s.nudged[id] = at
+			} else {
+				byTime[at] = append(byTime[at], id)
+			}
+		}
+		clear(s.toNudge)
+		s.mu.Unlock()
+		now := s.c.Now()
+		for at, ids := range byTime {
+			if _, err := us.MakeDue(ctx, ids, at, now); err != nil && ctx.Err() == nil {
+				s.log.Warn("nudging tasks failed; their planned checks remain", "tasks", len(ids), "err", err)
+			}
+		}
+		if len(byTime) > 0 {
+			s.Wake()
+		}
+	}
 }
 
 // sameError reports whether two task errors say the same.

@@ -65,6 +65,8 @@ type Scheduler struct {
 	mu       sync.Mutex
 	inflight map[string]bool      // tasks this instance is working on
 	nudged   map[string]time.Time // tasks told to look again while leased (Nudge)
+	toNudge  map[string]time.Time // nudges not yet written (flushNudges)
+	nudgeCh  chan struct{}
 }
 
 // New returns a stopped Scheduler.
@@ -94,7 +96,8 @@ func New(c Config) *Scheduler {
 		c.CheckBatchSize = 500
 	}
 	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, c.Workers), inflight: map[string]bool{}, nudged: map[string]time.Time{}}
+		slots: make(chan struct{}, c.Workers), inflight: map[string]bool{}, nudged: map[string]time.Time{},
+		toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1)}
 	for name, p := range c.Providers {
 		if _, ok := p.(provider.BatchChecker); ok {
 			s.batchers = append(s.batchers, name)
@@ -118,6 +121,10 @@ func (s *Scheduler) Start(ctx context.Context) {
 	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.done = make(chan struct{})
 	go s.loop(ctx)
+	if us, ok := s.c.Store.(store.UpstreamStore); ok {
+		s.wg.Add(1)
+		go s.flushNudges(ctx, us)
+	}
 }
 
 // Stop stops claiming, and waits for steps in progress until ctx ends; steps

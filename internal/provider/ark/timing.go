@@ -125,7 +125,9 @@ func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Time
 		d = e/10 + (age-e)/4 // overdue: soon at first, then less and less
 	}
 	d = min(max(d, tm.s.MinInterval), tm.s.MaxInterval)
-	return align(now.Add(d), d/4)
+	// Never finer than half the shortest interval: below that, lining tasks
+	// up saves more requests than the extra wait costs.
+	return align(now.Add(d), max(d/4, tm.s.MinInterval/2))
 }
 
 // align rounds at up to the largest grain not above most.

@@ -61,6 +61,24 @@ func (s *Store) ClaimDueChecks(ctx context.Context, owner string, now time.Time,
 	return tasks, nil
 }
 
+const makeDueSQL = `UPDATE tasks SET next_check_at = @at, version = version + 1
+WHERE id = ANY(@ids)
+	AND ` + liveStatus + `
+	AND (next_check_at IS NULL OR next_check_at > @at)
+	AND (lease_until IS NULL OR lease_until <= @now)`
+
+// MakeDue implements store.UpstreamStore.
+func (s *Store) MakeDue(ctx context.Context, ids []string, at, now time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, makeDueSQL, pgx.NamedArgs{"ids": ids, "at": toMillis(at), "now": toMillis(now)})
+	if err != nil {
+		return 0, fmt.Errorf("postgres: make due: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // KeyLoad implements store.UpstreamStore.
 func (s *Store) KeyLoad(ctx context.Context, provider, model string) ([]store.KeySlot, error) {
 	rows, err := s.pool.Query(ctx, keyLoadSQL, provider, model)

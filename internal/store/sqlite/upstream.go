@@ -35,6 +35,33 @@ RETURNING ` + taskColumns
 const keyLoadSQL = `SELECT id, channel, upstream_key FROM tasks
 WHERE ` + liveStatus + ` AND upstream_key <> '' AND provider = ? AND model = ?`
 
+const makeDueSQL = `UPDATE tasks SET next_check_at = :at, version = version + 1
+WHERE id IN (SELECT value FROM json_each(:ids))
+	AND ` + liveStatus + `
+	AND (next_check_at IS NULL OR next_check_at > :at)
+	AND (lease_until IS NULL OR lease_until <= :now)`
+
+// MakeDue implements store.UpstreamStore.
+func (s *Store) MakeDue(ctx context.Context, ids []string, at, now time.Time) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	list, err := json.Marshal(ids)
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: make due: %w", err)
+	}
+	res, err := s.write.ExecContext(ctx, makeDueSQL,
+		sql.Named("ids", string(list)), sql.Named("at", toMillis(at)), sql.Named("now", toMillis(now)))
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: make due: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: make due: %w", err)
+	}
+	return int(n), nil
+}
+
 // ClaimDueChecks implements store.UpstreamStore.
 func (s *Store) ClaimDueChecks(ctx context.Context, owner string, now time.Time, lease time.Duration, providers []string, limit int) ([]*task.Task, error) {
 	if lease <= 0 {

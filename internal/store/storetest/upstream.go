@@ -18,6 +18,7 @@ var upstreamTests = []struct {
 }{
 	{"ClaimDueChecks", testClaimDueChecks},
 	{"KeyLoad", testKeyLoad},
+	{"MakeDue", testMakeDue},
 }
 
 func asUpstreamStore(t *testing.T, s store.Store) store.UpstreamStore {
@@ -117,4 +118,41 @@ func testKeyLoad(t *testing.T, s store.Store, u store.UpstreamStore) {
 	require.NoError(t, err)
 	require.NotNil(t, empty)
 	require.Empty(t, empty)
+}
+
+func testMakeDue(t *testing.T, s store.Store, u store.UpstreamStore) {
+	now := claimNow
+	at := now.Add(500 * time.Millisecond)
+	mk := func(id string, status task.Status, next *time.Time) *task.Task {
+		tk := newTask(id)
+		tk.Status, tk.NextCheckAt = status, next
+		return tk
+	}
+	leased := mk("leased", task.StatusRunning, ptr(now.Add(time.Hour)))
+	leased.LeaseOwner, leased.LeaseUntil = "other", ptr(now.Add(time.Minute))
+	lapsed := mk("lapsed-lease", task.StatusRunning, ptr(now.Add(time.Hour)))
+	lapsed.LeaseOwner, lapsed.LeaseUntil = "dead", ptr(now.Add(-time.Second))
+	create(t, s,
+		mk("later", task.StatusRunning, ptr(now.Add(time.Hour))),
+		mk("unscheduled", task.StatusQueued, nil),
+		mk("sooner", task.StatusRunning, ptr(now.Add(100*time.Millisecond))),
+		mk("done", task.StatusSucceeded, ptr(now.Add(time.Hour))),
+		leased, lapsed,
+		mk("not-asked", task.StatusRunning, ptr(now.Add(time.Hour))),
+	)
+	n, err := u.MakeDue(t.Context(), []string{"later", "unscheduled", "sooner", "done", "leased", "lapsed-lease", "missing"}, at, now)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	for id, want := range map[string]time.Time{
+		"later": at, "unscheduled": at, "lapsed-lease": at,
+		"sooner": now.Add(100 * time.Millisecond), "done": now.Add(time.Hour), "leased": now.Add(time.Hour), "not-asked": now.Add(time.Hour),
+	} {
+		got := get(t, s, id)
+		require.True(t, got.NextCheckAt.Equal(msTime(want)), "%s: next check %v, want %v", id, got.NextCheckAt, want)
+		moved := id == "later" || id == "unscheduled" || id == "lapsed-lease"
+		require.Equal(t, map[bool]int64{true: 2, false: 1}[moved], got.Version, "%s: version", id)
+	}
+	n, err = u.MakeDue(t.Context(), nil, at, now)
+	require.NoError(t, err)
+	require.Zero(t, n)
 }
