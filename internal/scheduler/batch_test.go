@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -321,4 +322,37 @@ func TestNudgeDuringDispatch(t *testing.T) {
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
 	<-nudged
 	waitStatus(t, b.store, "t1", task.StatusSucceeded)
+}
+
+// plainStore hides store.UpstreamStore: checks are not claimed in batches and
+// nudges are written one by one.
+type plainStore struct{ store.Store }
+
+func TestWithoutUpstreamStore(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	f := newBatchFake()
+	f.checkSteps = []task.Status{task.StatusRunning, task.StatusSucceeded}
+	f.updateFn = func(tk *task.Task, u provider.Update) provider.Update {
+		u.NextCheck = time.Hour
+		return u
+	}
+	for i := range 5 {
+		b.addTask(t, fmt.Sprint("t", i), time.Hour)
+	}
+	s := New(Config{Store: plainStore{b.store}, Providers: map[string]provider.Provider{"fake": f}, Hub: b.hub, Owner: "a",
+		Workers: 4, Lease: time.Minute, PollInterval: 20 * time.Millisecond})
+	s.Start(context.Background())
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	for i := range 5 {
+		waitStatus(t, b.store, fmt.Sprint("t", i), task.StatusRunning)
+	}
+	for i := range 5 {
+		require.NoError(t, s.Nudge(context.Background(), fmt.Sprint("t", i)))
+	}
+	for i := range 5 {
+		waitStatus(t, b.store, fmt.Sprint("t", i), task.StatusSucceeded)
+	}
+	batches, _ := f.stats()
+	require.NotEmpty(t, batches, "checks the general claim takes are still handed over together")
 }
