@@ -100,7 +100,8 @@ type Provider struct {
 	mu       sync.Mutex
 	keys     map[slot]*keyState
 	pending  map[string]pendingSlot
-	attempts map[string]time.Time // task id → end of its last create with an unknown outcome
+	attempts map[string]time.Time     // task id → end of its last create with an unknown outcome
+	loads    map[string]*loadSnapshot // model → the store's count of its key load (route.go)
 }
 
 var (
@@ -158,6 +159,7 @@ func New(cfg Config) (*Provider, error) {
 		keys:         map[slot]*keyState{},
 		pending:      map[string]pendingSlot{},
 		attempts:     map[string]time.Time{},
+		loads:        map[string]*loadSnapshot{},
 	}
 	for i := range cfg.Settings.Channels {
 		ch := &cfg.Settings.Channels[i]

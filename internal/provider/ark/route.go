@@ -45,38 +45,60 @@ type candidate struct {
 
 func (c *candidate) slot(model string) slot { return slot{c.ch.Name, c.key.ID, model} }
 
+// loadMaxAge bounds how old the store's count of a model's key load may be
+// while every key is far from its limit (nearLimit): reading it means reading
+// every live task of the model, too much before each create of a large fleet.
+// Near a limit it is read afresh before each create.
+const loadMaxAge = time.Second
+
+// nearLimit is the load from which a key's count must be fresh: within a
+// tenth of its concurrency (every count, for small limits).
+func nearLimit(conc int) int { return conc - max(1, conc/10) }
+
+// loadSnapshot is the store's count of a model's slots at one moment.
+type loadSnapshot struct {
+	at      time.Time
+	holders map[slot]map[string]bool // slot → live task ids holding it
+}
+
 // load counts the tasks holding each slot of a model: live tasks with that
 // key in the store, plus creates of this process the store may not show yet.
-func (p *Provider) load(ctx context.Context, model string, now time.Time) (map[slot]int, error) {
-	holders := map[slot]map[string]bool{}
-	add := func(s slot, id string) {
-		if holders[s] == nil {
-			holders[s] = map[string]bool{}
+// The store's count is reused for up to loadMaxAge unless fresh is set.
+func (p *Provider) load(ctx context.Context, model string, now time.Time, fresh bool) (map[slot]int, error) {
+	snap := p.loads[model]
+	if fresh || snap == nil || now.Sub(snap.at) >= loadMaxAge || now.Before(snap.at) {
+		holders := map[slot]map[string]bool{}
+		add := func(s slot, id string) {
+			if holders[s] == nil {
+				holders[s] = map[string]bool{}
+			}
+			holders[s][id] = true
 		}
-		holders[s][id] = true
+		if us, ok := p.cfg.Store.(store.UpstreamStore); ok {
+			rows, err := us.KeyLoad(ctx, Name, model)
+			if err != nil {
+				return nil, fmt.Errorf("key load: %w", err)
+			}
+			for _, r := range rows {
+				add(slot{r.Channel, r.UpstreamKey, model}, r.TaskID)
+			}
+		} else if err := p.scanLoad(ctx, model, add); err != nil {
+			return nil, err
+		}
+		snap = &loadSnapshot{at: now, holders: holders}
+		p.loads[model] = snap
 	}
-	if us, ok := p.cfg.Store.(store.UpstreamStore); ok {
-		rows, err := us.KeyLoad(ctx, Name, model)
-		if err != nil {
-			return nil, fmt.Errorf("key load: %w", err)
-		}
-		for _, r := range rows {
-			add(slot{r.Channel, r.UpstreamKey, model}, r.TaskID)
-		}
-	} else if err := p.scanLoad(ctx, model, add); err != nil {
-		return nil, err
+	out := map[slot]int{}
+	for s, ids := range snap.holders {
+		out[s] = len(ids)
 	}
 	for id, ps := range p.pending {
 		switch {
-		case now.Sub(ps.at) > pendingTTL, holders[ps.slot][id]:
+		case now.Sub(ps.at) > pendingTTL, snap.holders[ps.slot][id]:
 			delete(p.pending, id) // the store counts it now
 		case ps.model == model:
-			add(ps.slot, id)
+			out[ps.slot]++
 		}
-	}
-	out := map[slot]int{}
-	for s, ids := range holders {
-		out[s] = len(ids)
 	}
 	return out, nil
 }
@@ -115,10 +137,23 @@ func (p *Provider) pick(ctx context.Context, m *task.Model, t *task.Task, pn *pi
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	now := p.now()
-	load, err := p.load(ctx, m.ID, now)
-	if err != nil {
-		return nil, 0, err
+	for _, fresh := range []bool{false, true} {
+		load, err := p.load(ctx, m.ID, now, fresh)
+		if err != nil {
+			return nil, 0, err
+		}
+		c, wait, stale := p.choose(m, t, pn, tried, load, now, fresh)
+		if !stale {
+			return c, wait, nil
+		}
 	}
+	panic("unreachable: a fresh load is never stale")
+}
+
+// choose is pick's choice on a given load. With a load that is not fresh it
+// gives up (stale) as soon as a key it looks at is near its limit, for pick to
+// read the store's count again.
+func (p *Provider) choose(m *task.Model, t *task.Task, pn *pin, tried map[slot]bool, load map[slot]int, now time.Time, fresh bool) (_ *candidate, _ time.Duration, stale bool) {
 	wait := time.Duration(math.MaxInt64)
 	for _, level := range p.byPriority(m.ID) {
 		for _, ch := range weightedOrder(level) {
@@ -133,6 +168,9 @@ func (p *Provider) pick(ctx context.Context, m *task.Model, t *task.Task, pn *pi
 				if tried[s] || (pn != nil && (pn.channel != ch.Name || pn.key != k.ID)) {
 					continue
 				}
+				if !fresh && load[s] >= nearLimit(conc) {
+					return nil, 0, true
+				}
 				st := p.state(s)
 				st.creates = slices.DeleteFunc(st.creates, func(at time.Time) bool { return now.Sub(at) >= time.Minute })
 				switch {
@@ -146,7 +184,7 @@ func (p *Provider) pick(ctx context.Context, m *task.Model, t *task.Task, pn *pi
 				default:
 					st.creates = append(st.creates, now)
 					p.pending[t.ID] = pendingSlot{slot: s, at: now}
-					return &candidate{ch: ch, key: k, cl: p.clients[ch.Name]}, 0, nil
+					return &candidate{ch: ch, key: k, cl: p.clients[ch.Name]}, 0, false
 				}
 			}
 		}
@@ -156,7 +194,7 @@ func (p *Provider) pick(ctx context.Context, m *task.Model, t *task.Task, pn *pi
 	}
 	// Spread the waiting tasks' next looks a little so they do not stampede.
 	wait = min(max(wait, p.timing.s.MinInterval), 30*time.Second)
-	return nil, wait + time.Duration(rand.Int64N(int64(wait)/4+1)), nil
+	return nil, wait + time.Duration(rand.Int64N(int64(wait)/4+1)), false
 }
 
 // release gives back a slot reserved by pick that holds no upstream task.

@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -97,4 +100,51 @@ func TestPickOrder(t *testing.T) {
 		w.p.release(fmt.Sprint("w", i))
 	}
 	require.InDelta(t, 360, heavy, 40, "weight 9 of 10")
+}
+
+// keyLoadCounter counts the store reads of key load.
+type keyLoadCounter struct {
+	*sqlite.Store
+	reads atomic.Int64
+}
+
+func (c *keyLoadCounter) KeyLoad(ctx context.Context, provider, model string) ([]store.KeySlot, error) {
+	c.reads.Add(1)
+	return c.Store.KeyLoad(ctx, provider, model)
+}
+
+// Far from a key's limit one read of the store's count serves the creates of
+// a second (a large fleet would otherwise read every live task per create);
+// near it every create reads afresh, and the limit holds exactly.
+func TestPickReadsLoadAfreshNearLimits(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var counter *keyLoadCounter
+	u := newUnit(t, "http://localhost:8000", func(c *Config) {
+		withChannels(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], concurrency: 20}]", clk)(c)
+		counter = &keyLoadCounter{Store: c.Store.(*sqlite.Store)}
+		c.Store = counter
+	})
+	m := mustModel(t, "seedance-1-0-pro")
+	n := 0
+	pick := func() bool {
+		n++
+		c, _, err := u.p.pick(context.Background(), m, &task.Task{ID: fmt.Sprint("task-", n), Model: m.ID}, nil, map[slot]bool{})
+		require.NoError(t, err)
+		return c != nil
+	}
+	for range 18 { // up to nearLimit(20) = 18
+		require.True(t, pick())
+	}
+	require.EqualValues(t, 1, counter.reads.Load(), "one read for the creates far from the limit")
+	require.True(t, pick())
+	require.True(t, pick())
+	require.False(t, pick(), "the limit holds")
+	require.EqualValues(t, 1+3, counter.reads.Load(), "each pick near the limit reads afresh")
+
+	clk.add(loadMaxAge + pendingTTL) // the store shows none of these tasks: they were never stored
+	reads := counter.reads.Load()
+	require.True(t, pick())
+	require.True(t, pick())
+	require.Equal(t, reads+1, counter.reads.Load(), "an old snapshot is read again, then reused")
 }
