@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os/exec"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
@@ -86,6 +87,12 @@ func (s *Server) authed(writeErr errorWriter, h http.HandlerFunc) http.Handler {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
 			}
 			writeErr(w, r, err)
+			return
+		}
+		// Bodies are taken as sent: a compressed one is refused rather than
+		// inflated, so no body expands past the size limits (gzip bombs).
+		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+			writeErr(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
 			return
 		}
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))

@@ -144,6 +144,19 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error
 	return f, nil
 }
 
+// DiscardUpload removes a file uploaded as part of a request that then failed
+// (a multipart create whose task was refused), so a refused request leaves
+// nothing stored. Failures are logged: the file is only an orphan then.
+func (s *Service) DiscardUpload(ctx context.Context, f *task.File) {
+	ctx = context.WithoutCancel(ctx)
+	if err := s.store.DeleteFile(ctx, f.ID); err != nil {
+		s.log.WarnContext(ctx, "discarding an upload failed", "file", f.ID, "err", err)
+	}
+	if err := s.blobs.Delete(ctx, f.BlobKey); err != nil {
+		s.log.WarnContext(ctx, "discarding an upload's content failed", "file", f.ID, "err", err)
+	}
+}
+
 // File returns a file's record if the tenant owns it.
 func (s *Service) File(ctx context.Context, tenant, id string) (*task.File, error) {
 	f, err := s.store.GetFile(ctx, id)

@@ -48,6 +48,8 @@ type Store interface {
 	// CreateFile records an uploaded or produced file. GetFile returns it or ErrNotFound.
 	CreateFile(ctx context.Context, f *task.File) error
 	GetFile(ctx context.Context, id string) (*task.File, error)
+	// DeleteFile removes a file's record (an upload whose request then failed), or ErrNotFound.
+	DeleteFile(ctx context.Context, id string) error
 
 	// Setting returns the value stored under key, storing init first if there is none
 	// (so several instances agree on e.g. the URL-signing secret).

@@ -237,6 +237,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
+	var upload *task.File
 	if f.image != nil {
 		// Check everything else first, so a bad request stores no file.
 		probe := req
@@ -254,10 +255,14 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		req.FirstFrame = h.Service.FileURL(file.ID)
+		upload = file
 	}
 	req.RequestID = wire.RequestID(r.Context())
 	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
 	if err != nil {
+		if upload != nil { // a refused create keeps nothing
+			h.Service.DiscardUpload(r.Context(), upload)
+		}
 		WriteError(w, r, err)
 		return
 	}

@@ -32,6 +32,18 @@ func (s *Store) CreateFile(ctx context.Context, f *task.File) error {
 	return nil
 }
 
+// DeleteFile removes the file's record, or returns ErrNotFound.
+func (s *Store) DeleteFile(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM files WHERE id = $1`, id)
+	if err != nil {
+		return fmt.Errorf("postgres: delete file %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("postgres: delete file %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // GetFile returns the file, or ErrNotFound.
 func (s *Store) GetFile(ctx context.Context, id string) (*task.File, error) {
 	var (

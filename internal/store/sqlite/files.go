@@ -34,6 +34,26 @@ func (s *Store) CreateFile(ctx context.Context, f *task.File) error {
 	return nil
 }
 
+// DeleteFile removes the file's record, or returns ErrNotFound.
+func (s *Store) DeleteFile(ctx context.Context, id string) error {
+	var n int64
+	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM files WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: delete file %s: %w", id, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("sqlite: delete file %s: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // GetFile returns the file, or ErrNotFound.
 func (s *Store) GetFile(ctx context.Context, id string) (*task.File, error) {
 	var (

@@ -953,6 +953,13 @@ func testFiles(t *testing.T, s store.Store) {
 	got, err = s.GetFile(t.Context(), "no-such-file")
 	require.ErrorIs(t, err, store.ErrNotFound)
 	require.Nil(t, got)
+
+	require.NoError(t, s.DeleteFile(t.Context(), "file-min"))
+	_, err = s.GetFile(t.Context(), "file-min")
+	require.ErrorIs(t, err, store.ErrNotFound)
+	require.ErrorIs(t, s.DeleteFile(t.Context(), "file-min"), store.ErrNotFound)
+	_, err = s.GetFile(t.Context(), "file-full")
+	require.NoError(t, err, "the other file stays")
 }
 
 func testSetting(t *testing.T, s store.Store) {
