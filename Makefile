@@ -40,9 +40,20 @@ browser-test: deps
 	SEEDGATE_ARTIFACTS_DIR=$${SEEDGATE_ARTIFACTS_DIR:-$(CURDIR)/artifacts/console} \
 		$(GO) test -count=1 -run TestBrowser -v ./internal/console/
 
-## bench: run the benchmarks
-bench: deps
+## bench: measure this machine (creates/s and latency through the gateway vs the Ark emulator,
+## RSS/CPU with 100,000 tasks in flight, downloads, upstream requests per task): one markdown
+## table, printed and written to bench/results.md (about 5 minutes)
+bench: deps build
+	$(GO) run ./bench -bin $(BIN) -out bench/results.md
+
+## bench-micro: the Go benchmarks of every package (store, webhooks, renders, …)
+.PHONY: bench-micro
+bench-micro: deps
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+
+## fuzz: every go test -fuzz target for FUZZTIME each (default 8s; CI runs it after make test)
+fuzz:
+	./scripts/fuzz.sh
 
 clean:
 	rm -rf bin

@@ -31,7 +31,10 @@ func (s *Server) preferWait(r *http.Request) (time.Duration, bool) {
 			if limit <= 0 {
 				limit = defaultMaxWait
 			}
-			return min(time.Duration(n)*time.Second, limit), true
+			if int64(n) > int64(limit/time.Second) { // before multiplying: a huge N would overflow
+				return limit, true
+			}
+			return time.Duration(n) * time.Second, true
 		}
 	}
 	return 0, false

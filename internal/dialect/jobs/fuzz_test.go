@@ -1,0 +1,217 @@
+package jobs_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
+	"github.com/seedgate/seedgate/internal/dialect/jobs"
+	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/service"
+	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// FuzzDecodeJobs: any body decodes to a request or a *task.Error; never a
+// panic. The corpus is seed 004's example.
+func FuzzDecodeJobs(f *testing.F) {
+	for _, b := range dialecttest.Corpus(f, "004_create.json") {
+		f.Add(b)
+	}
+	f.Add([]byte(`{"model":"m","input":{"prompt":"p","aspect_ratio":"16:9","ratio":"9:16"}}`))
+	f.Add([]byte(`{"model":"m","strict":true,"input":{"prompt":"p --rs 720p --dur 5","reference_image_urls":["a","b"],"frames":57}}`))
+	f.Add([]byte(`{"model":"m"}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		model, req, err := jobs.DecodeCreate(body)
+		if err != nil {
+			if task.ErrorCode(err) == "" {
+				t.Fatalf("error is not a *task.Error: %v", err)
+			}
+			return
+		}
+		_ = model
+		if _, err := json.Marshal(req); err != nil { // what was accepted can be stored
+			t.Fatalf("decoded request does not encode: %v", err)
+		}
+	})
+}
+
+// memFiles keeps file rows and blobs in memory, so a fuzz execution costs no
+// fsync (the SQLite store is there for the rest of the interface).
+type memFiles struct {
+	*sqlite.Store
+	mu    sync.Mutex
+	rows  map[string]*task.File
+	blobs map[string][]byte
+}
+
+func (m *memFiles) CreateFile(_ context.Context, f *task.File) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.rows[f.ID]; ok {
+		return store.ErrConflict
+	}
+	c := *f
+	m.rows[f.ID] = &c
+	return nil
+}
+
+func (m *memFiles) GetFile(_ context.Context, id string) (*task.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, ok := m.rows[id]
+	if !ok {
+		return nil, store.ErrNotFound
+	}
+	c := *f
+	return &c, nil
+}
+
+func (m *memFiles) DeleteFile(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.rows, id)
+	return nil
+}
+
+func (m *memFiles) count() (rows, blobs int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.rows), len(m.blobs)
+}
+
+// memBlobs is the blob.Store side of memFiles.
+type memBlobs struct{ m *memFiles }
+
+func (b memBlobs) Put(_ context.Context, key string, r io.Reader) (int64, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return 0, err
+	}
+	b.m.mu.Lock()
+	b.m.blobs[key] = data
+	b.m.mu.Unlock()
+	return int64(len(data)), nil
+}
+
+func (b memBlobs) Open(_ context.Context, key string) (blob.Object, error) {
+	b.m.mu.Lock()
+	data, ok := b.m.blobs[key]
+	b.m.mu.Unlock()
+	if !ok {
+		return nil, blob.ErrNotFound
+	}
+	return memObject{bytes.NewReader(data)}, nil
+}
+
+func (b memBlobs) Delete(_ context.Context, key string) error {
+	b.m.mu.Lock()
+	delete(b.m.blobs, key)
+	b.m.mu.Unlock()
+	return nil
+}
+
+type memObject struct{ *bytes.Reader }
+
+func (memObject) Close() error       { return nil }
+func (o memObject) Size() int64      { return o.Reader.Size() }
+func (memObject) ModTime() time.Time { return time.Time{} }
+
+// FuzzUpload: POST /v1/files/upload with any multipart body (and boundary)
+// answers 200 with a stored file whose content is the recorded size, or a 4xx
+// JSON error and nothing stored; never a 5xx or a panic. The corpus is
+// uploads of the seeds' kinds of input: a first-frame PNG, a video, audio.
+func FuzzUpload(f *testing.F) {
+	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "db"), nil)
+	require.NoError(f, err)
+	f.Cleanup(func() { st.Close() })
+	mem := &memFiles{Store: st, rows: map[string]*task.File{}, blobs: map[string][]byte{}}
+	blobs := memBlobs{mem}
+	res, err := media.NewResolver(media.ResolverConfig{PublicURL: "http://gw.test", GetFile: mem.GetFile, Blobs: blobs})
+	require.NoError(f, err)
+	svc := service.New(service.Config{Store: mem, Blobs: blobs, Media: res, MaxUploadBytes: 1 << 20,
+		URLs: &service.URLSigner{PublicURL: "http://gw.test", Secret: []byte("fuzz")}})
+	h := &jobs.Handler{Service: svc}
+
+	form := func(kind, name, ctype string, data []byte) []byte {
+		var b bytes.Buffer
+		mw := multipart.NewWriter(&b)
+		_ = mw.SetBoundary("fuzzboundary")
+		if kind != "" {
+			_ = mw.WriteField("kind", kind)
+			_ = mw.WriteField("purpose", "first_frame")
+		}
+		hdr := map[string][]string{"Content-Disposition": {`form-data; name="file"; filename="` + name + `"`}}
+		if ctype != "" {
+			hdr["Content-Type"] = []string{ctype}
+		}
+		pw, _ := mw.CreatePart(hdr)
+		_, _ = pw.Write(data)
+		_ = mw.Close()
+		return b.Bytes()
+	}
+	png := dialecttest.PNG(320, 320)
+	f.Add("fuzzboundary", form("image", "first.png", "image/png", png))
+	f.Add("fuzzboundary", form("", "first.png", "image/png", png)) // kind from the part's type
+	f.Add("fuzzboundary", form("video", "ref.mp4", "video/mp4", append([]byte("\x00\x00\x00\x18ftypmp42"), make([]byte, 64)...)))
+	f.Add("fuzzboundary", form("audio", "ref.mp3", "audio/mpeg", append([]byte("ID3\x03\x00\x00\x00\x00\x00\x00"), make([]byte, 64)...)))
+	f.Add("fuzzboundary", form("image", "../../x.png", "image/png", []byte("not an image")))
+	f.Add("other", form("image", "first.png", "image/png", png))
+	f.Fuzz(func(t *testing.T, boundary string, body []byte) {
+		rowsBefore, blobsBefore := mem.count()
+		req := httptest.NewRequest(http.MethodPost, "/v1/files/upload", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
+		w := httptest.NewRecorder()
+		h.Upload(w, req)
+		rows, blobsNow := mem.count()
+		stored, storedBlobs := rows-rowsBefore, blobsNow-blobsBefore
+		switch {
+		case w.Code == http.StatusOK:
+			var f struct {
+				ID    string `json:"id"`
+				Bytes int64  `json:"bytes"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &f); err != nil || f.ID == "" {
+				t.Fatalf("200 without a file: %s", w.Body)
+			}
+			if stored != 1 || storedBlobs != 1 {
+				t.Fatalf("200 with %d file rows and %d blobs written", stored, storedBlobs)
+			}
+			rec, err := mem.GetFile(context.Background(), f.ID)
+			if err != nil {
+				t.Fatalf("answered file is not stored: %v", err)
+			}
+			obj, err := blobs.Open(context.Background(), rec.BlobKey)
+			if err != nil || obj.Size() != rec.Size || rec.Size != f.Bytes {
+				t.Fatalf("stored content does not match the record: %v %+v", err, rec)
+			}
+		case w.Code >= 400 && w.Code < 500:
+			if stored != 0 || storedBlobs != 0 {
+				t.Fatalf("%d with %d file rows and %d blobs written", w.Code, stored, storedBlobs)
+			}
+			var e struct {
+				Error struct {
+					Code, Message string
+				}
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%d without a jobs error: %s", w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	})
+}
