@@ -311,9 +311,16 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 			t.Channel, t.UpstreamKey = "", ""
 			return "", upstreamError(err)
 		case createUnknown:
-			// Keep the key on the task: the upstream task may exist there.
+			// Keep the key on the task: the upstream task may exist there. A
+			// create that timed out may still sit in the upstream's queue and be
+			// acted on later, so it counts as in flight for one more create
+			// timeout before the quiet time starts.
+			until := p.now()
+			if errors.Is(err, context.DeadlineExceeded) {
+				until = until.Add(c.cl.createTimeout)
+			}
 			p.mu.Lock()
-			p.attempts[t.ID] = p.now()
+			p.attempts[t.ID] = until
 			p.mu.Unlock()
 			p.log.Warn("create outcome unknown; will reconcile", "task", t.ID, "channel", c.ch.Name, "key", c.key.ID, "err", err)
 			return "", provider.Transient(err, p.timing.s.ReconcileAfter)

@@ -102,9 +102,10 @@ func (p *Provider) reconcileOrder(t *task.Task, model string) []*candidate {
 	return append(first, rest...)
 }
 
-// quietAfter is when an unanswered create of t can no longer show up: the
-// end of its last attempt (when this process made it) or else the latest it
-// could have been made, plus checks.reconcile_after.
+// quietAfter is when an unanswered create of t can no longer show up: when
+// its last attempt (when this process made it) stopped being in flight (see
+// Submit) or else the latest it could have been made, plus
+// checks.reconcile_after.
 func (p *Provider) quietAfter(t *task.Task) time.Time {
 	p.mu.Lock()
 	last, ok := p.attempts[t.ID]
