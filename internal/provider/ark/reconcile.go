@@ -111,9 +111,9 @@ func (p *Provider) quietAfter(t *task.Task) time.Time {
 	last, ok := p.attempts[t.ID]
 	p.mu.Unlock()
 	if !ok {
-		longest := defaultCreateTimeout
-		for _, ch := range p.channels {
-			longest = max(longest, ch.Timeout)
+		var longest time.Duration // the longest create timeout of any channel (60 s where none is set)
+		for _, cl := range p.clients {
+			longest = max(longest, cl.createTimeout)
 		}
 		last = t.DispatchedAt.Add(2 * longest)
 	}
