@@ -260,6 +260,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 		args               []any
 	}{
 		{"claim", claimSQL, "tasks_due_idx", claimArgs},
+		{"claim checks", claimChecksSQL, "tasks_check_due_idx", append(claimArgs, sql.Named("providers", `["ark"]`))},
 		{"next due", nextDueSQL, "tasks_due_idx", nil},
 		{"list by tenant", `SELECT id FROM tasks WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT 10`,
 			"tasks_tenant_created_idx", []any{"t"}},

@@ -17,7 +17,8 @@ import (
 var _ store.UpstreamStore = (*Store)(nil)
 
 // claimChecksSQL is claimSQL for status checks of some providers; the
-// provider list is a JSON array (json_each keeps the statement fixed).
+// provider list is a JSON array (json_each keeps the statement fixed). It
+// walks tasks_check_due_idx: its WHERE terms must match the index's.
 const claimChecksSQL = `UPDATE tasks SET lease_owner = :owner, lease_until = :until, version = version + 1
 WHERE id IN (
 	SELECT id FROM tasks
@@ -50,12 +51,16 @@ func (s *Store) MakeDue(ctx context.Context, ids []string, at, now time.Time) (i
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: make due: %w", err)
 	}
-	res, err := s.write.ExecContext(ctx, makeDueSQL,
-		sql.Named("ids", string(list)), sql.Named("at", toMillis(at)), sql.Named("now", toMillis(now)))
-	if err != nil {
-		return 0, fmt.Errorf("sqlite: make due: %w", err)
-	}
-	n, err := res.RowsAffected()
+	var n int64
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, makeDueSQL,
+			sql.Named("ids", string(list)), sql.Named("at", toMillis(at)), sql.Named("now", toMillis(now)))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: make due: %w", err)
 	}
@@ -74,17 +79,21 @@ func (s *Store) ClaimDueChecks(ctx context.Context, owner string, now time.Time,
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim checks: %w", err)
 	}
-	rows, err := s.write.QueryContext(ctx, claimChecksSQL,
-		sql.Named("owner", owner),
-		sql.Named("until", toMillis(now.Add(lease))),
-		sql.Named("now", toMillis(now)),
-		sql.Named("providers", string(list)),
-		sql.Named("limit", limit),
-	)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim checks: %w", err)
-	}
-	tasks, err := scanTasks(rows)
+	var tasks []*task.Task
+	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, claimChecksSQL,
+			sql.Named("owner", owner),
+			sql.Named("until", toMillis(now.Add(lease))),
+			sql.Named("now", toMillis(now)),
+			sql.Named("providers", string(list)),
+			sql.Named("limit", limit),
+		)
+		if err != nil {
+			return err
+		}
+		tasks, err = scanTasks(rows)
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: claim checks: %w", err)
 	}
