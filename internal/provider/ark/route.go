@@ -55,15 +55,18 @@ const loadMaxAge = time.Second
 // tenth of its concurrency (every count, for small limits).
 func nearLimit(conc int) int { return conc - max(1, conc/10) }
 
-// loadSnapshot is the store's count of a model's slots at one moment.
+// loadSnapshot is the count of a model's slots: the store's at one moment,
+// plus this process's creates the store did not show then, kept current as
+// creates reserve (pick) and give back (release) slots.
 type loadSnapshot struct {
-	at      time.Time
-	holders map[slot]map[string]bool // slot → live task ids holding it
+	at     time.Time
+	counts map[slot]int
 }
 
 // load counts the tasks holding each slot of a model: live tasks with that
 // key in the store, plus creates of this process the store may not show yet.
-// The store's count is reused for up to loadMaxAge unless fresh is set.
+// The store's count is reused for up to loadMaxAge unless fresh is set. The
+// map is the snapshot's own: read it, do not change it.
 func (p *Provider) load(ctx context.Context, model string, now time.Time, fresh bool) (map[slot]int, error) {
 	snap := p.loads[model]
 	if fresh || snap == nil || now.Sub(snap.at) >= loadMaxAge || now.Before(snap.at) {
@@ -85,22 +88,21 @@ func (p *Provider) load(ctx context.Context, model string, now time.Time, fresh 
 		} else if err := p.scanLoad(ctx, model, add); err != nil {
 			return nil, err
 		}
-		snap = &loadSnapshot{at: now, holders: holders}
+		snap = &loadSnapshot{at: now, counts: map[slot]int{}}
+		for s, ids := range holders {
+			snap.counts[s] = len(ids)
+		}
+		for id, ps := range p.pending {
+			switch {
+			case now.Sub(ps.at) > pendingTTL, holders[ps.slot][id]:
+				delete(p.pending, id) // the store counts it now
+			case ps.model == model:
+				snap.counts[ps.slot]++
+			}
+		}
 		p.loads[model] = snap
 	}
-	out := map[slot]int{}
-	for s, ids := range snap.holders {
-		out[s] = len(ids)
-	}
-	for id, ps := range p.pending {
-		switch {
-		case now.Sub(ps.at) > pendingTTL, snap.holders[ps.slot][id]:
-			delete(p.pending, id) // the store counts it now
-		case ps.model == model:
-			out[ps.slot]++
-		}
-	}
-	return out, nil
+	return snap.counts, nil
 }
 
 // scanLoad is load for stores without store.UpstreamStore: page through the
@@ -184,6 +186,9 @@ func (p *Provider) choose(m *task.Model, t *task.Task, pn *pin, tried map[slot]b
 				default:
 					st.creates = append(st.creates, now)
 					p.pending[t.ID] = pendingSlot{slot: s, at: now}
+					if sn := p.loads[m.ID]; sn != nil {
+						sn.counts[s]++
+					}
 					return &candidate{ch: ch, key: k, cl: p.clients[ch.Name]}, 0, false
 				}
 			}
@@ -200,8 +205,15 @@ func (p *Provider) choose(m *task.Model, t *task.Task, pn *pin, tried map[slot]b
 // release gives back a slot reserved by pick that holds no upstream task.
 func (p *Provider) release(taskID string) {
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	ps, ok := p.pending[taskID]
+	if !ok {
+		return
+	}
 	delete(p.pending, taskID)
-	p.mu.Unlock()
+	if sn := p.loads[ps.model]; sn != nil && sn.counts[ps.slot] > 0 {
+		sn.counts[ps.slot]-- // it was counted: when the snapshot was made, or when reserved since
+	}
 }
 
 // coolDown keeps creates off a slot for d.
