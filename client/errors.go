@@ -106,7 +106,7 @@ func decodeError(resp *http.Response) error {
 		}
 	}
 	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s >= 0 {
-		e.RetryAfter = time.Duration(s) * time.Second
+		e.RetryAfter = time.Duration(min(s, 86400)) * time.Second // a day at most: larger would overflow
 	}
 	return e
 }
