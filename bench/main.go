@@ -39,13 +39,17 @@ import (
 
 func main() {
 	bin := flag.String("bin", "bin/seedgate", "the seedgate binary to measure")
+	emuBin := flag.String("emu", "", "the seedgate binary whose fake-ark is the upstream (default: -bin; set it to compare an older gateway)")
 	out := flag.String("out", "bench/results.md", "where to write the table")
 	parts := flag.String("parts", "abcd", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests)")
 	inFlight := flag.Int("in-flight", 100_000, "tasks in flight for part b")
 	keep := flag.Bool("keep", false, "keep the work dir (logs, databases)")
 	flag.Parse()
 
-	if err := mainErr(*bin, *out, *parts, *inFlight, *keep); err != nil {
+	if *emuBin == "" {
+		*emuBin = *bin
+	}
+	if err := mainErr(*bin, *emuBin, *out, *parts, *inFlight, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -54,9 +58,12 @@ func main() {
 // row is one line of the table.
 type row struct{ part, what, result, target string }
 
-func mainErr(bin, out, parts string, inFlight int, keep bool) error {
+func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
+		return err
+	}
+	if emuBin, err = filepath.Abs(emuBin); err != nil {
 		return err
 	}
 	if _, err := os.Stat(bin); err != nil {
@@ -93,13 +100,13 @@ func mainErr(bin, out, parts string, inFlight int, keep bool) error {
 		rows = append(rows, r...)
 		return nil
 	}
-	if err := step("a", func() ([]row, error) { return partCreates(dir, bin, profDir) }); err != nil {
+	if err := step("a", func() ([]row, error) { return partCreates(dir, bin, emuBin, profDir) }); err != nil {
 		return err
 	}
-	if err := step("b", func() ([]row, error) { return partInFlight(dir, bin, inFlight, profDir) }); err != nil {
+	if err := step("b", func() ([]row, error) { return partInFlight(dir, bin, emuBin, inFlight, profDir) }); err != nil {
 		return err
 	}
-	if err := step("c", func() ([]row, error) { return partDownloads(dir, bin) }); err != nil {
+	if err := step("c", func() ([]row, error) { return partDownloads(dir, bin, emuBin) }); err != nil {
 		return err
 	}
 	if err := step("d", partUpstream); err != nil {
@@ -125,8 +132,8 @@ func mainErr(bin, out, parts string, inFlight int, keep bool) error {
 
 // ----- a: creates -----
 
-func partCreates(dir, bin, profDir string) ([]row, error) {
-	emu, emuBase, err := emulator(dir, "fake-ark-a", bin, time.Hour, time.Hour)
+func partCreates(dir, bin, emuBin, profDir string) ([]row, error) {
+	emu, emuBase, err := emulator(dir, "fake-ark-a", emuBin, time.Hour, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -231,8 +238,8 @@ func upstreamTotal(base, key string) (int64, error) {
 
 // ----- b: tasks in flight -----
 
-func partInFlight(dir, bin string, n int, profDir string) ([]row, error) {
-	emu, emuBase, err := emulator(dir, "fake-ark-b", bin, time.Hour, time.Hour)
+func partInFlight(dir, bin, emuBin string, n int, profDir string) ([]row, error) {
+	emu, emuBase, err := emulator(dir, "fake-ark-b", emuBin, time.Hour, time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -297,12 +304,12 @@ func partInFlight(dir, bin string, n int, profDir string) ([]row, error) {
 
 const videoBytes = 50 << 20
 
-func partDownloads(dir, bin string) ([]row, error) {
+func partDownloads(dir, bin, emuBin string) ([]row, error) {
 	video, err := bigVideo(dir)
 	if err != nil {
 		return nil, err
 	}
-	emu, emuBase, err := emulator(dir, "fake-ark-c", bin, 100*time.Millisecond, 300*time.Millisecond, "--result-video", video)
+	emu, emuBase, err := emulator(dir, "fake-ark-c", emuBin, 100*time.Millisecond, 300*time.Millisecond, "--result-video", video)
 	if err != nil {
 		return nil, err
 	}
