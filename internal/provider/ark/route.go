@@ -174,7 +174,9 @@ func (p *Provider) choose(m *task.Model, t *task.Task, pn *pin, tried map[slot]b
 					return nil, 0, true
 				}
 				st := p.state(s)
-				st.creates = slices.DeleteFunc(st.creates, func(at time.Time) bool { return now.Sub(at) >= time.Minute })
+				for len(st.creates) > 0 && now.Sub(st.creates[0]) >= time.Minute {
+					st.creates = st.creates[1:] // appended in time order: the old ones lead
+				}
 				switch {
 				case now.Before(st.coolTill):
 					wait = min(wait, st.coolTill.Sub(now))
