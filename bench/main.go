@@ -41,7 +41,7 @@ func main() {
 	bin := flag.String("bin", "bin/seedgate", "the seedgate binary to measure")
 	emuBin := flag.String("emu", "", "the seedgate binary whose fake-ark is the upstream (default: -bin; set it to compare an older gateway)")
 	out := flag.String("out", "bench/results.md", "where to write the table")
-	parts := flag.String("parts", "abcd", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests)")
+	parts := flag.String("parts", "abcd", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests; l: only the latency rows of a)")
 	inFlight := flag.Int("in-flight", 100_000, "tasks in flight for part b")
 	keep := flag.Bool("keep", false, "keep the work dir (logs, databases)")
 	flag.Parse()
@@ -101,6 +101,16 @@ func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
 		return nil
 	}
 	if err := step("a", func() ([]row, error) { return partCreates(dir, bin, emuBin, profDir) }); err != nil {
+		return err
+	}
+	if err := step("l", func() ([]row, error) { // part a's latency rows alone
+		emu, emuBase, err := emulator(dir, "fake-ark-l", emuBin, time.Hour, time.Hour)
+		if err != nil {
+			return nil, err
+		}
+		defer emu.stop()
+		return latencyRows(dir, bin, emuBase, profDir)
+	}); err != nil {
 		return err
 	}
 	if err := step("b", func() ([]row, error) { return partInFlight(dir, bin, emuBin, inFlight, profDir) }); err != nil {
@@ -176,10 +186,17 @@ func partCreates(dir, bin, emuBin, profDir string) ([]row, error) {
 				fmt.Sprintf("%.2f× the throughput · p99 %+.1f ms", g.perSecond()/d.perSecond(), float64(g.pct(0.99)-d.pct(0.99))/1e6), ""},
 		)
 	}
+	lat, err := latencyRows(dir, bin, emuBase, profDir)
+	return append(rows, lat...), err
+}
 
-	// The latency the gateway adds below saturation: 200 clients paced to a
-	// steady rate, the same to a fresh gateway (the ones above are still
-	// creating their backlog upstream) and to the emulator.
+// latencyRows measure the latency the gateway adds below saturation: 200
+// clients paced to a steady rate, the same to a fresh gateway (the ones of
+// partCreates are still creating their backlog upstream) and to the emulator.
+func latencyRows(dir, bin, emuBase, profDir string) ([]row, error) {
+	const measure = 5 * time.Second
+	direct := target{url: emuBase + "/contents/generations/tasks", key: "sk-bench-direct"}
+	var rows []row
 	for _, rate := range []float64{200, 1000} {
 		pg, purl, err := gateway(dir, fmt.Sprintf("gateway-a-paced-%.0f", rate), bin, emuBase, "expected_time: 1h", "SEEDGATE_WORKERS=32")
 		if err != nil {
