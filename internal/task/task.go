@@ -157,13 +157,13 @@ type Request struct {
 // Result is what a succeeded task produced. URLs are the gateway's own stable URLs
 // once the result is mirrored; UpstreamVideoURL keeps the provider's original.
 type Result struct {
-	VideoURL         string `json:"video_url"`
-	LastFrameURL     string `json:"last_frame_url,omitempty"`
-	VideoFileID      string `json:"video_file_id,omitempty"`
-	LastFrameFileID  string `json:"last_frame_file_id,omitempty"`
+	VideoURL        string `json:"video_url"`
+	LastFrameURL    string `json:"last_frame_url,omitempty"`
+	VideoFileID     string `json:"video_file_id,omitempty"`
+	LastFrameFileID string `json:"last_frame_file_id,omitempty"`
 	// ThumbnailFileID is a still of the video, made by the background step that
 	// produced the result (render or mirror), so no request runs ffmpeg.
-	ThumbnailFileID string `json:"thumbnail_file_id,omitempty"`
+	ThumbnailFileID  string `json:"thumbnail_file_id,omitempty"`
 	UpstreamVideoURL string `json:"upstream_video_url,omitempty"`
 	UpstreamFrameURL string `json:"upstream_last_frame_url,omitempty"`
 
