@@ -10,13 +10,18 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/jonboulle/clockwork"
+
 	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/blob/disk"
 	"github.com/seedgate/seedgate/internal/blob/s3"
@@ -50,7 +55,8 @@ type App struct {
 	Addr string
 
 	log    *slog.Logger
-	feed   *events.Feed // other instances' task changes (PostgreSQL)
+	base   baseservice.Archetype // the one logger and clock of every service
+	feed   *events.Feed          // other instances' task changes (PostgreSQL)
 	http   *http.Server
 	ln     net.Listener
 	served chan error
@@ -91,11 +97,45 @@ func OpenBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 	return s, nil
 }
 
-// Start opens everything and starts serving; it returns once the listener is up.
-func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err error) {
-	a := &App{Config: c, log: log, served: make(chan error, 1)}
+// Option changes how Start builds the gateway.
+type Option func(*options)
+
+type options struct {
+	ln    net.Listener
+	clock clockwork.Clock
+}
+
+// WithListener serves on ln (already bound) instead of listening on
+// Config.Listen.
+func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln } }
+
+// WithClock gives every service clk instead of the real clock (tests).
+func WithClock(clk clockwork.Clock) Option { return func(o *options) { o.clock = clk } }
+
+// Start opens everything and starts serving; it returns once the listener is
+// up. It listens first: without SEEDGATE_PUBLIC_URL the public URL is the
+// bound address (a free port, for ":0").
+func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Option) (_ *App, err error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	a := &App{Config: c, log: log, base: baseservice.New(log), served: make(chan error, 1)}
+	if o.clock != nil {
+		a.base.Clock = o.clock
+	}
+	if a.ln = o.ln; a.ln == nil {
+		if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
+		}
+	}
+	a.Addr = a.ln.Addr().String()
+	if !c.PublicURLSet {
+		c.PublicURL = config.PublicURLFor(a.Addr)
+	}
 	defer func() {
 		if err != nil {
+			_ = a.ln.Close()
 			a.closeStore()
 		}
 	}()
@@ -111,7 +151,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	// Keys, tenants and budgets (issue 6): static, admin and stored keys.
 	accounts, _ := a.Store.(store.AccountStore)
 	keyring := auth.NewKeyring(auth.KeyringConfig{Store: accounts, Static: c.APIKeys, AdminKey: c.AdminKey,
-		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log})
+		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log,
+		Now: a.base.Now})
 	if open, err := keyring.Open(ctx); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	} else if open {
@@ -149,7 +190,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels (issue 3): models a channel serves run on Ark; others are refused.
-	arkp, err := newArk(ctx, c, a.Store, blobs, resolver, urls, log)
+	arkp, err := newArk(ctx, c, a.Store, blobs, resolver, urls, a.base)
 	if err != nil {
 		return nil, err
 	}
@@ -159,16 +200,16 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	hub := events.NewHub()
 
 	host, _ := os.Hostname()
-	a.Scheduler = scheduler.New(scheduler.Config{
-		Store: a.Store, Providers: providers, Hub: hub, Logger: log,
+	a.Scheduler = scheduler.New(scheduler.Config{Archetype: a.base,
+		Store: a.Store, Providers: providers, Hub: hub,
 		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), Workers: c.Workers, Lease: c.Lease,
 	})
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
-		Logger: log, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
+		Logger: log, Now: a.base.Now, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 	})
-	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), log)
+	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), a.base)
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
@@ -176,13 +217,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	}, a.Service, a.Store, log)
 	a.Server = handler
 
-	if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
-		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
-	}
-	a.Addr = a.ln.Addr().String()
 	if c.DebugListen != "" {
 		if a.debug, err = startDebug(c.DebugListen, log); err != nil {
-			_ = a.ln.Close()
 			return nil, err
 		}
 	}
@@ -196,11 +232,12 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger) (_ *App, err
 	// Several instances on one database: changes made by the others reach this
 	// one's waiters (SSE, Prefer: wait) through the database's notifications.
 	if l, ok := a.Store.(changeListener); ok {
-		a.feed = &events.Feed{Hub: hub, Listen: l.Listen, Get: a.Store.GetTask, Logger: log}
+		a.feed = &events.Feed{Archetype: a.base, Hub: hub, Listen: l.Listen, Get: a.Store.GetTask}
 		a.feed.Start(ctx)
 	}
 	go func() { a.served <- a.http.Serve(a.ln) }()
-	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "provider", "sandbox")
+	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir,
+		"providers", slices.Sorted(maps.Keys(providers)))
 	return a, nil
 }
 

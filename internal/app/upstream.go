@@ -3,10 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/media"
@@ -20,7 +20,8 @@ import (
 // newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
 // SEEDGATE_ARK_API_KEY shortcut; nil when neither is set (sandbox only).
 func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.Store, resolver *media.Resolver,
-	urls *service.URLSigner, log *slog.Logger) (*ark.Provider, error) {
+	urls *service.URLSigner, base baseservice.Archetype) (*ark.Provider, error) {
+	log := base.Logger
 	var settings *ark.Settings
 	if c.ChannelsFile != "" {
 		s, err := ark.LoadSettings(c.ChannelsFile)
@@ -47,6 +48,7 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.St
 		// through the SSRF guard like any URL the gateway did not choose itself.
 		Download: safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate, Timeout: 30 * time.Minute}),
 		Logger:   log,
+		Now:      base.Now,
 	}
 	if c.PublicURLSet {
 		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))

@@ -1,8 +1,7 @@
 package app
 
 import (
-	"log/slog"
-
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
@@ -50,18 +49,18 @@ func terminalOnly(payload func(*task.Task) any) func(*task.Task) any {
 }
 
 // newWebhooks returns the callback dispatcher, or nil when the store keeps no outbox.
-func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, log *slog.Logger) *webhook.Dispatcher {
+func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, base baseservice.Archetype) *webhook.Dispatcher {
 	ws, ok := st.(store.WebhookStore)
 	if !ok {
-		log.Warn("the store keeps no webhook outbox: callback_url is accepted but no callbacks are sent")
+		base.Logger.Warn("the store keeps no webhook outbox: callback_url is accepted but no callbacks are sent")
 		return nil
 	}
 	return webhook.New(webhook.Config{
+		Archetype:      base,
 		Store:          ws,
 		HTTP:           webhook.NewClient(c.AllowPrivate, c.WebhookTimeout),
 		Render:         webhook.Renderer(webhookPayloads(), jobs.WebhookPayload, svc.Present),
 		Hub:            hub,
-		Logger:         log,
 		Owner:          owner,
 		Workers:        c.WebhookWorkers,
 		AttemptTimeout: c.WebhookTimeout,

@@ -337,12 +337,19 @@ func (c *Config) derive() {
 		c.DatabaseURL = filepath.Join(c.DataDir, "seedgate.db")
 	}
 	if c.PublicURL == "" {
-		host, port, _ := net.SplitHostPort(c.Listen)
-		if host == "" || host == "0.0.0.0" || host == "::" {
-			host = "localhost"
-		}
-		c.PublicURL = "http://" + net.JoinHostPort(host, port)
+		c.PublicURL = PublicURLFor(c.Listen)
 	}
+}
+
+// PublicURLFor is the public URL that serving on addr implies when
+// SEEDGATE_PUBLIC_URL is not set (a wildcard host reads as localhost). The
+// gateway recomputes it from the address it actually bound (port 0).
+func PublicURLFor(addr string) string {
+	host, port, _ := net.SplitHostPort(addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // SQLitePath returns the SQLite file named by DatabaseURL, or "" if it names another engine.

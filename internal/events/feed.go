@@ -3,10 +3,11 @@ package events
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
+	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -16,61 +17,55 @@ import (
 // made are announced too and published a second time, which subscribers
 // tolerate (they see the newest state).
 type Feed struct {
+	// Archetype is the logger and the clock (app's).
+	baseservice.Archetype
 	Hub *Hub
 	// Listen blocks announcing changed task ids until ctx ends or it fails;
 	// ready is called once it is listening (store/postgres.Store.Listen).
 	Listen func(ctx context.Context, ready func(), changed func(id string)) error
 	// Get reads a task from the store.
-	Get    func(ctx context.Context, id string) (*task.Task, error)
-	Logger *slog.Logger
+	Get func(ctx context.Context, id string) (*task.Task, error)
 	// Retry is the first delay before listening again after a failure (default
 	// 1 s, doubling up to 30 s). Waiters re-read the store meanwhile.
 	Retry time.Duration
 
-	cancel  context.CancelFunc
-	done    chan struct{}
+	run     startstop.Base
 	mu      sync.Mutex
 	pending map[string]struct{}
 	kick    chan struct{}
 }
 
-// Start listens until Stop.
+// Start listens until Stop; starting a running feed does nothing.
 func (f *Feed) Start(ctx context.Context) {
-	if f.Logger == nil {
-		f.Logger = slog.New(slog.DiscardHandler)
+	f.mu.Lock()
+	if f.Logger == nil || f.Clock == nil { // written once: a second Start only reads
+		f.Archetype = f.Archetype.WithDefaults()
 	}
 	if f.Retry <= 0 {
 		f.Retry = time.Second
 	}
-	f.pending = map[string]struct{}{}
-	f.kick = make(chan struct{}, 1)
-	ctx, f.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	f.done = make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() { f.fetch(ctx) })
-	wg.Go(func() { f.listen(ctx) })
-	go func() { wg.Wait(); close(f.done) }()
+	if f.pending == nil {
+		f.pending = map[string]struct{}{}
+		f.kick = make(chan struct{}, 1)
+	}
+	f.mu.Unlock()
+	f.run.Go(ctx, f.fetch, f.listen)
 }
 
 // Stop stops listening and waits until ctx ends for the feed to wind down.
+// Stopping a stopped feed does nothing.
 func (f *Feed) Stop(ctx context.Context) error {
-	if f.cancel == nil {
-		return nil
+	if err := f.run.Stop(ctx); err != nil {
+		return fmt.Errorf("events feed stop: %w", err)
 	}
-	f.cancel()
-	select {
-	case <-f.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("events feed stop: %w", ctx.Err())
-	}
+	return nil
 }
 
 func (f *Feed) listen(ctx context.Context) {
 	log := f.Logger.With("component", "events-feed")
 	delay := f.Retry
 	for ctx.Err() == nil {
-		start := time.Now()
+		start := f.Clock.Now()
 		err := f.Listen(ctx, func() {
 			// Whatever changed while we were not listening: catch up on what
 			// is being waited for.
@@ -81,14 +76,14 @@ func (f *Feed) listen(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if time.Since(start) > time.Minute {
+		if f.Clock.Since(start) > time.Minute {
 			delay = f.Retry // it ran fine for a while: start backing off afresh
 		}
 		log.Warn("listening for other instances' task changes failed; waiters poll meanwhile", "err", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(delay):
+		case <-f.Clock.After(delay):
 		}
 		delay = min(2*delay, 30*time.Second)
 	}

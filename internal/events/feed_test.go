@@ -61,7 +61,11 @@ func TestFeed(t *testing.T) {
 			return nil, errors.New("not found")
 		}}
 	f.Start(t.Context())
-	defer func() { require.NoError(t, f.Stop(context.Background())) }()
+	f.Start(t.Context()) // a second Start does nothing: one connection
+	defer func() {
+		require.NoError(t, f.Stop(context.Background()))
+		require.NoError(t, f.Stop(context.Background()), "a second Stop does nothing")
+	}()
 
 	conn := <-src.conns // listening (and caught up: nobody waited yet)
 	ch, stop := hub.Subscribe("watched")
@@ -77,8 +81,22 @@ func TestFeed(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("a change announced by another instance was not published")
 	}
-	time.Sleep(50 * time.Millisecond)
-	require.EqualValues(t, 1, reads.Load(), "tasks nobody here waits on are not read")
+	// Reads happen in order: once a later change of the watched task is
+	// published, a read of the unwatched one would have happened before it.
+	set("watched", task.StatusQueued)
+	conn <- "watched"
+	select {
+	case tk := <-ch:
+		require.Equal(t, task.StatusQueued, tk.Status)
+	case <-time.After(5 * time.Second):
+		t.Fatal("the second change was not published")
+	}
+	require.EqualValues(t, 2, reads.Load(), "tasks nobody here waits on are not read")
+	select {
+	case <-src.conns:
+		t.Fatal("a second Start opened a second connection")
+	default:
+	}
 
 	// The connection drops; a change made meanwhile is caught up on reconnect.
 	src.fail <- errors.New("connection reset")

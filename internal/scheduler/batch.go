@@ -110,13 +110,13 @@ func (s *Scheduler) renewLeases(ctx context.Context, ids []string) (*leaseRenewa
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
-		tick := time.NewTicker(s.c.Lease / 3)
+		tick := s.c.Clock.NewTicker(s.c.Lease / 3)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
+			case <-tick.Chan():
 				until := s.c.Now().Add(s.c.Lease)
 				for _, id := range l.ids() {
 					err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, until)
@@ -253,7 +253,6 @@ const nudgeGather = 20 * time.Millisecond
 // flushNudges writes pending nudges, one MakeDue per instant, until ctx ends.
 // A task in a step of this instance is told through nudged instead.
 func (s *Scheduler) flushNudges(ctx context.Context, us store.UpstreamStore) {
-	defer s.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():
@@ -263,7 +262,7 @@ func (s *Scheduler) flushNudges(ctx context.Context, us store.UpstreamStore) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(nudgeGather):
+		case <-s.c.Clock.After(nudgeGather):
 		}
 		byTime := map[time.Time][]string{}
 		s.mu.Lock()

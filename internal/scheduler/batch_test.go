@@ -288,12 +288,18 @@ func TestNudgeChecksNow(t *testing.T) {
 		return u
 	}
 	b.addTask(t, "t1", time.Hour)
-	s := b.startWith(t, f, 500)
+	s := New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": f}, Hub: b.hub, Owner: "a",
+		Workers: 2, Lease: time.Minute, PollInterval: 20 * time.Millisecond, CheckInterval: 30 * time.Millisecond})
+	cl := watchClaims(s)
+	s.Start(context.Background())
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
 	waitStatus(t, b.store, "t1", task.StatusRunning)
-	time.Sleep(50 * time.Millisecond)
+	seen := time.Now()
+	require.Zero(t, cl.after(t, s, seen).n, "no check before the nudge")
 	got, err := b.store.GetTask(context.Background(), "t1")
 	require.NoError(t, err)
-	require.Equal(t, task.StatusRunning, got.Status, "no check before the nudge")
+	require.Equal(t, task.StatusRunning, got.Status)
+	require.True(t, got.NextCheckAt.After(seen.Add(50*time.Minute)), "the next check is planned an hour away: %s", got.NextCheckAt)
 	require.NoError(t, s.Nudge(context.Background(), "t1"))
 	waitStatus(t, b.store, "t1", task.StatusSucceeded)
 	require.NoError(t, s.Nudge(context.Background(), "t1"), "a finished task ignores nudges")

@@ -19,19 +19,22 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
+	"github.com/seedgate/seedgate/internal/claimloop"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
 // Config wires a Scheduler.
 type Config struct {
+	// Archetype is the logger and clock (app's; defaults: discard, real time).
+	baseservice.Archetype
 	Store     store.Store
 	Providers map[string]provider.Provider
 	Hub       *events.Hub
-	Logger    *slog.Logger
-	Now       func() time.Time
 	// Owner names this instance in leases (unique per process).
 	Owner   string
 	Workers int
@@ -50,13 +53,10 @@ type Config struct {
 // Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
 // background service here.
 type Scheduler struct {
-	c      Config
-	log    *slog.Logger
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	slots  chan struct{} // one per worker
-	wg     sync.WaitGroup
+	c    Config
+	log  *slog.Logger
+	run  startstop.Base
+	loop *claimloop.Loop
 	// batchers are the providers that check tasks in batches (provider.BatchChecker);
 	// claimChecks says the store can claim their due checks apart (store.UpstreamStore).
 	batchers    []string
@@ -71,12 +71,7 @@ type Scheduler struct {
 
 // New returns a stopped Scheduler.
 func New(c Config) *Scheduler {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Archetype = c.Archetype.WithDefaults()
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
@@ -95,9 +90,10 @@ func New(c Config) *Scheduler {
 	if c.CheckBatchSize <= 0 {
 		c.CheckBatchSize = 500
 	}
-	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, c.Workers), inflight: map[string]bool{}, nudged: map[string]time.Time{},
-		toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1)}
+	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), inflight: map[string]bool{},
+		nudged: map[string]time.Time{}, toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1)}
+	s.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
+		Claim: s.claim, Sleep: s.sleep})
 	for name, p := range c.Providers {
 		if _, ok := p.(provider.BatchChecker); ok {
 			s.batchers = append(s.batchers, name)
@@ -109,117 +105,80 @@ func New(c Config) *Scheduler {
 }
 
 // Wake makes the loop look for due work now (e.g. after a create).
-func (s *Scheduler) Wake() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
+func (s *Scheduler) Wake() { s.loop.Wake() }
 
-// Start runs the loop until Stop.
+// Start runs the loop until Stop; starting a running scheduler does nothing.
 func (s *Scheduler) Start(ctx context.Context) {
-	ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.done = make(chan struct{})
-	go s.loop(ctx)
+	run := []func(context.Context){s.loop.Run}
 	if us, ok := s.c.Store.(store.UpstreamStore); ok {
-		s.wg.Add(1)
-		go s.flushNudges(ctx, us)
+		run = append(run, func(ctx context.Context) { s.flushNudges(ctx, us) })
 	}
+	s.run.Go(ctx, run...)
 }
 
 // Stop stops claiming, and waits for steps in progress until ctx ends; steps
 // still running then are abandoned (their leases expire and the work resumes
-// elsewhere or after restart).
+// elsewhere or after restart). Stopping a stopped scheduler does nothing.
 func (s *Scheduler) Stop(ctx context.Context) error {
-	if s.cancel == nil {
-		return nil
+	if err := s.run.Stop(ctx); err != nil {
+		return fmt.Errorf("scheduler stop: %w", err)
 	}
-	s.cancel()
-	finished := make(chan struct{})
-	go func() { <-s.done; s.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("scheduler stop: %w", ctx.Err())
-	}
+	return nil
 }
 
-func (s *Scheduler) loop(ctx context.Context) {
-	defer close(s.done)
-	for ctx.Err() == nil {
-		more := false // there may be more due work
-		if s.claimChecks && len(s.batchers) > 0 && s.c.Workers-len(s.slots) > 0 {
-			more = s.claimBatch(ctx)
-		}
-		if free := s.c.Workers - len(s.slots); free > 0 {
-			tasks, err := s.c.Store.ClaimDue(ctx, s.c.Owner, s.c.Now(), s.c.Lease, free)
-			if err != nil && ctx.Err() == nil {
-				s.log.Error("claim failed", "err", err)
-			}
-			var checks []*task.Task // checks that fell due after claimBatch: one batch too
-			for _, t := range tasks {
-				if t.UpstreamID != "" && slices.Contains(s.batchers, t.Provider) {
-					checks = append(checks, t)
-					continue
-				}
-				s.run(func() { s.work(ctx, t) })
-			}
-			if len(checks) > 0 {
-				s.run(func() { s.workBatch(ctx, checks) })
-			}
-			more = more || (len(tasks) > 0 && len(tasks) == free)
-		}
-		if more {
+// claim claims due work for free worker slots (claimloop.Config.Claim).
+func (s *Scheduler) claim(ctx context.Context, now time.Time, free int) (claimed int, more bool) {
+	if s.claimChecks && len(s.batchers) > 0 {
+		claimed, more = s.claimBatch(ctx, now)
+	}
+	if free = s.loop.Free(); free <= 0 {
+		return claimed, more
+	}
+	tasks, err := s.c.Store.ClaimDue(ctx, s.c.Owner, now, s.c.Lease, free)
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("claim failed", "err", err)
+	}
+	var checks []*task.Task // checks that fell due after claimBatch: one batch too
+	for _, t := range tasks {
+		if t.UpstreamID != "" && slices.Contains(s.batchers, t.Provider) {
+			checks = append(checks, t)
 			continue
 		}
-		s.sleep(ctx)
+		s.loop.Go(func() { s.work(ctx, t) })
 	}
-}
-
-// run starts fn on a worker slot (the caller checked one is free).
-func (s *Scheduler) run(fn func()) {
-	s.slots <- struct{}{}
-	s.wg.Add(1)
-	go func() {
-		defer func() { <-s.slots; s.wg.Done(); s.Wake() }()
-		fn()
-	}()
+	if len(checks) > 0 {
+		s.loop.Go(func() { s.workBatch(ctx, checks) })
+	}
+	return claimed + len(tasks), more || (len(tasks) > 0 && len(tasks) == free)
 }
 
 // claimBatch claims due status checks of the batching providers and checks
-// them on one worker slot. It reports whether a full batch was claimed.
-func (s *Scheduler) claimBatch(ctx context.Context) bool {
+// them on one worker slot. It reports how many it claimed and whether that
+// was a full batch.
+func (s *Scheduler) claimBatch(ctx context.Context, now time.Time) (int, bool) {
 	us := s.c.Store.(store.UpstreamStore) // the loop calls this only then
-	tasks, err := us.ClaimDueChecks(ctx, s.c.Owner, s.c.Now(), s.c.Lease, s.batchers, s.c.CheckBatchSize)
+	tasks, err := us.ClaimDueChecks(ctx, s.c.Owner, now, s.c.Lease, s.batchers, s.c.CheckBatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claim of status checks failed", "err", err)
 		}
-		return false
+		return 0, false
 	}
 	if len(tasks) == 0 {
-		return false
+		return 0, false
 	}
-	s.run(func() { s.workBatch(ctx, tasks) })
-	return len(tasks) == s.c.CheckBatchSize
+	s.loop.Go(func() { s.workBatch(ctx, tasks) })
+	return len(tasks), len(tasks) == s.c.CheckBatchSize
 }
 
-// sleep waits until the next task is due, a wake-up, or the poll interval.
-func (s *Scheduler) sleep(ctx context.Context) {
-	d := s.c.PollInterval
-	if next, err := s.c.Store.NextDue(ctx); err == nil && !next.IsZero() {
-		if until := next.Sub(s.c.Now()); until < d {
-			d = max(until, 10*time.Millisecond) // a leased due task must not make us spin
-		}
+// sleep is how long the loop may wait: until the next task is due, at most
+// the poll interval.
+func (s *Scheduler) sleep(ctx context.Context) time.Duration {
+	next, err := s.c.Store.NextDue(ctx)
+	if err != nil {
+		next = time.Time{}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-s.wake:
-	case <-t.C:
-	}
+	return s.loop.Until(next)
 }
 
 // work runs one step of t under its lease.
@@ -479,13 +438,13 @@ func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
 func (s *Scheduler) renewLease(ctx context.Context, id string) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
-		tick := time.NewTicker(s.c.Lease / 3)
+		tick := s.c.Clock.NewTicker(s.c.Lease / 3)
 		defer tick.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case <-tick.C:
+			case <-tick.Chan():
 				if err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, s.c.Now().Add(s.c.Lease)); err != nil && ctx.Err() == nil {
 					s.log.Warn("lease renewal failed", "task", id, "err", err)
 				}

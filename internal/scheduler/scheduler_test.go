@@ -115,6 +115,88 @@ func (b *bundle) start(t *testing.T, st store.Store, owner string, lease time.Du
 	return s
 }
 
+// claims records the scheduler's claims (claimloop.Loop.OnClaimed): call
+// before Start.
+type claims struct {
+	mu   sync.Mutex
+	seen []claimed
+	ch   chan struct{}
+}
+
+type claimed struct {
+	now time.Time
+	n   int
+}
+
+func watchClaims(s *Scheduler) *claims {
+	c := &claims{ch: make(chan struct{}, 1)}
+	s.loop.OnClaimed(func(now time.Time, n int) {
+		c.mu.Lock()
+		c.seen = append(c.seen, claimed{now, n})
+		c.mu.Unlock()
+		select {
+		case c.ch <- struct{}{}:
+		default:
+		}
+	})
+	return c
+}
+
+// after wakes s and returns the first claim made for a time not before t.
+func (c *claims) after(tb testing.TB, s *Scheduler, t time.Time) claimed {
+	tb.Helper()
+	s.Wake()
+	deadline := time.After(30 * time.Second)
+	for {
+		c.mu.Lock()
+		for _, cl := range c.seen {
+			if !cl.now.Before(t) {
+				c.mu.Unlock()
+				return cl
+			}
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.ch:
+		case <-deadline:
+			tb.Fatal("no claim after a wake-up")
+		}
+	}
+}
+
+// Start and Stop are safe to call twice: one loop runs, and stopping a
+// stopped scheduler does nothing.
+func TestStartStopTwice(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	s := New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": b.fake}, Hub: b.hub, Owner: "a",
+		Workers: 1, Lease: time.Minute, PollInterval: time.Hour})
+	cl := watchClaims(s)
+	require.NoError(t, s.Stop(context.Background()), "stopping before starting does nothing")
+	s.Start(context.Background())
+	s.Start(context.Background())
+	b.addTask(t, "t1", time.Hour)
+	waitStatus(t, b.store, "t1", task.StatusSucceeded)
+	require.Equal(t, 1, b.fake.createCount())
+	require.NoError(t, s.Stop(context.Background()))
+	require.NoError(t, s.Stop(context.Background()))
+	cl.mu.Lock()
+	n := len(cl.seen)
+	cl.mu.Unlock()
+	// A stopped scheduler claims nothing; a restarted one claims again.
+	b.addTask(t, "t2", time.Hour)
+	s.Wake()
+	cl.mu.Lock()
+	require.Len(t, cl.seen, n, "Stop returned after the loop's last claim")
+	cl.mu.Unlock()
+	s.Start(context.Background())
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	waitStatus(t, b.store, "t2", task.StatusSucceeded)
+	cl.mu.Lock()
+	require.Greater(t, len(cl.seen), n)
+	cl.mu.Unlock()
+}
+
 func (b *bundle) addTask(t *testing.T, id string, expiresIn time.Duration) *task.Task {
 	t.Helper()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -132,7 +214,7 @@ func waitStatus(t *testing.T, st store.Store, id string, want task.Status) *task
 		var err error
 		got, err = st.GetTask(context.Background(), id)
 		return err == nil && got.Status == want
-	}, 10*time.Second, 5*time.Millisecond, "task %s never reached %s", id, want)
+	}, time.Minute, 5*time.Millisecond, "task %s never reached %s", id, want)
 	return got
 }
 

@@ -28,8 +28,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
+	"github.com/seedgate/seedgate/internal/claimloop"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/safehttp"
+	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -49,6 +52,9 @@ const (
 
 // Config wires a Dispatcher.
 type Config struct {
+	// Archetype is the logger and the clock for due times, leases and
+	// webhook-timestamp (app's; tests inject a fake clock).
+	baseservice.Archetype
 	Store store.WebhookStore
 	// HTTP posts the messages; NewClient makes the right one (SSRF-guarded, no redirects).
 	HTTP *http.Client
@@ -57,10 +63,7 @@ type Config struct {
 	Render func(m *store.WebhookMessage) (body []byte, send bool, err error)
 	// Hub, when set, wakes the dispatcher on every task change (a change may
 	// have queued a message); without it new messages wait for PollInterval.
-	Hub    *events.Hub
-	Logger *slog.Logger
-	// Now is the clock for due times, leases and webhook-timestamp (tests inject one).
-	Now   func() time.Time
+	Hub   *events.Hub
 	Owner string // names this instance in leases
 	// Workers bounds concurrent deliveries (default 8); PerEndpoint bounds those
 	// to one URL (default 2).
@@ -80,13 +83,10 @@ type Config struct {
 
 // Dispatcher delivers the outbox. Start/Stop like every background service.
 type Dispatcher struct {
-	c      Config
-	log    *slog.Logger
-	wake   chan struct{}
-	slots  chan struct{}
-	cancel context.CancelFunc
-	done   chan struct{}
-	wg     sync.WaitGroup
+	c    Config
+	log  *slog.Logger
+	run  startstop.Base
+	loop *claimloop.Loop
 
 	mu   sync.Mutex
 	busy map[string]int // in-flight deliveries per URL
@@ -94,12 +94,7 @@ type Dispatcher struct {
 
 // New returns a stopped Dispatcher.
 func New(c Config) *Dispatcher {
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Archetype = c.Archetype.WithDefaults()
 	if c.Workers <= 0 {
 		c.Workers = 8
 	}
@@ -132,8 +127,10 @@ func New(c Config) *Dispatcher {
 	if c.Owner == "" {
 		c.Owner = "webhook-" + strconv.FormatInt(rand.Int64(), 36)
 	}
-	return &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), wake: make(chan struct{}, 1),
-		slots: make(chan struct{}, c.Workers), busy: map[string]int{}}
+	d := &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), busy: map[string]int{}}
+	d.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
+		Claim: d.claim, Sleep: d.sleep})
+	return d
 }
 
 // NewClient returns the client for callback URLs: the SSRF-guarded safehttp
@@ -153,80 +150,58 @@ func tenPercent(d time.Duration) time.Duration {
 }
 
 // Wake makes the loop look for due messages now.
-func (d *Dispatcher) Wake() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
-}
+func (d *Dispatcher) Wake() { d.loop.Wake() }
 
-// Start runs the delivery loop until Stop.
+// Start runs the delivery loop until Stop; starting a running dispatcher does nothing.
 func (d *Dispatcher) Start(ctx context.Context) {
-	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	d.done = make(chan struct{})
+	run := []func(context.Context){d.loop.Run}
 	if d.c.Hub != nil {
-		changes, stop := d.c.Hub.SubscribeAll()
-		go func() {
-			defer stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-changes:
-					d.Wake()
-				}
-			}
-		}()
+		run = append(run, d.wakeOnChanges)
 	}
-	go d.loop(ctx)
+	d.run.Go(ctx, run...)
 }
 
 // Stop stops claiming and waits, until ctx ends, for deliveries in flight.
 // Messages still in flight then are retried after their lease expires.
+// Stopping a stopped dispatcher does nothing.
 func (d *Dispatcher) Stop(ctx context.Context) error {
-	if d.cancel == nil {
-		return nil
+	if err := d.run.Stop(ctx); err != nil {
+		return fmt.Errorf("webhooks stop: %w", err)
 	}
-	d.cancel()
-	finished := make(chan struct{})
-	go func() { <-d.done; d.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("webhooks stop: %w", ctx.Err())
+	return nil
+}
+
+// wakeOnChanges wakes the loop on every task change until ctx ends.
+func (d *Dispatcher) wakeOnChanges(ctx context.Context) {
+	changes, stop := d.c.Hub.SubscribeAll()
+	defer stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-changes:
+			d.Wake()
+		}
 	}
 }
 
-func (d *Dispatcher) loop(ctx context.Context) {
-	defer close(d.done)
-	for ctx.Err() == nil {
-		free := d.c.Workers - len(d.slots)
-		claimed := 0
-		if free > 0 {
-			ms, err := d.c.Store.ClaimWebhooks(ctx, d.c.Owner, d.c.Now(), d.c.Lease, free, d.busyURLs())
-			if err != nil && ctx.Err() == nil {
-				d.log.Error("claiming webhook messages failed", "err", err)
-			}
-			for _, m := range ms {
-				if !d.hold(m.URL, 1) {
-					d.release(ctx, m) // one batch may hold more for a URL than PerEndpoint allows
-					continue
-				}
-				d.slots <- struct{}{}
-				d.wg.Add(1)
-				go func() {
-					defer func() { d.hold(m.URL, -1); <-d.slots; d.wg.Done(); d.Wake() }()
-					d.deliver(ctx, m)
-				}()
-			}
-			claimed = len(ms)
-		}
-		if claimed > 0 && claimed == free {
+// claim claims due messages for free worker slots (claimloop.Config.Claim).
+func (d *Dispatcher) claim(ctx context.Context, now time.Time, free int) (claimed int, more bool) {
+	ms, err := d.c.Store.ClaimWebhooks(ctx, d.c.Owner, now, d.c.Lease, free, d.busyURLs())
+	if err != nil && ctx.Err() == nil {
+		d.log.Error("claiming webhook messages failed", "err", err)
+	}
+	for _, m := range ms {
+		if !d.hold(m.URL, 1) {
+			d.release(ctx, m) // one batch may hold more for a URL than PerEndpoint allows
 			continue
 		}
-		d.sleep(ctx)
+		d.loop.Go(func() {
+			defer d.hold(m.URL, -1)
+			d.deliver(ctx, m)
+		})
 	}
+	return len(ms), len(ms) > 0 && len(ms) == free
 }
 
 // hold counts a delivery to url in (n=1) or out (n=-1); it refuses one past PerEndpoint.
@@ -261,24 +236,18 @@ func (d *Dispatcher) busyURLs() []string {
 	return out
 }
 
-func (d *Dispatcher) sleep(ctx context.Context) {
-	wait := d.c.PollInterval
+// sleep is how long the loop may wait (claimloop.Config.Sleep).
+func (d *Dispatcher) sleep(ctx context.Context) time.Duration {
 	// While an endpoint is saturated its due backlog must not make us spin: a
 	// finished delivery wakes the loop anyway.
 	if len(d.busyURLs()) > 0 {
-		wait = max(wait, time.Second)
-	} else if next, err := d.c.Store.NextWebhookDue(ctx); err == nil && !next.IsZero() {
-		if until := next.Sub(d.c.Now()); until < wait {
-			wait = max(until, 10*time.Millisecond)
-		}
+		return max(d.c.PollInterval, time.Second)
 	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-d.wake:
-	case <-t.C:
+	next, err := d.c.Store.NextWebhookDue(ctx)
+	if err != nil {
+		next = time.Time{}
 	}
+	return d.loop.Until(next)
 }
 
 // outcome is what one attempt decided.

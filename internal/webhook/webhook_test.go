@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jonboulle/clockwork"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	"github.com/stretchr/testify/require"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/task"
@@ -25,25 +27,6 @@ import (
 )
 
 var loopback = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-
-// clock is a fake clock the tests move by hand: retry delays of minutes and
-// hours pass instantly.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // receiver records every request it gets and answers with respond(n) (n from 1).
 type receiver struct {
@@ -82,8 +65,18 @@ func (rc *receiver) got() []received {
 
 type bundle struct {
 	store *sqlite.Store
-	clock *clock
+	// clock is moved by hand: retry delays of minutes and hours pass instantly.
+	clock *clockwork.FakeClock
 	d     *webhook.Dispatcher
+
+	mu     sync.Mutex
+	claims []claim
+	claim  chan struct{} // a claim was made
+}
+
+type claim struct {
+	now time.Time
+	n   int
 }
 
 func setup(t *testing.T, mod func(c *webhook.Config)) *bundle {
@@ -91,13 +84,13 @@ func setup(t *testing.T, mod func(c *webhook.Config)) *bundle {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "seedgate.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })
-	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
+	clk := clockwork.NewFakeClockAt(time.Now().UTC().Truncate(time.Millisecond))
 	payload := func(tk *task.Task) any { return map[string]any{"id": tk.ID, "status": tk.Status} }
 	c := webhook.Config{
 		Store:          st,
 		HTTP:           webhook.NewClient(loopback, 2*time.Second),
 		Render:         webhook.Renderer(map[string]func(*task.Task) any{"jobs": payload}, payload, nil),
-		Now:            clk.Now,
+		Archetype:      baseservice.Archetype{Clock: clk},
 		PollInterval:   5 * time.Millisecond,
 		AttemptTimeout: 2 * time.Second,
 		Jitter:         func(d time.Duration) time.Duration { return d },
@@ -106,13 +99,49 @@ func setup(t *testing.T, mod func(c *webhook.Config)) *bundle {
 		mod(&c)
 	}
 	d := webhook.New(c)
+	b := &bundle{store: st, clock: clk, d: d, claim: make(chan struct{}, 1)}
+	d.OnClaimed(func(now time.Time, n int) {
+		b.mu.Lock()
+		b.claims = append(b.claims, claim{now, n})
+		b.mu.Unlock()
+		select {
+		case b.claim <- struct{}{}:
+		default:
+		}
+	})
 	d.Start(context.Background())
+	d.Start(context.Background()) // does nothing: one loop
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		require.NoError(t, d.Stop(ctx))
+		require.NoError(t, d.Stop(ctx), "a second Stop does nothing")
 	})
-	return &bundle{store: st, clock: clk, d: d}
+	return b
+}
+
+// claimedAt wakes the dispatcher and waits for a claim for the clock's
+// present time; it returns how many messages that claim took.
+func (b *bundle) claimedAt(t *testing.T) int {
+	t.Helper()
+	now := b.clock.Now()
+	b.d.Wake()
+	deadline := time.After(30 * time.Second)
+	for {
+		b.mu.Lock()
+		for _, c := range b.claims {
+			if !c.now.Before(now) {
+				b.mu.Unlock()
+				return c.n
+			}
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.claim:
+		case <-deadline:
+			t.Fatal("no claim after a wake-up")
+		}
+	}
 }
 
 // addTask stores a task with a callback_url: its queued event is in the outbox.
@@ -136,7 +165,7 @@ func (b *bundle) deliveries(t *testing.T, id string) []*store.WebhookMessage {
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for: %s", what)
@@ -177,8 +206,8 @@ func TestFailsThreeTimesThenDeliveredWithSameIDAndVerifiableSignature(t *testing
 	require.True(t, m.NextAttemptAt.Equal(b.clock.Now().Add(5*time.Second)), "second attempt 5 s later, got %s", m.NextAttemptAt)
 
 	b.clock.Advance(4 * time.Second)
-	time.Sleep(50 * time.Millisecond)
-	require.Len(t, rc.got(), 1, "not before the schedule says")
+	require.Zero(t, b.claimedAt(t), "not before the schedule says")
+	require.Len(t, rc.got(), 1)
 
 	b.clock.Advance(time.Second)
 	b.d.Wake()
@@ -240,7 +269,7 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	require.Equal(t, store.WebhookPending, m.State, "a redirect is a failed attempt, retried later")
 	require.Equal(t, 302, m.History[0].StatusCode)
 	require.Contains(t, m.History[0].Error, "not followed")
-	time.Sleep(50 * time.Millisecond)
+	// A followed redirect would have reached the target within the attempt.
 	require.Empty(t, target.got(), "the redirect target is never called")
 }
 
@@ -270,9 +299,8 @@ func TestGoneStopsRetriesForThatEndpoint(t *testing.T) {
 	})
 	require.Empty(t, b.deliveries(t, "cgt-gone-2")[0].History, "stopped without an attempt of its own")
 	b.clock.Advance(48 * time.Hour)
-	b.d.Wake()
-	time.Sleep(50 * time.Millisecond)
-	require.Len(t, rc.got(), 1, "no retries to a gone endpoint")
+	require.Zero(t, b.claimedAt(t), "no retries to a gone endpoint")
+	require.Len(t, rc.got(), 1)
 }
 
 func TestRetryAfterHonoured(t *testing.T) {
@@ -358,11 +386,10 @@ func TestSlowReceiverDoesNotDelayOthers(t *testing.T) {
 		b.addTask(t, id, slow.srv.URL)
 	}
 	eventually(t, "the slow receiver holds its share of workers", func() bool { return len(slow.got()) == 2 })
-	start := time.Now()
 	b.addTask(t, "cgt-fast", fast.srv.URL)
 	m := b.waitAttempts(t, "cgt-fast", 1)
-	require.Equal(t, store.WebhookDelivered, m.State)
-	require.Less(t, time.Since(start), time.Second, "delivered while the slow receiver hangs")
+	// The slow receiver answers nothing until the test ends.
+	require.Equal(t, store.WebhookDelivered, m.State, "delivered while the slow receiver hangs")
 	require.Len(t, slow.got(), 2, "at most PerEndpoint deliveries to one endpoint at a time")
 }
 
@@ -371,12 +398,16 @@ func TestSlowReceiverTimesOut(t *testing.T) {
 	release := make(chan struct{})
 	slow := newReceiver(t, func(_ int, w http.ResponseWriter) { <-release })
 	t.Cleanup(func() { close(release) })
-	b := setup(t, func(c *webhook.Config) { c.AttemptTimeout = 200 * time.Millisecond })
+	// The client would wait an hour: only the attempt timeout ends the POST.
+	b := setup(t, func(c *webhook.Config) {
+		c.AttemptTimeout = 200 * time.Millisecond
+		c.HTTP = webhook.NewClient(loopback, time.Hour)
+	})
 	b.addTask(t, "cgt-timeout", slow.srv.URL)
 	m := b.waitAttempts(t, "cgt-timeout", 1)
 	require.Equal(t, store.WebhookPending, m.State)
 	require.Contains(t, m.History[0].Error, "timeout")
-	require.Less(t, m.History[0].Duration, 2*time.Second)
+	require.GreaterOrEqual(t, m.History[0].Duration, 200*time.Millisecond)
 }
 
 func TestRotationSignsWithBothSecrets(t *testing.T) {
