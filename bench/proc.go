@@ -31,8 +31,8 @@ type proc struct {
 }
 
 // start runs bin with args and env (added to the bench's own), its output
-// going to dir/<name>.log.
-func start(dir, name, bin string, args, env []string) (*proc, error) {
+// going to dir/<name>.log; ln, when set, is its descriptor 3.
+func start(dir, name, bin string, args, env []string, ln *os.File) (*proc, error) {
 	lf, err := os.Create(filepath.Join(dir, name+".log"))
 	if err != nil {
 		return nil, err
@@ -40,6 +40,9 @@ func start(dir, name, bin string, args, env []string) (*proc, error) {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = lf, lf
+	if ln != nil {
+		cmd.ExtraFiles = []*os.File{ln}
+	}
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
@@ -185,6 +188,25 @@ func (s *sampler) cpuShare() float64 {
 	return (s.last.cpu - s.first.cpu).Seconds() / s.t1.Sub(s.t0).Seconds()
 }
 
+// listen binds a free loopback port for a child process, which gets the
+// socket as descriptor 3: the address is known before it starts, and no
+// other process can take the port meanwhile. The caller closes the file once
+// the child has started.
+func listen() (*os.File, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", err
+	}
+	defer ln.Close() // the file is a duplicate: the socket stays bound
+	f, err := ln.(*net.TCPListener).File()
+	if err != nil {
+		return nil, "", err
+	}
+	return f, ln.Addr().String(), nil
+}
+
+// freeAddr is a free loopback port for a listener the bench cannot hand down
+// (the gateway's profiler).
 func freeAddr() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -196,13 +218,14 @@ func freeAddr() (string, error) {
 
 // emulator runs `seedgate fake-ark` with every limit out of the way.
 func emulator(dir, name, bin string, queue, run time.Duration, extra ...string) (*proc, string, error) {
-	addr, err := freeAddr()
+	ln, addr, err := listen()
 	if err != nil {
 		return nil, "", err
 	}
-	args := append([]string{"fake-ark", "--listen", addr, "--queue-time", queue.String(), "--run-time", run.String(),
+	defer ln.Close()
+	args := append([]string{"fake-ark", "--listen-fd", "3", "--queue-time", queue.String(), "--run-time", run.String(),
 		"--concurrency", "10000000", "--max-queued", "10000000", "--rpm", "1000000000"}, extra...)
-	p, err := start(dir, name, bin, args, nil)
+	p, err := start(dir, name, bin, args, nil, ln)
 	if err != nil {
 		return nil, "", err
 	}
@@ -221,10 +244,11 @@ const gatewayKey = "sk-bench-client"
 // gateway runs `seedgate serve` on a fresh data dir with one channel to the
 // emulator at emuBase.
 func gateway(dir, name, bin, emuBase, checks string, env ...string) (*proc, string, error) {
-	addr, err := freeAddr()
+	ln, addr, err := listen()
 	if err != nil {
 		return nil, "", err
 	}
+	defer ln.Close()
 	gdir := filepath.Join(dir, name)
 	if err := os.MkdirAll(gdir, 0o755); err != nil {
 		return nil, "", err
@@ -240,14 +264,14 @@ func gateway(dir, name, bin, emuBase, checks string, env ...string) (*proc, stri
 		return nil, "", err
 	}
 	e := append([]string{
-		"SEEDGATE_LISTEN=" + addr,
+		"SEEDGATE_LISTEN_FD=3",
 		"SEEDGATE_DEBUG_LISTEN=" + debug,
 		"SEEDGATE_DATA_DIR=" + filepath.Join(gdir, "data"),
 		"SEEDGATE_API_KEYS=" + gatewayKey,
 		"SEEDGATE_CHANNELS_FILE=" + channels,
 		"SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8",
 	}, env...)
-	p, err := start(dir, name, bin, []string{"serve"}, e)
+	p, err := start(dir, name, bin, []string{"serve"}, e, ln)
 	if err != nil {
 		return nil, "", err
 	}

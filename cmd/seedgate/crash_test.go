@@ -51,10 +51,10 @@ channels:
 `, base, emuKey), 0o600))
 	// startGateway's, with the public URL known before the start: the upstream
 	// calls back there, and the port survives the restarts.
-	addr := freePort(t)
-	g := &gateway{t: t, url: "http://" + addr, dataDir: filepath.Join(dir, "data"), logs: &bytes.Buffer{}}
+	ln, addr := listener(t)
+	g := &gateway{t: t, url: "http://" + addr, dataDir: filepath.Join(dir, "data"), logs: &bytes.Buffer{}, ln: ln}
 	g.env = append(os.Environ(),
-		"SEEDGATE_LISTEN="+addr,
+		"SEEDGATE_LISTEN_FD="+listenFD,
 		"SEEDGATE_PUBLIC_URL=http://"+addr,
 		"SEEDGATE_DATA_DIR="+g.dataDir,
 		"SEEDGATE_API_KEYS="+apiKey,
@@ -120,7 +120,8 @@ channels:
 		require.Eventually(t, func() bool { return submitted() >= at }, time.Minute, 5*time.Millisecond)
 		g.kill()
 		t.Logf("SIGKILLed after %d accepted creates", submitted())
-		time.Sleep(300 * time.Millisecond) // clients find it down
+		// Requests in flight are cut; new connections wait in the socket's
+		// backlog (the test holds it) until the next process accepts them.
 		g.start()
 	}
 	require.Eventually(t, func() bool { return submitted() >= total }, 2*time.Minute, 10*time.Millisecond)
@@ -185,9 +186,10 @@ channels:
 // returns its API base URL.
 func startFakeArk(t *testing.T, args ...string) string {
 	t.Helper()
-	addr := freePort(t)
+	ln, addr := listener(t)
 	var logs bytes.Buffer
-	emu := exec.Command(binary, append([]string{"fake-ark", "--listen", addr}, args...)...)
+	emu := exec.Command(binary, append([]string{"fake-ark", "--listen-fd", listenFD}, args...)...)
+	emu.ExtraFiles = []*os.File{ln}
 	emu.Stdout, emu.Stderr = &logs, &logs
 	require.NoError(t, emu.Start())
 	t.Cleanup(func() {

@@ -53,22 +53,33 @@ type gateway struct {
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 	env     []string
+	ln      *os.File // the listening socket every start of the process inherits
 }
 
-func freePort(t *testing.T) string {
+// listener binds a free loopback port for a child process: the test holds the
+// socket until it ends and hands it down as descriptor 3 (cmd.ExtraFiles), so
+// the address is known before the child starts and stays its own across
+// restarts. listenFD is the child's name for it.
+func listener(t *testing.T) (*os.File, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
+	f, err := ln.(*net.TCPListener).File()
+	require.NoError(t, err)
+	require.NoError(t, ln.Close()) // f is a duplicate: the socket stays bound
+	t.Cleanup(func() { f.Close() })
+	return f, ln.Addr().String()
 }
+
+const listenFD = "3"
 
 // startGateway runs `seedgate serve` on a free port with dataDir and waits until ready.
 func startGateway(t *testing.T, dataDir string, extraEnv ...string) *gateway {
 	t.Helper()
-	addr := freePort(t)
-	g := &gateway{t: t, url: "http://" + addr, dataDir: dataDir, logs: &bytes.Buffer{}}
+	ln, addr := listener(t)
+	g := &gateway{t: t, url: "http://" + addr, dataDir: dataDir, logs: &bytes.Buffer{}, ln: ln}
 	g.env = append(os.Environ(),
-		"SEEDGATE_LISTEN="+addr,
+		"SEEDGATE_LISTEN_FD="+listenFD,
 		"SEEDGATE_DATA_DIR="+dataDir,
 		"SEEDGATE_API_KEYS="+apiKey,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY=200ms",
@@ -85,6 +96,7 @@ func (g *gateway) start() {
 	g.t.Helper()
 	g.cmd = exec.Command(binary, "serve")
 	g.cmd.Env = g.env
+	g.cmd.ExtraFiles = []*os.File{g.ln}
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	require.NoError(g.t, g.cmd.Start())
 	deadline := time.Now().Add(20 * time.Second)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -18,6 +20,7 @@ func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs := flag.NewFlagSet("fake-ark", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	listen := fs.String("listen", "127.0.0.1:9000", "address to listen on; the API is at http://ADDR"+arkemu.BasePath)
+	listenFD := fs.Int("listen-fd", 0, "serve on this inherited listening socket instead of --listen (3 for the first inherited file)")
 	keys := fs.String("keys", "", "comma-separated accepted API keys, each its own account (empty: any key)")
 	queue := fs.Duration("queue-time", 2*time.Second, "how long a task stays queued at least")
 	runTime := fs.Duration("run-time", 20*time.Second, "how long a task runs")
@@ -48,6 +51,22 @@ func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			opts.APIKeys = append(opts.APIKeys, k)
 		}
 	}
-	fmt.Fprintf(stdout, "fake Ark on http://%s%s (stop with Ctrl-C)\n", *listen, arkemu.BasePath)
-	return arkemu.ListenAndServe(ctx, *listen, opts)
+	var ln net.Listener
+	if *listenFD > 0 {
+		f := os.NewFile(uintptr(*listenFD), "listener")
+		l, err := net.FileListener(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("--listen-fd %d: %w", *listenFD, err)
+		}
+		ln = l
+	} else {
+		l, err := net.Listen("tcp", *listen)
+		if err != nil {
+			return fmt.Errorf("listen %s: %w", *listen, err)
+		}
+		ln = l
+	}
+	fmt.Fprintf(stdout, "fake Ark on http://%s%s (stop with Ctrl-C)\n", ln.Addr(), arkemu.BasePath)
+	return arkemu.Serve(ctx, ln, opts)
 }

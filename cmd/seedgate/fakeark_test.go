@@ -23,9 +23,10 @@ import (
 // the gateway.
 func TestFakeArkAsUpstream(t *testing.T) {
 	t.Parallel()
-	addr := freePort(t)
+	ln, addr := listener(t)
 	var logs bytes.Buffer
-	emu := exec.Command(binary, "fake-ark", "--listen", addr, "--keys", "sk-e2e", "--queue-time", "100ms", "--run-time", "400ms")
+	emu := exec.Command(binary, "fake-ark", "--listen-fd", listenFD, "--keys", "sk-e2e", "--queue-time", "100ms", "--run-time", "400ms")
+	emu.ExtraFiles = []*os.File{ln}
 	emu.Stdout, emu.Stderr = &logs, &logs
 	require.NoError(t, emu.Start())
 	t.Cleanup(func() {

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -36,12 +35,8 @@ type gateway struct {
 // start runs a gateway; env overrides settings.
 func start(t *testing.T, env ...string) *gateway {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
 	dir := t.TempDir()
-	vars := map[string]string{"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": dir, "SEEDGATE_ADMIN_KEY": adminKey,
+	vars := map[string]string{"SEEDGATE_LISTEN": "127.0.0.1:0", "SEEDGATE_DATA_DIR": dir, "SEEDGATE_ADMIN_KEY": adminKey,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "20ms", "SEEDGATE_SANDBOX_RUN_TIME": "50ms"}
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")

@@ -124,10 +124,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	if o.clock != nil {
 		a.base.Clock = o.clock
 	}
-	if a.ln = o.ln; a.ln == nil {
-		if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
-			return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
-		}
+	if a.ln, err = listen(c, o.ln); err != nil {
+		return nil, err
 	}
 	a.Addr = a.ln.Addr().String()
 	if !c.PublicURLSet {
@@ -281,6 +279,28 @@ func (a *App) closeStore() error {
 	err := a.Store.Close()
 	a.Store = nil
 	return err
+}
+
+// listen returns the API's listener: ln when given, else the one inherited
+// (SEEDGATE_LISTEN_FD), else a new one on SEEDGATE_LISTEN.
+func listen(c *config.Config, ln net.Listener) (net.Listener, error) {
+	switch {
+	case ln != nil:
+		return ln, nil
+	case c.ListenFD > 0:
+		f := os.NewFile(uintptr(c.ListenFD), "listener")
+		defer f.Close() // FileListener holds a duplicate
+		ln, err := net.FileListener(f)
+		if err != nil {
+			return nil, fmt.Errorf("SEEDGATE_LISTEN_FD %d: %w", c.ListenFD, err)
+		}
+		return ln, nil
+	}
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
+	}
+	return ln, nil
 }
 
 // zeroMeansNone maps a configured 0 to the sandbox's "none" (it treats 0 as "default").

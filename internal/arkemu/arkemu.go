@@ -521,14 +521,11 @@ func (s *Server) infoLocked(t *emuTask, now time.Time) TaskInfo {
 	}
 }
 
-// ListenAndServe serves an emulator on addr until ctx ends (`seedgate fake-ark`).
-func ListenAndServe(ctx context.Context, addr string, opts Options) error {
+// Serve serves an emulator on ln until ctx ends (`seedgate fake-ark`). The
+// listener is bound by the caller, who knows the address before serving.
+func Serve(ctx context.Context, ln net.Listener, opts Options) error {
 	srv := New(opts)
 	defer srv.Close()
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("arkemu: listen %s: %w", addr, err)
-	}
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	srv.log.Info("fake Ark listening", "base_url", "http://"+ln.Addr().String()+BasePath)
 	errc := make(chan error, 1)

@@ -503,11 +503,10 @@ func TestListenAndServe(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- arkemu.ListenAndServe(ctx, addr, arkemu.Options{APIKeys: []string{testKey}}) }()
+	go func() { done <- arkemu.Serve(ctx, ln, arkemu.Options{APIKeys: []string{testKey}}) }()
 
 	client := &http.Client{Timeout: 5 * time.Second}
 	body := `{"model":"` + pro10 + `","content":[{"type":"text","text":"x"}]}`

@@ -20,7 +20,9 @@ import (
 
 // Config is the validated configuration of one gateway process.
 type Config struct {
-	Listen      string
+	Listen string
+	// ListenFD is a listening socket inherited from the parent process (0: none).
+	ListenFD    int
 	DataDir     string
 	DatabaseURL string // "" until Load derives it from DataDir
 	// S3 is S3-compatible storage for files (uploads, results); Endpoint "" keeps them in DataDir.
@@ -268,6 +270,17 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SYNC_WAIT", "5m", "how long calls that wait for the result (seedance without callback_url, responses stream) wait before answering with the current status", func(c *Config, v string) error {
 		return setDuration(&c.SyncWait, v, 0, time.Hour)
+	}},
+	{"SEEDGATE_LISTEN_FD", "", "file descriptor of a listening socket handed down by the parent process (3 for the first inherited file); replaces SEEDGATE_LISTEN", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 3 {
+			return fmt.Errorf("want a descriptor number of 3 or more, got %q", v)
+		}
+		c.ListenFD = n
+		return nil
 	}},
 	{"SEEDGATE_DEBUG_LISTEN", "", "address of a second listener serving Go's profiler at /debug/pprof/ (keep it on loopback); empty: none", func(c *Config, v string) error {
 		if v == "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -25,18 +24,14 @@ const consoleAdminKey = "console-admin-key-0123456789"
 func TestBrowserAdmin(t *testing.T) {
 	browser := chromiumPath(t)
 	out := artifacts(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
-	env := map[string]string{"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": key,
+	env := map[string]string{"SEEDGATE_LISTEN": "127.0.0.1:0", "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": key,
 		"SEEDGATE_ADMIN_KEY": consoleAdminKey}
 	c, err := config.Load("serve", nil, func(k string) string { return env[k] }, io.Discard)
 	require.NoError(t, err)
 	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = a.Shutdown(10 * time.Second) })
-	base := "http://" + addr
+	base := "http://" + a.Addr
 
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(browser), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,

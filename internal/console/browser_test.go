@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,12 +66,8 @@ func artifacts(t *testing.T) string {
 // startGateway runs a gateway in this process; keys "" leaves it open.
 func startGateway(t *testing.T, keys string) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
 	env := map[string]string{
-		"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": keys,
+		"SEEDGATE_LISTEN": "127.0.0.1:0", "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": keys,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "500ms", "SEEDGATE_SANDBOX_RUN_TIME": "2500ms",
 		"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8", // the webhook receiver below
 	}
@@ -81,7 +76,7 @@ func startGateway(t *testing.T, keys string) string {
 	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = a.Shutdown(10 * time.Second) })
-	return "http://" + addr
+	return "http://" + a.Addr
 }
 
 // frame draws a test picture: a sunset-like gradient with a disc.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -30,18 +29,14 @@ type testGateway struct {
 }
 
 const (
-	keyA = "issue5-key-a"
-	keyB = "issue5-key-b"
+	keyA = "gateway-key-a"
+	keyB = "gateway-key-b"
 )
 
 func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
 	all := map[string]string{
-		"SEEDGATE_LISTEN": addr, "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": keyA + "," + keyB,
+		"SEEDGATE_LISTEN": "127.0.0.1:0", "SEEDGATE_DATA_DIR": t.TempDir(), "SEEDGATE_API_KEYS": keyA + "," + keyB,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "200ms", "SEEDGATE_SANDBOX_RUN_TIME": "500ms",
 	}
 	for k, v := range env {

@@ -15,7 +15,6 @@ import (
 	"io"
 	"log/slog"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -51,12 +50,8 @@ type Gateway struct {
 // overrides settings ("SEEDGATE_SANDBOX_RUN_TIME=1s").
 func Start(t testing.TB, env ...string) *Gateway {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
 	vars := map[string]string{
-		"SEEDGATE_LISTEN":              addr,
+		"SEEDGATE_LISTEN":              "127.0.0.1:0", // the gateway reports the port it bound (App.Addr)
 		"SEEDGATE_DATA_DIR":            t.TempDir(),
 		"SEEDGATE_API_KEYS":            Key,
 		"SEEDGATE_SANDBOX_QUEUE_DELAY": "20ms",

@@ -71,14 +71,6 @@ type setup struct {
 	quiet     bool // log warnings only (benchmarks)
 }
 
-func freePort(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 func start(t testing.TB, s setup) *gateway {
 	t.Helper()
 	emu := arkemu.New(s.emu)
@@ -88,9 +80,11 @@ func start(t testing.TB, s setup) *gateway {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "channels.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(strings.ReplaceAll(s.channels, "{{base}}", ts.URL+arkemu.BasePath)), 0o600))
-	addr := freePort(t)
+	// Listen first: the public URL the upstream calls back to is the bound address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
 	env := map[string]string{
-		"SEEDGATE_LISTEN":             addr,
 		"SEEDGATE_DATA_DIR":           filepath.Join(dir, "data"),
 		"SEEDGATE_CHANNELS_FILE":      path,
 		"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8", // the emulator serves results on loopback
@@ -110,7 +104,7 @@ func start(t testing.TB, s setup) *gateway {
 	if s.quiet {
 		level = slog.LevelWarn
 	}
-	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})))
+	a, err := app.Start(context.Background(), c, slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: level})), app.WithListener(ln))
 	require.NoError(t, err)
 	g := &gateway{t: t, emu: emu, emuURL: ts.URL, app: a, url: "http://" + addr, logs: logs, dataDir: env["SEEDGATE_DATA_DIR"]}
 	t.Cleanup(func() {
