@@ -5,39 +5,9 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 )
-
-// apiError is Ark's error envelope: {"error":{"code","message","param","type"}}.
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Param   string `json:"param"`
-	Type    string `json:"type"`
-}
-
-// errorType is the "type" Ark gives each HTTP status (spec/ark.md error table).
-func errorType(status int) string {
-	switch status {
-	case http.StatusBadRequest:
-		return "BadRequest"
-	case http.StatusUnauthorized:
-		return "Unauthorized"
-	case http.StatusForbidden:
-		return "Forbidden"
-	case http.StatusNotFound:
-		return "NotFound"
-	case http.StatusConflict:
-		return "Conflict"
-	case http.StatusTooManyRequests:
-		return "TooManyRequests"
-	case http.StatusServiceUnavailable:
-		return "ServiceUnavailable"
-	}
-	if status >= 500 {
-		return "InternalServerError"
-	}
-	return strings.ReplaceAll(http.StatusText(status), " ", "")
-}
 
 // statusOfCode is the HTTP status that goes with an Ark error code, for codes
 // that arrive without one (the [ark:reject=…] marker, fault rules without Status).
@@ -61,13 +31,11 @@ func statusOfCode(code string) int {
 
 // errReply builds an Ark error answer. Like Ark, the message ends with the request id.
 func errReply(c *call, status int, code, param, msg string) reply {
-	body, _ := json.Marshal(struct {
-		Error apiError `json:"error"`
-	}{apiError{
+	body, _ := json.Marshal(arkproto.ErrorEnvelope{Error: &arkproto.APIError{
 		Code:    code,
 		Message: msg + " Request ID: " + c.requestID,
 		Param:   param,
-		Type:    errorType(status),
+		Type:    arkproto.ErrorType(status),
 	}})
 	return reply{status: status, body: body}
 }

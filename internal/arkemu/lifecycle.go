@@ -10,50 +10,18 @@ import (
 	"slices"
 	"time"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Task is the Ark task object, as get, list and callbacks send it (spec/ark.md).
-type Task struct {
-	ID                    string     `json:"id"`
-	Model                 string     `json:"model"`
-	Status                string     `json:"status"`
-	Error                 *TaskError `json:"error"`
-	Content               *Content   `json:"content,omitempty"`
-	Usage                 *Usage     `json:"usage,omitempty"`
-	CreatedAt             int64      `json:"created_at"`
-	UpdatedAt             int64      `json:"updated_at"`
-	Seed                  int64      `json:"seed"`
-	Resolution            string     `json:"resolution"`
-	Ratio                 string     `json:"ratio"`
-	Duration              *int       `json:"duration,omitempty"`
-	Frames                *int       `json:"frames,omitempty"`
-	FramesPerSecond       int        `json:"framespersecond"`
-	GenerateAudio         *bool      `json:"generate_audio,omitempty"`
-	Draft                 *bool      `json:"draft,omitempty"`
-	DraftTaskID           string     `json:"draft_task_id,omitempty"`
-	ServiceTier           string     `json:"service_tier"`
-	ExecutionExpiresAfter int        `json:"execution_expires_after"`
-	SafetyIdentifier      string     `json:"safety_identifier,omitempty"`
-}
-
-// TaskError is a failed task's reason.
-type TaskError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// Content holds a succeeded task's result URLs.
-type Content struct {
-	VideoURL     string `json:"video_url"`
-	LastFrameURL string `json:"last_frame_url,omitempty"`
-}
-
-// Usage is what a succeeded task is billed.
-type Usage struct {
-	CompletionTokens int64 `json:"completion_tokens"`
-	TotalTokens      int64 `json:"total_tokens"`
-}
+// The task object is the protocol's (internal/protocol/ark), shared with the
+// ark dialect and the ark provider.
+type (
+	Task      = arkproto.Task
+	TaskError = arkproto.TaskError
+	Content   = arkproto.TaskContent
+	Usage     = arkproto.Usage
+)
 
 // cancelledRetention: a cancelled task's record is auto-deleted after 24 h.
 const cancelledRetention = 24 * time.Hour
@@ -260,7 +228,7 @@ func (s *Server) wireLocked(t *emuTask) Task {
 		Status:                string(t.status),
 		CreatedAt:             t.createdAt.Unix(),
 		UpdatedAt:             t.updatedAt.Unix(),
-		Seed:                  t.seed,
+		Seed:                  task.Int64(t.seed),
 		Resolution:            t.req.Resolution,
 		Ratio:                 t.ratio,
 		FramesPerSecond:       24,

@@ -5,7 +5,6 @@
 package ark
 
 import (
-	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
@@ -30,45 +30,9 @@ type Handler struct {
 	Now          func() time.Time // nil: time.Now
 }
 
-// createBody is the create call's body (spec/ark.md "Create body").
-type createBody struct {
-	Model   string  `json:"model"`
-	Content Content `json:"content"`
-	Params
-}
-
-// DecodeCreate decodes a create body into the model name and request
-// (exported for the fuzz target and the dialects that share Ark's body).
-func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b createBody
-	if err := wire.Unmarshal(body, &b, false); err != nil {
-		return "", task.Request{}, ParamsError(err)
-	}
-	return b.toRequest()
-}
-
-func (b *createBody) toRequest() (string, task.Request, error) {
-	if strings.TrimSpace(b.Model) == "" {
-		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required")
-	}
-	req, err := ParseContent(b.Content, "content")
-	if err != nil {
-		return "", task.Request{}, err
-	}
-	if err := b.Params.Apply(&req); err != nil {
-		return "", task.Request{}, err
-	}
-	return b.Model, req, nil
-}
-
 // Create is POST …/contents/generations/tasks; it answers {"id":"cgt-…"}.
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
-	var b createBody
-	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
-		WriteError(w, r, ParamsError(err))
-		return
-	}
-	model, req, err := b.toRequest()
+	model, req, err := arkproto.DecodeCreateRequest(w, r, h.MaxBodyBytes)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -80,7 +44,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	wire.WriteJSON(w, http.StatusOK, map[string]string{"id": t.ID})
+	wire.WriteJSON(w, http.StatusOK, arkproto.CreateAnswer{ID: t.ID})
 }
 
 // Get is GET …/contents/generations/tasks/{id}: the task object.
@@ -110,7 +74,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	out := listAnswer{Items: []Task{}}
+	out := arkproto.ListAnswer{Items: []arkproto.Task{}}
 	if f != nil {
 		p, _ := auth.FromContext(r.Context())
 		page, err := h.Service.List(r.Context(), p.Tenant, *f)
@@ -124,11 +88,6 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
-}
-
-type listAnswer struct {
-	Items []Task `json:"items"`
-	Total int    `json:"total"`
 }
 
 // listFilter reads the list query; nil (and no error) means nothing can match
@@ -214,81 +173,5 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// errorRow is how one error code looks on Ark's wire.
-type errorRow struct {
-	status int
-	code   string // Ark's error code
-}
-
-// errorTable maps every error code to Ark's status and code (spec/ark.md "Errors").
-var errorTable = map[task.Code]errorRow{
-	task.CodeInvalidParameter: {http.StatusBadRequest, "InvalidParameter"},
-	task.CodeMissingParameter: {http.StatusBadRequest, "MissingParameter"},
-	task.CodeInvalidJSON:      {http.StatusBadRequest, "InvalidParameter"},
-	task.CodeBodyTooLarge:     {http.StatusBadRequest, "InvalidParameter"},
-	task.CodeUnsupportedMedia: {http.StatusBadRequest, "InvalidParameter"},
-	task.CodeUnknownModel:     {http.StatusNotFound, "InvalidEndpointOrModel.NotFound"},
-	task.CodeUnauthorized:     {http.StatusUnauthorized, "AuthenticationError"},
-	task.CodeForbidden:        {http.StatusForbidden, "AccessDenied"},
-	task.CodePaymentRequired:  {http.StatusForbidden, "AccountOverdueError"},
-	task.CodeNotFound:         {http.StatusNotFound, "NotFound"},
-	task.CodeConflict:         {http.StatusConflict, "OperationDenied.InvalidTaskStatus"},
-	task.CodeRateLimited:      {http.StatusTooManyRequests, "RateLimitExceeded.EndpointRPMExceeded"},
-	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "QuotaExceeded"},
-	task.CodeUnavailable:      {http.StatusTooManyRequests, "ServerOverloaded"},
-	task.CodeUpstream:         {http.StatusInternalServerError, "InternalServiceError"},
-	task.CodeInternal:         {http.StatusInternalServerError, "InternalServiceError"},
-}
-
-// errorTypes is the "type" Ark gives each HTTP status.
-var errorTypes = map[int]string{
-	http.StatusBadRequest: "BadRequest", http.StatusUnauthorized: "Unauthorized", http.StatusForbidden: "Forbidden",
-	http.StatusNotFound: "NotFound", http.StatusConflict: "Conflict", http.StatusTooManyRequests: "TooManyRequests",
-	http.StatusInternalServerError: "InternalServerError",
-}
-
-func errorRowOf(c task.Code) errorRow {
-	if row, ok := errorTable[c]; ok {
-		return row
-	}
-	return errorTable[task.CodeInternal]
-}
-
-// APIError is Ark's error object.
-type APIError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Param   string `json:"param"`
-	Type    string `json:"type"`
-}
-
-// WriteError writes err as {"error":{"code","message","param","type"}}; like
-// Ark, the message ends with the request id.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	row := errorRowOf(e.Code)
-	wire.SetRetryAfter(w, e)
-	msg := e.Message
-	if id := wire.RequestID(r.Context()); id != "" {
-		msg = fmt.Sprintf("%s Request ID: %s", strings.TrimRight(msg, " "), id)
-	}
-	wire.WriteJSON(w, row.status, map[string]APIError{"error": {
-		Code: row.code, Message: msg, Param: Param(e.Field), Type: errorTypes[row.status],
-	}})
-}
-
-// Param names a normalized request field as the Ark body parameter it came from.
-func Param(field string) string {
-	switch field {
-	case "prompt", "first_frame", "last_frame", "draft_task_id":
-		return "content"
-	case "web_search":
-		return "tools"
-	}
-	for _, p := range []string{"reference_images", "reference_videos", "reference_audio"} {
-		if strings.HasPrefix(field, p) {
-			return "content"
-		}
-	}
-	return field
-}
+// WriteError writes err in Ark's error envelope (arkproto.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { arkproto.Errors.Write(w, r, err) }

@@ -10,8 +10,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 )
 
 const tasksPath = "/byteplus/v3/contents/generations/tasks"
@@ -114,9 +114,9 @@ func TestErrors(t *testing.T) {
 	// Wrong key, in Ark's shape.
 	resp, raw := g.Do("GET", tasksPath, nil, map[string]string{"Authorization": "Bearer sk-wrong"})
 	require.Equal(t, http.StatusUnauthorized, resp.StatusCode)
-	var e struct{ Error ark.APIError }
+	var e struct{ Error arkproto.APIError }
 	require.NoError(t, json.Unmarshal(raw, &e))
-	require.Equal(t, ark.APIError{Code: "AuthenticationError", Type: "Unauthorized", Message: e.Error.Message}, e.Error)
+	require.Equal(t, arkproto.APIError{Code: "AuthenticationError", Type: "Unauthorized", Message: e.Error.Message}, e.Error)
 	g.Golden("error_wrong_key", raw, "message")
 
 	// Unknown task, bad list parameters.

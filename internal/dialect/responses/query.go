@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
-	"github.com/seedgate/seedgate/internal/dialect/ark"
+	ark "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )

@@ -1,7 +1,7 @@
 package seedance
 
 import (
-	"github.com/seedgate/seedgate/internal/dialect/ark"
+	ark "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
-	"github.com/seedgate/seedgate/internal/dialect/ark"
+	ark "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"

@@ -270,7 +270,7 @@ func (p *Provider) result(t *task.Task, up *Task) *task.Result {
 		UpstreamFrameURL: up.Content.LastFrameURL,
 		FPS:              up.FramesPerSecond,
 		HasAudio:         task.Or(up.GenerateAudio, false),
-		Seed:             up.Seed,
+		Seed:             task.Or(up.Seed, 0),
 		Ratio:            up.Ratio,
 		Resolution:       strings.ToLower(up.Resolution),
 	}

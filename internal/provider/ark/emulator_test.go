@@ -229,7 +229,7 @@ func TestSucceedsWithMirroredResults(t *testing.T) {
 	require.Equal(t, up.Content.VideoURL, res.UpstreamVideoURL)
 	require.Equal(t, []int{736, 544}, []int{res.Width, res.Height}, "1.0 480p 4:3")
 	require.Equal(t, 24, res.FPS)
-	require.Equal(t, up.Seed, res.Seed)
+	require.Equal(t, *up.Seed, res.Seed)
 	require.Equal(t, up.Usage.TotalTokens, got.Usage.TotalTokens)
 	require.EqualValues(t, task.Tokens(736, 544, 49), got.Usage.TotalTokens)
 

@@ -65,7 +65,7 @@ func succeededTask(base, video string) *Task {
 		Content:   &Content{VideoURL: base + video, LastFrameURL: base + "/frame.png"},
 		Usage:     &Usage{CompletionTokens: 10, TotalTokens: 10},
 		CreatedAt: time.Now().Add(-time.Minute).Unix(), UpdatedAt: time.Now().Unix(),
-		Resolution: "480p", Ratio: "16:9", Duration: task.Int(2), FramesPerSecond: 24, Seed: 7}
+		Resolution: "480p", Ratio: "16:9", Duration: task.Int(2), FramesPerSecond: 24, Seed: task.Int64(7)}
 }
 
 var fakeMP4 = append([]byte("\x00\x00\x00\x18ftypisom\x00\x00\x02\x00"), make([]byte, 5000)...)

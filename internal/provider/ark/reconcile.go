@@ -148,10 +148,10 @@ func matchTask(t *task.Task, m *task.Model, upModel string, it *Task, mk marker,
 		return false
 	}
 	r := &t.Request
-	if mk.seed != nil && it.Seed != *mk.seed {
+	if mk.seed != nil && task.Or(it.Seed, -1) != *mk.seed {
 		return false
 	}
-	if mk.seed == nil && task.Or(r.Seed, -1) >= 0 && it.Seed != *r.Seed {
+	if mk.seed == nil && task.Or(r.Seed, -1) >= 0 && task.Or(it.Seed, -1) != *r.Seed {
 		return false
 	}
 	if !strings.EqualFold(it.Resolution, r.Resolution) && !task.Or(r.Draft, false) {

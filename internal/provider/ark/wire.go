@@ -7,96 +7,24 @@ import (
 	"fmt"
 	"strings"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// createBody is the create call's body (spec/ark.md "Create body"). Pointers
-// and omitempty leave out what the task did not set, so the upstream applies
-// its own defaults exactly as it documents them.
-type createBody struct {
-	Model                 string        `json:"model"`
-	Content               []contentItem `json:"content"`
-	CallbackURL           string        `json:"callback_url,omitempty"`
-	ReturnLastFrame       *bool         `json:"return_last_frame,omitempty"`
-	ServiceTier           string        `json:"service_tier,omitempty"`
-	ExecutionExpiresAfter *int          `json:"execution_expires_after,omitempty"`
-	GenerateAudio         *bool         `json:"generate_audio,omitempty"`
-	Draft                 *bool         `json:"draft,omitempty"`
-	Resolution            string        `json:"resolution,omitempty"`
-	Ratio                 string        `json:"ratio,omitempty"`
-	Duration              *int          `json:"duration,omitempty"`
-	Frames                *int          `json:"frames,omitempty"`
-	Seed                  *int64        `json:"seed,omitempty"`
-	CameraFixed           *bool         `json:"camera_fixed,omitempty"`
-	Watermark             *bool         `json:"watermark,omitempty"`
-	Tools                 []tool        `json:"tools,omitempty"`
-	SafetyIdentifier      string        `json:"safety_identifier,omitempty"`
-	Priority              *int          `json:"priority,omitempty"`
-}
-
-type contentItem struct {
-	Type      string     `json:"type"`
-	Text      string     `json:"text,omitempty"`
-	ImageURL  *urlRef    `json:"image_url,omitempty"`
-	VideoURL  *urlRef    `json:"video_url,omitempty"`
-	AudioURL  *urlRef    `json:"audio_url,omitempty"`
-	DraftTask *draftTask `json:"draft_task,omitempty"`
-	Role      string     `json:"role,omitempty"`
-}
-
-type urlRef struct {
-	URL string `json:"url"`
-}
-
-type draftTask struct {
-	ID string `json:"id"`
-}
-
-type tool struct {
-	Type string `json:"type"`
-}
-
-// Task is the upstream task object (get, list items, callback bodies).
-type Task struct {
-	ID                    string     `json:"id"`
-	Model                 string     `json:"model"`
-	Status                string     `json:"status"`
-	Error                 *TaskError `json:"error"`
-	Content               *Content   `json:"content"`
-	Usage                 *Usage     `json:"usage"`
-	CreatedAt             int64      `json:"created_at"`
-	UpdatedAt             int64      `json:"updated_at"`
-	Seed                  int64      `json:"seed"`
-	Resolution            string     `json:"resolution"`
-	Ratio                 string     `json:"ratio"`
-	Duration              *int       `json:"duration"`
-	Frames                *int       `json:"frames"`
-	FramesPerSecond       int        `json:"framespersecond"`
-	GenerateAudio         *bool      `json:"generate_audio"`
-	Draft                 *bool      `json:"draft"`
-	DraftTaskID           string     `json:"draft_task_id"`
-	ServiceTier           string     `json:"service_tier"`
-	ExecutionExpiresAfter int        `json:"execution_expires_after"`
-	SafetyIdentifier      string     `json:"safety_identifier"`
-}
-
-// TaskError is a failed task's reason.
-type TaskError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
-
-// Content holds a succeeded task's result URLs.
-type Content struct {
-	VideoURL     string `json:"video_url"`
-	LastFrameURL string `json:"last_frame_url"`
-}
-
-// Usage is what a succeeded task was billed.
-type Usage struct {
-	CompletionTokens int64 `json:"completion_tokens"`
-	TotalTokens      int64 `json:"total_tokens"`
-}
+// The wire types are the protocol's (internal/protocol/ark), shared with the
+// ark dialect and the emulator.
+type (
+	createBody  = arkproto.CreateBody
+	contentItem = arkproto.ContentItem
+	urlRef      = arkproto.URLRef
+	draftTask   = arkproto.DraftTaskRef
+	tool        = arkproto.Tool
+	// Task is the upstream task object (get, list items, callback bodies).
+	Task      = arkproto.Task
+	TaskError = arkproto.TaskError
+	Content   = arkproto.TaskContent
+	Usage     = arkproto.Usage
+)
 
 // maxAnswerBytes bounds what is read from an API answer: a page of 500 task
 // objects is well under 1 MB.
@@ -130,13 +58,13 @@ func DecodeTask(data []byte) (*Task, error) {
 	if err := decodeStrict(data, &t); err != nil {
 		return nil, err
 	}
-	if err := t.validate(); err != nil {
+	if err := validate(&t); err != nil {
 		return nil, err
 	}
 	return &t, nil
 }
 
-func (t *Task) validate() error {
+func validate(t *Task) error {
 	if strings.TrimSpace(t.ID) == "" {
 		return malformed("task object without an id")
 	}
@@ -192,14 +120,7 @@ func decodeCreated(data []byte) (string, error) {
 }
 
 // errorEnvelope is Ark's error answer.
-type errorEnvelope struct {
-	Error *struct {
-		Code    string `json:"code"`
-		Message string `json:"message"`
-		Param   string `json:"param"`
-		Type    string `json:"type"`
-	} `json:"error"`
-}
+type errorEnvelope = arkproto.ErrorEnvelope
 
 // decodeAPIError reads an error answer; ok is false when the body is not Ark's
 // envelope (a proxy's HTML page, say).

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/task"
@@ -19,7 +20,9 @@ import (
 // ("content[1].image_url").
 type Content []json.RawMessage
 
-type contentItem struct {
+// rawItem is a content item as the server decodes it: URLs stay raw so that
+// a bare string can be told apart from an object in the error message.
+type rawItem struct {
 	Type      string          `json:"type"`
 	Text      *string         `json:"text"`
 	ImageURL  json.RawMessage `json:"image_url"`
@@ -30,13 +33,6 @@ type contentItem struct {
 	} `json:"draft_task"`
 	Role string `json:"role"`
 }
-
-// Image roles (spec/ark.md).
-const (
-	RoleFirstFrame     = "first_frame"
-	RoleLastFrame      = "last_frame"
-	RoleReferenceImage = "reference_image"
-)
 
 // ParseContent turns content items into the inputs of a request: the prompt,
 // first/last frames, reference images/videos/audio and the draft task. field is
@@ -57,7 +53,7 @@ func ParseContent(items Content, field string) (task.Request, error) {
 	texts := 0
 	for i, raw := range items {
 		at := fmt.Sprintf("%s[%d]", field, i)
-		var it contentItem
+		var it rawItem
 		if err := wire.Unmarshal(raw, &it, false); err != nil {
 			te := task.AsError(err)
 			if te.Code == task.CodeInvalidJSON || te.Field == "" {
@@ -92,7 +88,7 @@ func ParseContent(items Content, field string) (task.Request, error) {
 			if err != nil {
 				return r, err
 			}
-			if it.Role != "" && it.Role != "reference_video" {
+			if it.Role != "" && it.Role != RoleReferenceVideo {
 				return r, task.Errorf(task.CodeInvalidParameter, at+".role", "%s.role %q is not valid for a video: use reference_video", at, it.Role)
 			}
 			r.ReferenceVideos = append(r.ReferenceVideos, u)
@@ -101,7 +97,7 @@ func ParseContent(items Content, field string) (task.Request, error) {
 			if err != nil {
 				return r, err
 			}
-			if it.Role != "" && it.Role != "reference_audio" {
+			if it.Role != "" && it.Role != RoleReferenceAudio {
 				return r, task.Errorf(task.CodeInvalidParameter, at+".role", "%s.role %q is not valid for audio: use reference_audio", at, it.Role)
 			}
 			r.ReferenceAudio = append(r.ReferenceAudio, u)
@@ -260,4 +256,45 @@ func (p *Params) Apply(r *task.Request) error {
 		r.WebSearch = true
 	}
 	return nil
+}
+
+// createRequest is the create body as the server decodes it: Content stays raw
+// until ParseContent, and Params tell an absent field from a zero one.
+type createRequest struct {
+	Model   string  `json:"model"`
+	Content Content `json:"content"`
+	Params
+}
+
+// DecodeCreate decodes a create body into the model name and request. Every
+// error is a *task.Error naming the body's field.
+func DecodeCreate(body []byte) (model string, req task.Request, err error) {
+	var b createRequest
+	if err := wire.Unmarshal(body, &b, false); err != nil {
+		return "", task.Request{}, ParamsError(err)
+	}
+	return b.request()
+}
+
+// DecodeCreateRequest is DecodeCreate reading r's body within maxBytes.
+func DecodeCreateRequest(w http.ResponseWriter, r *http.Request, maxBytes int64) (model string, req task.Request, err error) {
+	var b createRequest
+	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: maxBytes}); err != nil {
+		return "", task.Request{}, ParamsError(err)
+	}
+	return b.request()
+}
+
+func (b *createRequest) request() (string, task.Request, error) {
+	if strings.TrimSpace(b.Model) == "" {
+		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required")
+	}
+	req, err := ParseContent(b.Content, "content")
+	if err != nil {
+		return "", task.Request{}, err
+	}
+	if err := b.Params.Apply(&req); err != nil {
+		return "", task.Request{}, err
+	}
+	return b.Model, req, nil
 }

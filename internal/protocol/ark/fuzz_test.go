@@ -3,15 +3,14 @@ package ark_test
 import (
 	"testing"
 
-	"github.com/seedgate/seedgate/internal/dialect/ark"
-	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
+	"github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
 // FuzzDecodeArk: any body decodes to a request or a *task.Error naming what is
 // wrong; never a panic. The corpus is seed 001's example and the error cases.
 func FuzzDecodeArk(f *testing.F) {
-	for _, b := range dialecttest.Corpus(f, "*.json") {
+	for _, b := range corpus(f, "../../dialect/ark/testdata/*.json") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"model":"m","content":[{"type":"image_url","image_url":"https://x/y.png"}]}`))
