@@ -208,6 +208,9 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 	})
 	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), a.base)
+	if a.Webhooks != nil {
+		a.Service.UseWebhooks(a.Webhooks)
+	}
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,

@@ -39,7 +39,6 @@ func (s *Server) routes() http.Handler {
 	// s.waitThenGet).
 	s.idem = newIdempotencyKeys(s.store, s.log)
 	s.stopping = newStopSignal()
-	j.Webhooks = s.cfg.Webhooks
 	mux.Handle("GET /v1/jobs/{id}/events", s.authed(jobs.WriteError, s.interruptible(j.Events)))
 	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(jobs.WriteError, j.Deliveries))
 	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(jobs.WriteError, j.RetryDelivery))

@@ -42,6 +42,8 @@ type Service struct {
 	urlPolicy safehttp.Options
 	// prices rates tasks for their charge (nil: balances in tokens).
 	prices *budget.Prices
+	// webhooks serves deliveries and secrets (nil: unavailable).
+	webhooks Webhooks
 
 	MaxUploadBytes int64
 }
@@ -303,19 +305,6 @@ func (s *Service) Get(ctx context.Context, tenant, id string) (*task.Task, error
 		return nil, fmt.Errorf("get task: %w", err)
 	}
 	return s.present(t), nil
-}
-
-// List returns the tenant's tasks.
-func (s *Service) List(ctx context.Context, tenant string, f store.TaskFilter) (store.TaskPage, error) {
-	f.Tenant = &tenant
-	page, err := s.store.ListTasks(ctx, f)
-	if err != nil {
-		return page, fmt.Errorf("list tasks: %w", err)
-	}
-	for i, t := range page.Tasks {
-		page.Tasks[i] = s.present(t)
-	}
-	return page, nil
 }
 
 // Cancel stops a task that has not started running. A running or finished task

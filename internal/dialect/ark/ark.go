@@ -14,7 +14,6 @@ import (
 	"github.com/seedgate/seedgate/internal/auth"
 	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
@@ -92,7 +91,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 
 // listFilter reads the list query; nil (and no error) means nothing can match
 // (an unknown filter.model).
-func (h *Handler) listFilter(r *http.Request) (*store.TaskFilter, error) {
+func (h *Handler) listFilter(r *http.Request) (*service.ListFilter, error) {
 	q := r.URL.Query()
 	pageNum, pageSize := 1, 10
 	for _, p := range []struct {
@@ -113,7 +112,7 @@ func (h *Handler) listFilter(r *http.Request) (*store.TaskFilter, error) {
 	if h.Now != nil {
 		now = h.Now
 	}
-	f := &store.TaskFilter{Limit: pageSize, Offset: (pageNum - 1) * pageSize, CountTotal: true,
+	f := &service.ListFilter{Limit: pageSize, Offset: (pageNum - 1) * pageSize, CountTotal: true,
 		CreatedAfter: now().Add(-listWindow)}
 	if s := q.Get("filter.status"); s != "" {
 		if !slices.Contains(listStatuses, task.Status(s)) {

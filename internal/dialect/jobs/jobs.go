@@ -10,9 +10,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
-	"github.com/seedgate/seedgate/internal/webhook"
 	"github.com/seedgate/seedgate/internal/wire"
 )
 
@@ -23,8 +21,6 @@ const Dialect = "jobs"
 type Handler struct {
 	Service      *service.Service
 	MaxBodyBytes int64
-	// Webhooks serves the deliveries and secret endpoints (nil: they answer 503).
-	Webhooks *webhook.Dispatcher
 	// KeepAlive is the event streams' keep-alive interval (default 15 s).
 	KeepAlive time.Duration
 }
@@ -155,7 +151,7 @@ func (h *Handler) Cancel(w http.ResponseWriter, r *http.Request) {
 // List is GET /v1/jobs?status=&model=&limit=&after=.
 func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.TaskFilter{After: q.Get("after"), Dialect: q.Get("dialect"), Search: q.Get("q")}
+	f := service.ListFilter{After: q.Get("after"), Dialect: q.Get("dialect"), Search: q.Get("q")}
 	limit := 20
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

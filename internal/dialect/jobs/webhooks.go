@@ -5,7 +5,7 @@ import (
 	"net/http"
 
 	"github.com/seedgate/seedgate/internal/auth"
-	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
@@ -44,9 +44,9 @@ type attempt struct {
 	Manual       bool   `json:"manual,omitempty"`
 }
 
-func renderDelivery(m *store.WebhookMessage) delivery {
-	d := delivery{ID: m.ID, Object: "webhook_delivery", TaskID: m.TaskID, TaskStatus: string(m.Status), URL: m.URL,
-		State: string(m.State), Attempts: m.Attempts, LastStatusCode: m.LastStatusCode, LastError: m.LastError,
+func renderDelivery(m service.Delivery) delivery {
+	d := delivery{ID: m.ID, Object: "webhook_delivery", TaskID: m.TaskID, TaskStatus: string(m.TaskStatus), URL: m.URL,
+		State: m.State, Attempts: m.Attempts, LastStatusCode: m.LastStatusCode, LastError: m.LastError,
 		Created: m.CreatedAt.Unix(), AttemptLog: []attempt{}}
 	if m.NextAttemptAt != nil {
 		n := m.NextAttemptAt.Unix()
@@ -63,27 +63,11 @@ func renderDelivery(m *store.WebhookMessage) delivery {
 	return d
 }
 
-func (h *Handler) webhooksAvailable(w http.ResponseWriter, r *http.Request) bool {
-	if h.Webhooks == nil {
-		WriteError(w, r, task.Errorf(task.CodeUnavailable, "", "webhooks are not available on this gateway's store"))
-		return false
-	}
-	return true
-}
-
 // Deliveries is GET /v1/jobs/{id}/deliveries: every callback event of the job
 // with its attempts, oldest first.
 func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
-	if !h.webhooksAvailable(w, r) {
-		return
-	}
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	ms, err := h.Webhooks.Deliveries(r.Context(), t.ID)
+	ms, err := h.Service.Deliveries(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -101,16 +85,8 @@ func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
 // RetryDelivery is POST /v1/jobs/{id}/deliveries/{delivery_id}/retry: send the
 // event again now, under the same webhook-id, whatever its state.
 func (h *Handler) RetryDelivery(w http.ResponseWriter, r *http.Request) {
-	if !h.webhooksAvailable(w, r) {
-		return
-	}
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
-	if err != nil {
-		WriteError(w, r, err)
-		return
-	}
-	m, err := h.Webhooks.Retry(r.Context(), t.ID, r.PathValue("delivery_id"))
+	m, err := h.Service.RetryDelivery(r.Context(), p.Tenant, r.PathValue("id"), r.PathValue("delivery_id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -127,9 +103,9 @@ type secretAnswer struct {
 	Rotated               *int64 `json:"rotated,omitempty"`
 }
 
-func renderSecret(s store.WebhookSecret) secretAnswer {
+func renderSecret(s service.WebhookSecret) secretAnswer {
 	a := secretAnswer{Object: "webhook_secret", KeyID: s.KeyID, Secret: s.Secret, Created: s.CreatedAt.Unix()}
-	if s.Previous != "" && s.PreviousUntil != nil {
+	if s.PreviousUntil != nil {
 		n := s.PreviousUntil.Unix()
 		a.PreviousSecretExpires = &n
 	}
@@ -143,11 +119,8 @@ func renderSecret(s store.WebhookSecret) secretAnswer {
 // WebhookSecret is GET /v1/webhooks/secret: the whsec_ secret that signs the
 // callbacks of tasks created with the caller's API key.
 func (h *Handler) WebhookSecret(w http.ResponseWriter, r *http.Request) {
-	if !h.webhooksAvailable(w, r) {
-		return
-	}
 	p, _ := auth.FromContext(r.Context())
-	s, err := h.Webhooks.Secret(r.Context(), p.KeyID)
+	s, err := h.Service.WebhookSecret(r.Context(), p.KeyID)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -158,11 +131,8 @@ func (h *Handler) WebhookSecret(w http.ResponseWriter, r *http.Request) {
 // RotateWebhookSecret is POST /v1/webhooks/secret/rotate: a new secret; the old
 // one keeps signing too (a second v1 signature) for 24 hours.
 func (h *Handler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
-	if !h.webhooksAvailable(w, r) {
-		return
-	}
 	p, _ := auth.FromContext(r.Context())
-	s, err := h.Webhooks.RotateSecret(r.Context(), p.KeyID)
+	s, err := h.Service.RotateWebhookSecret(r.Context(), p.KeyID)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -19,7 +19,6 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
@@ -293,7 +292,7 @@ func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 // List is GET /v1/videos?limit=&after=&order=asc|desc.
 func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.TaskFilter{Limit: 20, After: q.Get("after")}
+	f := service.ListFilter{Limit: 20, After: q.Get("after")}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
@@ -313,7 +312,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	page, err := h.Service.List(r.Context(), p.Tenant, f)
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
+		if e := task.AsError(err); e.Code == task.CodeNotFound && e.Field == "after" {
 			err = task.Errorf(task.CodeInvalidParameter, "after", "after %q is not a video id", f.After)
 		}
 		WriteError(w, r, err)

@@ -15,7 +15,6 @@ import (
 	"github.com/seedgate/seedgate/internal/auth"
 	ark "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
@@ -173,7 +172,7 @@ func (h *Handler) find(r *http.Request, id string) (*task.Task, error) {
 	if task.ErrorCode(err) != task.CodeNotFound || strings.HasPrefix(id, "cgt-") || id == "" {
 		return t, err
 	}
-	page, lerr := h.Service.List(r.Context(), p.Tenant, store.TaskFilter{RequestID: id, Limit: 1})
+	page, lerr := h.Service.List(r.Context(), p.Tenant, service.ListFilter{RequestID: id, Limit: 1})
 	if lerr != nil {
 		return nil, lerr
 	}
