@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	jp "github.com/seedgate/seedgate/internal/protocol/jobs"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -25,43 +26,7 @@ type Handler struct {
 	KeepAlive time.Duration
 }
 
-type createRequest struct {
-	Model string `json:"model"`
-	Input *input `json:"input"`
-	// Strict rejects what the model cannot take; by default the job is relaxed
-	// (Model.Relax: seed 004's own example sends more than 1.5 pro takes) and
-	// the changes are returned as warnings.
-	Strict bool `json:"strict,omitempty"`
-}
-
-// input is the seed's INPUT SCHEMA plus the fields the other dialects can set.
-type input struct {
-	Prompt                *string  `json:"prompt"`
-	FirstFrameURL         string   `json:"first_frame_url,omitempty"`
-	LastFrameURL          string   `json:"last_frame_url,omitempty"`
-	ReferenceImageURLs    []string `json:"reference_image_urls,omitempty"`
-	ReferenceVideoURLs    []string `json:"reference_video_urls,omitempty"`
-	ReferenceAudioURLs    []string `json:"reference_audio_urls,omitempty"`
-	DraftTaskID           string   `json:"draft_task_id,omitempty"`
-	Resolution            string   `json:"resolution,omitempty"`
-	Duration              *int     `json:"duration,omitempty"`
-	AspectRatio           string   `json:"aspect_ratio,omitempty"`
-	Ratio                 string   `json:"ratio,omitempty"`
-	Frames                *int     `json:"frames,omitempty"`
-	Seed                  *int64   `json:"seed,omitempty"`
-	CameraFixed           *bool    `json:"camera_fixed,omitempty"`
-	Watermark             *bool    `json:"watermark,omitempty"`
-	ReturnLastFrame       *bool    `json:"return_last_frame,omitempty"`
-	ServiceTier           string   `json:"service_tier,omitempty"`
-	GenerateAudio         *bool    `json:"generate_audio,omitempty"`
-	ExecutionExpiresAfter *int     `json:"execution_expires_after,omitempty"`
-	Draft                 *bool    `json:"draft,omitempty"`
-	CallbackURL           string   `json:"callback_url,omitempty"`
-	Priority              *int     `json:"priority,omitempty"`
-	SafetyIdentifier      string   `json:"safety_identifier,omitempty"`
-}
-
-func (in *input) toRequest() (task.Request, error) {
+func toRequest(in *jp.Input) (task.Request, error) {
 	if in.Prompt == nil {
 		return task.Request{}, task.Errorf(task.CodeMissingParameter, "input.prompt", "input.prompt is required")
 	}
@@ -89,20 +54,20 @@ func (in *input) toRequest() (task.Request, error) {
 
 // DecodeCreate decodes a create body (exported for the fuzz target and tests).
 func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var cr createRequest
+	var cr jp.CreateRequest
 	if err := wire.Unmarshal(body, &cr, true); err != nil {
 		return "", task.Request{}, err
 	}
 	if cr.Input == nil {
 		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "input", "input is required: {\"model\":…,\"input\":{\"prompt\":…}}")
 	}
-	req, err = cr.Input.toRequest()
+	req, err = toRequest(cr.Input)
 	return cr.Model, req, err
 }
 
 // Create is POST /v1/jobs.
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
-	var cr createRequest
+	var cr jp.CreateRequest
 	if err := wire.DecodeJSON(w, r, &cr, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes, Strict: true}); err != nil {
 		WriteError(w, r, err)
 		return
@@ -111,7 +76,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, task.Errorf(task.CodeMissingParameter, "input", "input is required: {\"model\":…,\"input\":{\"prompt\":…}}"))
 		return
 	}
-	req, err := cr.Input.toRequest()
+	req, err := toRequest(cr.Input)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -188,7 +153,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	out := listAnswer{Object: "list", Data: make([]job, 0, len(page.Tasks)), HasMore: page.HasMore}
+	out := jp.ListAnswer{Object: "list", Data: make([]jp.Job, 0, len(page.Tasks)), HasMore: page.HasMore}
 	for _, t := range page.Tasks {
 		out.Data = append(out.Data, render(r, t))
 	}
@@ -198,57 +163,5 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, out)
 }
 
-type listAnswer struct {
-	Object    string `json:"object"`
-	Data      []job  `json:"data"`
-	HasMore   bool   `json:"has_more"`
-	NextAfter string `json:"next_after,omitempty"`
-}
-
-// errorTable maps error codes to this dialect's HTTP statuses where they differ
-// from the defaults (none do today: the native API uses the defaults).
-var errorTable = map[task.Code]int{}
-
-// WriteError writes err as {"error":{"code","message","field","request_id"}}.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	status, ok := errorTable[e.Code]
-	if !ok {
-		status = wire.HTTPStatus(e.Code)
-	}
-	wire.SetRetryAfter(w, e)
-	body := errorBody{Code: string(e.Code), Message: e.Message, Field: jobsField(e.Field),
-		UpstreamCode: e.UpstreamCode, RequestID: wire.RequestID(r.Context())}
-	wire.WriteJSON(w, status, map[string]errorBody{"error": body})
-}
-
-type errorBody struct {
-	Code         string `json:"code"`
-	Message      string `json:"message"`
-	Field        string `json:"field,omitempty"`
-	UpstreamCode string `json:"upstream_code,omitempty"`
-	RequestID    string `json:"request_id,omitempty"`
-}
-
-// jobsField names a normalized request field as this dialect's clients wrote it.
-func jobsField(f string) string {
-	switch f {
-	case "", "model", "input", "limit", "status", "id", "kind", "purpose", "file", "after", "Idempotency-Key", "delivery_id":
-		return f
-	case "first_frame":
-		return "input.first_frame_url"
-	case "last_frame":
-		return "input.last_frame_url"
-	case "ratio":
-		return "input.aspect_ratio"
-	}
-	if strings.HasPrefix(f, "input.") {
-		return f
-	}
-	for _, p := range [][2]string{{"reference_images", "reference_image_urls"}, {"reference_videos", "reference_video_urls"}, {"reference_audio", "reference_audio_urls"}} {
-		if rest, ok := strings.CutPrefix(f, p[0]); ok {
-			return "input." + p[1] + rest
-		}
-	}
-	return "input." + f
-}
+// WriteError writes err as {"error":{"code","message","field","request_id"}} (jp.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { jp.Errors.Write(w, r, err) }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	jp "github.com/seedgate/seedgate/internal/protocol/jobs"
 )
 
 func loadDoc(t *testing.T) map[string]any {
@@ -95,7 +97,7 @@ func TestOpenAPIRequestExamplesDecode(t *testing.T) {
 	require.NoError(t, err)
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	var j job
+	var j jp.Job
 	require.NoError(t, dec.Decode(&j))
 	require.Equal(t, "succeeded", j.Status)
 }
@@ -136,21 +138,21 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		schema []string
 		typ    any
 	}{
-		{s("CreateJobRequest"), createRequest{}},
-		{s("Input"), input{}},
-		{s("Job"), job{}},
-		{s("Output"), output{}},
-		{s("Video"), video{}},
-		{s("Usage"), usage{}},
-		{s("JobError"), jobError{}},
-		{s("JobList"), listAnswer{}},
+		{s("CreateJobRequest"), jp.CreateRequest{}},
+		{s("Input"), jp.Input{}},
+		{s("Job"), jp.Job{}},
+		{s("Output"), jp.Output{}},
+		{s("Video"), jp.Video{}},
+		{s("Usage"), jp.Usage{}},
+		{s("JobError"), jp.JobError{}},
+		{s("JobList"), jp.ListAnswer{}},
 		{s("File"), fileAnswer{}},
 		{s("Model"), modelAnswer{}},
 		{s("Model", "properties", "durations"), modelDurations{}},
 		{s("Model", "properties", "inputs"), modelInputs{}},
 		{s("Model", "properties", "features"), modelFeatures{}},
 		{s("Model", "properties", "default_ratio"), defaultRatios{}},
-		{s("ErrorAnswer", "properties", "error"), errorBody{}},
+		{s("ErrorAnswer", "properties", "error"), jp.ErrorBody{}},
 	} {
 		require.Equal(t, jsonFields(reflect.TypeOf(c.typ)), c.schema, "%T", c.typ)
 	}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	jp "github.com/seedgate/seedgate/internal/protocol/jobs"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -18,36 +19,10 @@ func WebhookPayload(t *task.Task) any {
 	return j
 }
 
-type delivery struct {
-	ID             string    `json:"id"` // the webhook-id header of every attempt
-	Object         string    `json:"object"`
-	TaskID         string    `json:"task_id"`
-	TaskStatus     string    `json:"task_status"` // the status the event announces
-	URL            string    `json:"url"`
-	State          string    `json:"state"` // pending | delivered | failed | gone | skipped
-	Attempts       int       `json:"attempts"`
-	NextAttemptAt  *int64    `json:"next_attempt_at"`
-	LastStatusCode int       `json:"last_status_code,omitempty"`
-	LastError      string    `json:"last_error,omitempty"`
-	Created        int64     `json:"created"`
-	DeliveredAt    *int64    `json:"delivered_at,omitempty"`
-	AttemptLog     []attempt `json:"attempt_log"`
-}
-
-type attempt struct {
-	N            int    `json:"n"`
-	At           int64  `json:"at"`
-	DurationMS   int64  `json:"duration_ms"`
-	StatusCode   int    `json:"status_code,omitempty"`
-	Error        string `json:"error,omitempty"`
-	ResponseBody string `json:"response_body,omitempty"`
-	Manual       bool   `json:"manual,omitempty"`
-}
-
-func renderDelivery(m service.Delivery) delivery {
-	d := delivery{ID: m.ID, Object: "webhook_delivery", TaskID: m.TaskID, TaskStatus: string(m.TaskStatus), URL: m.URL,
+func renderDelivery(m service.Delivery) jp.Delivery {
+	d := jp.Delivery{ID: m.ID, Object: "webhook_delivery", TaskID: m.TaskID, TaskStatus: string(m.TaskStatus), URL: m.URL,
 		State: m.State, Attempts: m.Attempts, LastStatusCode: m.LastStatusCode, LastError: m.LastError,
-		Created: m.CreatedAt.Unix(), AttemptLog: []attempt{}}
+		Created: m.CreatedAt.Unix(), AttemptLog: []jp.Attempt{}}
 	if m.NextAttemptAt != nil {
 		n := m.NextAttemptAt.Unix()
 		d.NextAttemptAt = &n
@@ -57,7 +32,7 @@ func renderDelivery(m service.Delivery) delivery {
 		d.DeliveredAt = &n
 	}
 	for _, a := range m.History {
-		d.AttemptLog = append(d.AttemptLog, attempt{N: a.N, At: a.StartedAt.Unix(), DurationMS: a.Duration.Milliseconds(),
+		d.AttemptLog = append(d.AttemptLog, jp.Attempt{N: a.N, At: a.StartedAt.Unix(), DurationMS: a.Duration.Milliseconds(),
 			StatusCode: a.StatusCode, Error: a.Error, ResponseBody: a.ResponseBody, Manual: a.Manual})
 	}
 	return d
@@ -72,10 +47,7 @@ func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	out := struct {
-		Object string     `json:"object"`
-		Data   []delivery `json:"data"`
-	}{Object: "list", Data: make([]delivery, 0, len(ms))}
+	out := jp.DeliveryList{Object: "list", Data: make([]jp.Delivery, 0, len(ms))}
 	for _, m := range ms {
 		out.Data = append(out.Data, renderDelivery(m))
 	}
@@ -94,17 +66,8 @@ func (h *Handler) RetryDelivery(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, renderDelivery(m))
 }
 
-type secretAnswer struct {
-	Object                string `json:"object"`
-	KeyID                 string `json:"key_id"`
-	Secret                string `json:"secret"`
-	PreviousSecretExpires *int64 `json:"previous_secret_expires_at,omitempty"`
-	Created               int64  `json:"created"`
-	Rotated               *int64 `json:"rotated,omitempty"`
-}
-
-func renderSecret(s service.WebhookSecret) secretAnswer {
-	a := secretAnswer{Object: "webhook_secret", KeyID: s.KeyID, Secret: s.Secret, Created: s.CreatedAt.Unix()}
+func renderSecret(s service.WebhookSecret) jp.SecretAnswer {
+	a := jp.SecretAnswer{Object: "webhook_secret", KeyID: s.KeyID, Secret: s.Secret, Created: s.CreatedAt.Unix()}
 	if s.PreviousUntil != nil {
 		n := s.PreviousUntil.Unix()
 		a.PreviousSecretExpires = &n

@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	oa "github.com/seedgate/seedgate/internal/protocol/openai"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -35,15 +36,6 @@ type Handler struct {
 	Service      *service.Service
 	MaxBodyBytes int64
 	FFmpegPath   string // for thumbnails
-}
-
-// createBody is the create call in JSON; multipart forms carry the same fields.
-type createBody struct {
-	Model          string          `json:"model"`
-	Prompt         *string         `json:"prompt"`
-	Seconds        json.RawMessage `json:"seconds"` // "4" (the SDK) or 4
-	Size           string          `json:"size"`
-	InputReference json.RawMessage `json:"input_reference"`
 }
 
 // form is a decoded create: the fields, and an uploaded reference image if any.
@@ -65,7 +57,7 @@ func DecodeJSON(body []byte) (model string, req task.Request, err error) {
 }
 
 func decodeJSON(body []byte) (form, error) {
-	var b createBody
+	var b oa.CreateBody
 	if err := wire.Unmarshal(body, &b, false); err != nil {
 		return form{}, err
 	}
@@ -318,7 +310,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	out := listAnswer{Object: "list", Data: make([]Video, 0, len(page.Tasks)), HasMore: page.HasMore}
+	out := oa.ListAnswer{Object: "list", Data: make([]oa.Video, 0, len(page.Tasks)), HasMore: page.HasMore}
 	for _, t := range page.Tasks {
 		out.Data = append(out.Data, Render(t))
 	}
@@ -327,14 +319,6 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		out.FirstID, out.LastID = &first, &last
 	}
 	wire.WriteJSON(w, http.StatusOK, out)
-}
-
-type listAnswer struct {
-	Object  string  `json:"object"`
-	Data    []Video `json:"data"`
-	FirstID *string `json:"first_id"`
-	LastID  *string `json:"last_id"`
-	HasMore bool    `json:"has_more"`
 }
 
 // Delete is DELETE /v1/videos/{id}: a finished video is deleted; a queued one
@@ -357,74 +341,11 @@ func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	wire.WriteJSON(w, http.StatusOK, map[string]any{"id": id, "object": "video.deleted", "deleted": true})
+	wire.WriteJSON(w, http.StatusOK, oa.DeletedAnswer{ID: id, Object: "video.deleted", Deleted: true})
 }
 
-// errorRow is how one error code looks on OpenAI's wire.
-type errorRow struct {
-	status int
-	typ    string
-}
-
-// errorTable maps error codes to OpenAI's statuses and error types.
-var errorTable = map[task.Code]errorRow{
-	task.CodeInvalidParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeMissingParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeUnknownModel:     {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
-	task.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
-	task.CodeUnauthorized:     {http.StatusUnauthorized, "invalid_request_error"},
-	task.CodeForbidden:        {http.StatusForbidden, "permission_error"},
-	task.CodePaymentRequired:  {http.StatusTooManyRequests, "insufficient_quota"},
-	task.CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
-	task.CodeConflict:         {http.StatusConflict, "invalid_request_error"},
-	task.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
-	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
-	task.CodeUpstream:         {http.StatusBadGateway, "server_error"},
-	task.CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
-	task.CodeInternal:         {http.StatusInternalServerError, "server_error"},
-}
-
-type apiError struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    string  `json:"code"`
-}
-
-// WriteError writes err as {"error":{"message","type","param","code"}}.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	row, ok := errorTable[e.Code]
-	if !ok {
-		row = errorTable[task.CodeInternal]
-	}
-	wire.SetRetryAfter(w, e)
-	var param *string
-	if e.Field != "" {
-		p := field(e.Field)
-		param = &p
-	}
-	code := string(e.Code)
-	if e.Code == task.CodeUnauthorized {
-		code = "invalid_api_key"
-	}
-	wire.WriteJSON(w, row.status, map[string]apiError{"error": {Message: e.Message, Type: row.typ, Param: param, Code: code}})
-}
-
-// field names a normalized request field as this dialect's clients write it.
-func field(f string) string {
-	switch f {
-	case "duration":
-		return "seconds"
-	case "resolution", "ratio":
-		return "size"
-	case "first_frame":
-		return "input_reference"
-	}
-	return f
-}
+// WriteError writes err as {"error":{"message","type","param","code"}} (oa.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { oa.Errors.Write(w, r, err) }
 
 // sizeString is "WxH".
 func sizeString(w, h int) string { return fmt.Sprintf("%dx%d", w, h) }

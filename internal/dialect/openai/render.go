@@ -13,30 +13,9 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	oa "github.com/seedgate/seedgate/internal/protocol/openai"
 	"github.com/seedgate/seedgate/internal/task"
 )
-
-// Video is the OpenAI video object.
-type Video struct {
-	ID                 string     `json:"id"`
-	Object             string     `json:"object"`
-	Model              string     `json:"model"`
-	Status             string     `json:"status"` // queued, in_progress, completed, failed
-	Progress           int        `json:"progress"`
-	CreatedAt          int64      `json:"created_at"`
-	CompletedAt        *int64     `json:"completed_at"`
-	ExpiresAt          *int64     `json:"expires_at"` // results never expire here
-	Prompt             string     `json:"prompt"`
-	Seconds            string     `json:"seconds"`
-	Size               string     `json:"size"`
-	RemixedFromVideoID *string    `json:"remixed_from_video_id"`
-	Error              *taskError `json:"error"`
-}
-
-type taskError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
 
 func status(s task.Status) string {
 	switch s {
@@ -52,9 +31,9 @@ func status(s task.Status) string {
 
 // Render is the task as an OpenAI video object. seconds and size are the
 // output's (estimated from the request until the video exists).
-func Render(t *task.Task) Video {
+func Render(t *task.Task) oa.Video {
 	q := t.Request
-	v := Video{ID: t.ID, Object: "video", Model: t.ModelAlias, Status: status(t.Status), Progress: t.Progress,
+	v := oa.Video{ID: t.ID, Object: "video", Model: t.ModelAlias, Status: status(t.Status), Progress: t.Progress,
 		CreatedAt: t.CreatedAt.Unix(), Prompt: q.Prompt}
 	if m, _, ok := task.LookupModel(t.Model); ok {
 		if w, h, frames, _, err := m.Output(&q, 0, 0); err == nil {
@@ -77,10 +56,10 @@ func Render(t *task.Task) Video {
 		if code == "" {
 			code = string(t.Error.Code)
 		}
-		v.Error = &taskError{Code: code, Message: t.Error.Message}
+		v.Error = &oa.TaskError{Code: code, Message: t.Error.Message}
 	}
 	if t.Status == task.StatusCancelled && v.Error == nil {
-		v.Error = &taskError{Code: "cancelled", Message: "the video was cancelled"}
+		v.Error = &oa.TaskError{Code: "cancelled", Message: "the video was cancelled"}
 	}
 	return v
 }

@@ -11,38 +11,10 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	ark "github.com/seedgate/seedgate/internal/protocol/ark"
+	rp "github.com/seedgate/seedgate/internal/protocol/responses"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
 )
-
-// Response is a Responses API response object carrying a task's status as text.
-type Response struct {
-	ID        string       `json:"id"`
-	Object    string       `json:"object"`
-	CreatedAt int64        `json:"created_at"`
-	Status    string       `json:"status"`
-	Model     string       `json:"model"`
-	Output    []OutputItem `json:"output"`
-	Usage     *usage       `json:"usage"`
-	// Metadata names the task, for clients that do not parse the text.
-	Metadata map[string]string `json:"metadata,omitempty"`
-}
-
-// OutputItem is an assistant message.
-type OutputItem struct {
-	Type    string        `json:"type"`
-	ID      string        `json:"id"`
-	Status  string        `json:"status"`
-	Role    string        `json:"role"`
-	Content []ContentPart `json:"content"`
-}
-
-// ContentPart is an output_text part.
-type ContentPart struct {
-	Type        string `json:"type"`
-	Text        string `json:"text"`
-	Annotations []any  `json:"annotations"`
-}
 
 // Text is the task's status as the seed's clients read it: one "key: value"
 // line each, "视频URL: <url>" once the video exists.
@@ -71,20 +43,20 @@ func newID(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-func message(id, status, text string) OutputItem {
-	content := []ContentPart{}
+func message(id, status, text string) rp.OutputItem {
+	content := []rp.ContentPart{}
 	if status == "completed" {
-		content = append(content, ContentPart{Type: "output_text", Text: text, Annotations: []any{}})
+		content = append(content, rp.ContentPart{Type: "output_text", Text: text, Annotations: []any{}})
 	}
-	return OutputItem{Type: "message", ID: id, Status: status, Role: "assistant", Content: content}
+	return rp.OutputItem{Type: "message", ID: id, Status: status, Role: "assistant", Content: content}
 }
 
 // completed is the finished response for t.
-func completed(respID, msgID string, created int64, t *task.Task) Response {
-	u := newUsage(0)
-	return Response{
+func completed(respID, msgID string, created int64, t *task.Task) rp.Response {
+	u := rp.NewUsage(0)
+	return rp.Response{
 		ID: respID, Object: "response", CreatedAt: created, Status: "completed", Model: QueryModel,
-		Output: []OutputItem{message(msgID, "completed", Text(t))}, Usage: &u,
+		Output: []rp.OutputItem{message(msgID, "completed", Text(t))}, Usage: &u,
 		Metadata: map[string]string{"task_id": t.ID, "task_status": string(t.Status)},
 	}
 }
@@ -132,7 +104,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c Call) {
 		}
 		return rc.Flush() == nil
 	}
-	pending := Response{ID: respID, Object: "response", CreatedAt: created, Status: "in_progress", Model: QueryModel, Output: []OutputItem{}}
+	pending := rp.Response{ID: respID, Object: "response", CreatedAt: created, Status: "in_progress", Model: QueryModel, Output: []rp.OutputItem{}}
 	if !send("response.created", map[string]any{"response": pending}) ||
 		!send("response.in_progress", map[string]any{"response": pending}) {
 		return
@@ -170,7 +142,7 @@ wait:
 	final := completed(respID, msgID, created, t)
 	text := final.Output[0].Content[0].Text
 	part := final.Output[0].Content[0]
-	emptyPart := ContentPart{Type: "output_text", Text: "", Annotations: []any{}}
+	emptyPart := rp.ContentPart{Type: "output_text", Text: "", Annotations: []any{}}
 	where := map[string]any{"item_id": msgID, "output_index": 0, "content_index": 0}
 	with := func(extra map[string]any) map[string]any {
 		m := map[string]any{}

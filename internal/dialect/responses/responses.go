@@ -15,6 +15,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	ark "github.com/seedgate/seedgate/internal/protocol/ark"
+	rp "github.com/seedgate/seedgate/internal/protocol/responses"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -24,7 +25,7 @@ import (
 const Dialect = "responses"
 
 // QueryModel is the model name that makes a call a query, not a submit.
-const QueryModel = "seedance-get"
+const QueryModel = rp.QueryModel
 
 // Handler serves POST /v1/responses; routes.go mounts it.
 type Handler struct {
@@ -36,12 +37,7 @@ type Handler struct {
 	Now  func() time.Time // nil: time.Now
 }
 
-type body struct {
-	Model  string          `json:"model"`
-	Input  json.RawMessage `json:"input"`
-	Stream bool            `json:"stream"`
-	ark.Params
-}
+type body = rp.Body
 
 // Call is a decoded POST /v1/responses: a submit (Request set) or a query (TaskID set).
 type Call struct {
@@ -57,10 +53,10 @@ func Decode(b []byte) (Call, error) {
 	if err := wire.Unmarshal(b, &in, false); err != nil {
 		return Call{}, ark.ParamsError(err)
 	}
-	return in.call()
+	return call(&in)
 }
 
-func (in *body) call() (Call, error) {
+func call(in *body) (Call, error) {
 	c := Call{Model: strings.TrimSpace(in.Model), Stream: in.Stream}
 	if c.Model == "" {
 		return c, task.Errorf(task.CodeMissingParameter, "model", "model is required: a Seedance model to submit, or %q to query a task", QueryModel)
@@ -113,7 +109,7 @@ func (h *Handler) Handle(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, ark.ParamsError(err))
 		return
 	}
-	c, err := in.call()
+	c, err := call(&in)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -137,79 +133,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request, c Call) {
 	if m, _, ok := task.LookupModel(t.Model); ok {
 		tokens = m.EstimateTokens(&t.Request, 0, 0)
 	}
-	wire.WriteJSON(w, http.StatusOK, submitAnswer{ID: t.ID, Usage: newUsage(tokens)})
+	wire.WriteJSON(w, http.StatusOK, rp.SubmitAnswer{ID: t.ID, Usage: rp.NewUsage(tokens)})
 }
 
-type submitAnswer struct {
-	ID    string `json:"id"`
-	Usage usage  `json:"usage"`
-}
-
-// usage is the Responses API's usage object; a submit reports the task's
-// estimated tokens as output tokens (the seed's example does the same).
-type usage struct {
-	TotalTokens        int64 `json:"total_tokens"`
-	InputTokens        int64 `json:"input_tokens"`
-	InputTokensDetails struct {
-		CachedTokens int64 `json:"cached_tokens"`
-	} `json:"input_tokens_details"`
-	OutputTokens        int64 `json:"output_tokens"`
-	OutputTokensDetails struct {
-		ReasoningTokens int64 `json:"reasoning_tokens"`
-	} `json:"output_tokens_details"`
-}
-
-func newUsage(output int64) usage { return usage{TotalTokens: output, OutputTokens: output} }
-
-// errorRow is how one error code looks on this dialect's wire (OpenAI's).
-type errorRow struct {
-	status int
-	typ    string
-}
-
-// errorTable maps error codes to statuses and OpenAI error types (DMXAPI
-// answers errors the OpenAI way).
-var errorTable = map[task.Code]errorRow{
-	task.CodeInvalidParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeMissingParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeUnknownModel:     {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
-	task.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
-	task.CodeUnauthorized:     {http.StatusUnauthorized, "authentication_error"},
-	task.CodeForbidden:        {http.StatusForbidden, "permission_error"},
-	task.CodePaymentRequired:  {http.StatusPaymentRequired, "insufficient_quota"},
-	task.CodeNotFound:         {http.StatusNotFound, "invalid_request_error"},
-	task.CodeConflict:         {http.StatusConflict, "invalid_request_error"},
-	task.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
-	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "insufficient_quota"},
-	task.CodeUpstream:         {http.StatusBadGateway, "server_error"},
-	task.CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
-	task.CodeInternal:         {http.StatusInternalServerError, "server_error"},
-}
-
-type apiError struct {
-	Message string  `json:"message"`
-	Type    string  `json:"type"`
-	Param   *string `json:"param"`
-	Code    string  `json:"code"`
-}
-
-// WriteError writes err as {"error":{"message","type","param","code"}}.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	row, ok := errorTable[e.Code]
-	if !ok {
-		row = errorTable[task.CodeInternal]
-	}
-	wire.SetRetryAfter(w, e)
-	var param *string
-	if e.Field != "" {
-		p := ark.Param(e.Field)
-		if p == "content" {
-			p = "input"
-		}
-		param = &p
-	}
-	wire.WriteJSON(w, row.status, map[string]apiError{"error": {Message: e.Message, Type: row.typ, Param: param, Code: string(e.Code)}})
-}
+// WriteError writes err as {"error":{"message","type","param","code"}} (rp.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { rp.Errors.Write(w, r, err) }

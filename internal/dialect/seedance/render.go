@@ -2,33 +2,12 @@ package seedance
 
 import (
 	ark "github.com/seedgate/seedgate/internal/protocol/ark"
+	sp "github.com/seedgate/seedgate/internal/protocol/seedance"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Envelope is the seed's answer: task_id is the create call's request id (the
-// one a callback_url client got at once), data.task_id the task's own id.
-type Envelope struct {
-	Success bool      `json:"success"`
-	TaskID  string    `json:"task_id"`
-	TraceID string    `json:"trace_id"`
-	Data    data      `json:"data"`
-	Error   *apiError `json:"error,omitempty"`
-}
-
-type data struct {
-	TaskID       string `json:"task_id"`
-	Status       string `json:"status"`
-	VideoURL     string `json:"video_url,omitempty"`
-	Model        string `json:"model,omitempty"`
-	LastFrameURL string `json:"last_frame_url,omitempty"`
-	Progress     *int   `json:"progress,omitempty"`
-	// ErrorCode and ErrorMessage say why a task failed (Ark's code).
-	ErrorCode    string `json:"error_code,omitempty"`
-	ErrorMessage string `json:"error_message,omitempty"`
-}
-
-func render(t *task.Task) data {
-	d := data{TaskID: t.ID, Status: string(t.Status), Model: t.ModelAlias}
+func render(t *task.Task) sp.Data {
+	d := sp.Data{TaskID: t.ID, Status: string(t.Status), Model: t.ModelAlias}
 	if !t.Status.Terminal() {
 		p := t.Progress
 		d.Progress = &p
@@ -44,8 +23,8 @@ func render(t *task.Task) data {
 
 // envelope wraps the task; success is false (with the error) only for a task
 // that failed or expired.
-func envelope(t *task.Task, traceID string) Envelope {
-	e := Envelope{Success: true, TaskID: t.Request.RequestID, TraceID: traceID, Data: render(t)}
+func envelope(t *task.Task, traceID string) sp.Envelope {
+	e := sp.Envelope{Success: true, TaskID: t.Request.RequestID, TraceID: traceID, Data: render(t)}
 	if e.TaskID == "" { // a task created in another dialect before request ids were kept
 		e.TaskID = t.ID
 	}
@@ -55,7 +34,7 @@ func envelope(t *task.Task, traceID string) Envelope {
 		if t.Error != nil {
 			msg = t.Error.Message
 		}
-		e.Error = &apiError{Code: errorTable[task.CodeUpstream].code, Message: msg}
+		e.Error = &sp.APIError{Code: sp.ErrorTable.Row(task.CodeUpstream).Code, Message: msg}
 	}
 	return e
 }

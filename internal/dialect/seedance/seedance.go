@@ -14,6 +14,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	ark "github.com/seedgate/seedgate/internal/protocol/ark"
+	sp "github.com/seedgate/seedgate/internal/protocol/seedance"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -34,26 +35,17 @@ type Handler struct {
 	Wait time.Duration
 }
 
-// createBody is Ark's body (content[] and the top-level fields) plus the
-// seed's spelling "camerafixed".
-type createBody struct {
-	Model       string      `json:"model"`
-	Content     ark.Content `json:"content"`
-	CameraFixed *bool       `json:"camerafixed"`
-	ark.Params
-}
-
 // DecodeCreate decodes a create body into the model name and request
 // (exported for the fuzz target).
 func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b createBody
+	var b sp.CreateBody
 	if err := wire.Unmarshal(body, &b, false); err != nil {
 		return "", task.Request{}, ark.ParamsError(err)
 	}
-	return b.toRequest()
+	return toRequest(&b)
 }
 
-func (b *createBody) toRequest() (string, task.Request, error) {
+func toRequest(b *sp.CreateBody) (string, task.Request, error) {
 	if strings.TrimSpace(b.Model) == "" {
 		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required, e.g. doubao-seedance-1-0-pro-250528")
 	}
@@ -72,12 +64,12 @@ func (b *createBody) toRequest() (string, task.Request, error) {
 
 // Create is POST /v1/seedance/videos.
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
-	var b createBody
+	var b sp.CreateBody
 	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
 		WriteError(w, r, ark.ParamsError(err))
 		return
 	}
-	model, req, err := b.toRequest()
+	model, req, err := toRequest(&b)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -112,16 +104,11 @@ func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, envelope(t, wire.RequestID(r.Context())))
 }
 
-type retrieveBody struct {
-	ID  string   `json:"id"`
-	IDs []string `json:"ids"`
-}
-
 // Retrieve is POST /v1/seedance/tasks with {"id":…} (the envelope) or
 // {"ids":[…]} ({"success":true,"trace_id","data":[…]}, unknown ids with status
 // "not_found").
 func (h *Handler) Retrieve(w http.ResponseWriter, r *http.Request) {
-	var b retrieveBody
+	var b sp.RetrieveBody
 	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: 1 << 20}); err != nil {
 		WriteError(w, r, err)
 		return
@@ -140,12 +127,12 @@ func (h *Handler) Retrieve(w http.ResponseWriter, r *http.Request) {
 	case len(b.IDs) > maxIDs:
 		WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "ids", "at most %d ids per call, got %d", maxIDs, len(b.IDs)))
 	case len(b.IDs) > 0:
-		out := listAnswer{Success: true, TraceID: trace, Data: make([]data, 0, len(b.IDs))}
+		out := sp.ListAnswer{Success: true, TraceID: trace, Data: make([]sp.Data, 0, len(b.IDs))}
 		for _, id := range b.IDs {
 			t, err := h.find(r, id)
 			switch {
 			case task.ErrorCode(err) == task.CodeNotFound:
-				out.Data = append(out.Data, data{TaskID: id, Status: "not_found"})
+				out.Data = append(out.Data, sp.Data{TaskID: id, Status: "not_found"})
 			case err != nil:
 				WriteError(w, r, err)
 				return
@@ -157,12 +144,6 @@ func (h *Handler) Retrieve(w http.ResponseWriter, r *http.Request) {
 	default:
 		WriteError(w, r, task.Errorf(task.CodeMissingParameter, "id", `give {"id":"cgt-…"} or {"ids":["cgt-…",…]}`))
 	}
-}
-
-type listAnswer struct {
-	Success bool   `json:"success"`
-	TraceID string `json:"trace_id"`
-	Data    []data `json:"data"`
 }
 
 // find looks a task up by its id, then by the request id of its create call.
@@ -182,66 +163,5 @@ func (h *Handler) find(r *http.Request, id string) (*task.Task, error) {
 	return page.Tasks[0], nil
 }
 
-// errorRow is how one error code looks on this dialect's wire.
-type errorRow struct {
-	status int
-	code   string
-}
-
-// errorTable maps error codes to the seed's statuses and codes: bad requests
-// are token_mismatched (the seed's "missing or invalid parameters"),
-// unsupported ones api_not_implemented; 404, 402, 403 and 409 are decisions in
-// the same style.
-var errorTable = map[task.Code]errorRow{
-	task.CodeInvalidParameter: {http.StatusBadRequest, "token_mismatched"},
-	task.CodeMissingParameter: {http.StatusBadRequest, "token_mismatched"},
-	task.CodeInvalidJSON:      {http.StatusBadRequest, "token_mismatched"},
-	task.CodeUnknownModel:     {http.StatusBadRequest, "token_mismatched"},
-	task.CodeBodyTooLarge:     {http.StatusBadRequest, "token_mismatched"},
-	task.CodeUnsupportedMedia: {http.StatusBadRequest, "api_not_implemented"},
-	task.CodeUnauthorized:     {http.StatusUnauthorized, "invalid_token"},
-	task.CodeForbidden:        {http.StatusForbidden, "forbidden"},
-	task.CodePaymentRequired:  {http.StatusPaymentRequired, "insufficient_balance"},
-	task.CodeNotFound:         {http.StatusNotFound, "not_found"},
-	task.CodeConflict:         {http.StatusConflict, "conflict"},
-	task.CodeRateLimited:      {http.StatusTooManyRequests, "too_many_requests"},
-	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "too_many_requests"},
-	task.CodeUpstream:         {http.StatusInternalServerError, "api_error"},
-	task.CodeUnavailable:      {http.StatusInternalServerError, "api_error"},
-	task.CodeInternal:         {http.StatusInternalServerError, "api_error"},
-}
-
-type apiError struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field,omitempty"`
-}
-
-type errorAnswer struct {
-	Success bool     `json:"success"`
-	Error   apiError `json:"error"`
-	TraceID string   `json:"trace_id"`
-}
-
-// WriteError writes err as {"success":false,"error":{"code","message"},"trace_id"}.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	row, ok := errorTable[e.Code]
-	if !ok {
-		row = errorTable[task.CodeInternal]
-	}
-	wire.SetRetryAfter(w, e)
-	wire.WriteJSON(w, row.status, errorAnswer{
-		Error:   apiError{Code: row.code, Message: e.Message, Field: field(e.Field)},
-		TraceID: wire.RequestID(r.Context()),
-	})
-}
-
-// field names a normalized request field as this dialect's clients write it.
-func field(f string) string {
-	switch f {
-	case "camera_fixed":
-		return "camerafixed"
-	}
-	return ark.Param(f)
-}
+// WriteError writes err as {"success":false,"error":{"code","message"},"trace_id"} (sp.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { sp.Errors.Write(w, r, err) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
+	sp "github.com/seedgate/seedgate/internal/protocol/seedance"
 )
 
 const createPath = "/v1/seedance/videos"
@@ -95,7 +96,7 @@ func TestCallbackMode(t *testing.T) {
 	payload, err := json.Marshal(seedance.WebhookPayload(tk))
 	require.NoError(t, err)
 	dialecttest.RequireShape(t, seed(t, "003_callback_body.json"), payload)
-	var env seedance.Envelope
+	var env sp.Envelope
 	require.NoError(t, json.Unmarshal(payload, &env))
 	require.Equal(t, ref, env.TaskID, "the callback's task_id is the one answered at once")
 	require.True(t, env.Success)

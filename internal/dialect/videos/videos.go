@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	vp "github.com/seedgate/seedgate/internal/protocol/videos"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -29,37 +30,17 @@ type Handler struct {
 	MaxBodyBytes int64
 }
 
-type createBody struct {
-	Model          *string     `json:"model"`
-	Prompt         *string     `json:"prompt"`
-	Duration       *int        `json:"duration"`
-	AspectRatio    string      `json:"aspect_ratio"`
-	Resolution     string      `json:"resolution"`
-	Seed           *int64      `json:"seed"`
-	Audio          *bool       `json:"audio"`
-	CameraFixed    *bool       `json:"camerafixed"`
-	Watermark      *bool       `json:"watermark"`
-	ImageURLs      []string    `json:"image_urls"`
-	ImageWithRoles []roleImage `json:"image_with_roles"`
-	CallbackURL    string      `json:"callback_url"`
-}
-
-type roleImage struct {
-	URL  string `json:"url"`
-	Role string `json:"role"`
-}
-
 // DecodeCreate decodes a create body into the model name and request
 // (exported for the fuzz target).
 func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b createBody
+	var b vp.CreateBody
 	if err := wire.Unmarshal(body, &b, false); err != nil {
 		return "", task.Request{}, err
 	}
-	return b.toRequest()
+	return toRequest(&b)
 }
 
-func (b *createBody) toRequest() (string, task.Request, error) {
+func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 	var r task.Request
 	if b.Model == nil || strings.TrimSpace(*b.Model) == "" {
 		return "", r, task.Errorf(task.CodeMissingParameter, "model", "model is required, e.g. doubao-seedance-1-5-pro")
@@ -131,12 +112,12 @@ func impliesResolution(model string) bool {
 
 // Create is POST /v1/videos/generations.
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
-	var b createBody
+	var b vp.CreateBody
 	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: h.MaxBodyBytes}); err != nil {
 		WriteError(w, r, err)
 		return
 	}
-	model, req, err := b.toRequest()
+	model, req, err := toRequest(&b)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -148,17 +129,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, err)
 		return
 	}
-	wire.WriteJSON(w, http.StatusOK, createAnswer{Code: http.StatusOK, Data: []submitted{{Status: "submitted", TaskID: t.ID}}})
-}
-
-type createAnswer struct {
-	Code int         `json:"code"`
-	Data []submitted `json:"data"`
-}
-
-type submitted struct {
-	Status string `json:"status"`
-	TaskID string `json:"task_id"`
+	wire.WriteJSON(w, http.StatusOK, vp.CreateAnswer{Code: http.StatusOK, Data: []vp.Submitted{{Status: "submitted", TaskID: t.ID}}})
 }
 
 // Get is GET /v1/videos/generations/{task_id} and GET /v1/tasks/{task_id}.
@@ -172,64 +143,5 @@ func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, WebhookPayload(t))
 }
 
-// errorRow is how one error code looks on this dialect's wire.
-type errorRow struct {
-	status int
-	typ    string
-}
-
-// errorTable maps error codes to the seed's statuses and types (400
-// invalid_request_error, 401 authentication_error, 402 payment_required, 429
-// rate_limit_error, 500 server_error); the rest are decisions in the same style.
-var errorTable = map[task.Code]errorRow{
-	task.CodeInvalidParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeMissingParameter: {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeInvalidJSON:      {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeUnknownModel:     {http.StatusBadRequest, "invalid_request_error"},
-	task.CodeBodyTooLarge:     {http.StatusRequestEntityTooLarge, "invalid_request_error"},
-	task.CodeUnsupportedMedia: {http.StatusUnsupportedMediaType, "invalid_request_error"},
-	task.CodeUnauthorized:     {http.StatusUnauthorized, "authentication_error"},
-	task.CodeForbidden:        {http.StatusForbidden, "permission_error"},
-	task.CodePaymentRequired:  {http.StatusPaymentRequired, "payment_required"},
-	task.CodeNotFound:         {http.StatusNotFound, "not_found_error"},
-	task.CodeConflict:         {http.StatusConflict, "invalid_request_error"},
-	task.CodeRateLimited:      {http.StatusTooManyRequests, "rate_limit_error"},
-	task.CodeQuotaExceeded:    {http.StatusTooManyRequests, "rate_limit_error"},
-	task.CodeUpstream:         {http.StatusBadGateway, "server_error"},
-	task.CodeUnavailable:      {http.StatusServiceUnavailable, "server_error"},
-	task.CodeInternal:         {http.StatusInternalServerError, "server_error"},
-}
-
-type apiError struct {
-	Code    int    `json:"code"`
-	Message string `json:"message"`
-	Type    string `json:"type"`
-	Param   string `json:"param,omitempty"`
-}
-
-// WriteError writes err as {"error":{"code":<status>,"message","type"}} (plus
-// "param" naming the field when there is one).
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	row, ok := errorTable[e.Code]
-	if !ok {
-		row = errorTable[task.CodeInternal]
-	}
-	wire.SetRetryAfter(w, e)
-	wire.WriteJSON(w, row.status, map[string]apiError{"error": {Code: row.status, Message: e.Message, Type: row.typ, Param: field(e.Field)}})
-}
-
-// field names a normalized request field as this dialect's clients write it.
-func field(f string) string {
-	switch f {
-	case "ratio":
-		return "aspect_ratio"
-	case "generate_audio":
-		return "audio"
-	case "camera_fixed":
-		return "camerafixed"
-	case "first_frame", "last_frame":
-		return "image_urls"
-	}
-	return f
-}
+// WriteError writes err as {"error":{"code":<status>,"message","type"}} (vp.Errors).
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { vp.Errors.Write(w, r, err) }
