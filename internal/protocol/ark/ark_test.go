@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/protocol/ark"
+	"github.com/seedgate/seedgate/internal/protocol/prototest"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -131,4 +132,17 @@ func TestCreateBodyRoundTrip(t *testing.T) {
 	require.Equal(t, []string{"https://x/v.mp4"}, req.ReferenceVideos)
 	require.Equal(t, []string{"https://x/a.mp3"}, req.ReferenceAudio)
 	require.Equal(t, "cgt-d", req.DraftTaskID)
+}
+
+// TestGoldenRoundTrip: the ark dialect's golden answers decode into the
+// protocol's types, field for field, and encode back the same.
+func TestGoldenRoundTrip(t *testing.T) {
+	const golden = "../../dialect/ark/testdata/golden/"
+	got := prototest.RoundTrip[ark.Task](t, golden+"001_get.json")
+	require.NotNil(t, got.Draft)
+	require.False(t, *got.Draft)
+	created := prototest.RoundTrip[ark.CreateAnswer](t, golden+"001_create.json")
+	require.NotEmpty(t, created.ID)
+	e := prototest.RoundTrip[ark.ErrorEnvelope](t, golden+"error_wrong_key.json")
+	require.Equal(t, "AuthenticationError", e.Error.Code)
 }
