@@ -38,11 +38,13 @@ type Update struct {
 	// Error is set for StatusFailed; on a queued or running update it is a
 	// problem being retried (e.g. copying the result), shown on the task.
 	Error *task.Error
-	// Video and LastFrame are result files the provider already stored in blob
-	// storage (the sandbox); the scheduler records them and builds their URLs.
-	// Nil for providers whose results are mirrored from an upstream URL.
+	// Video, LastFrame and Thumbnail (a still of the video) are result files
+	// the provider already stored in blob storage (the sandbox); the scheduler
+	// records them and builds their URLs. Nil for providers whose results are
+	// mirrored from an upstream URL.
 	Video     *task.File
 	LastFrame *task.File
+	Thumbnail *task.File
 	// NextCheck hints when to look again (0: the scheduler decides).
 	NextCheck time.Duration
 	// CheckAt, when set, is when to look again, and wins over NextCheck: an

@@ -342,7 +342,7 @@ func (s *Scheduler) recordOutputs(ctx context.Context, t *task.Task, u provider.
 	if u.Result == nil {
 		return errors.New("provider reported success without a result")
 	}
-	for _, f := range []*task.File{u.Video, u.LastFrame} {
+	for _, f := range []*task.File{u.Video, u.LastFrame, u.Thumbnail} {
 		if f == nil {
 			continue
 		}
@@ -356,6 +356,9 @@ func (s *Scheduler) recordOutputs(ctx context.Context, t *task.Task, u provider.
 	}
 	if u.LastFrame != nil {
 		u.Result.LastFrameFileID = u.LastFrame.ID
+	}
+	if u.Thumbnail != nil {
+		u.Result.ThumbnailFileID = u.Thumbnail.ID
 	}
 	return nil
 }

@@ -68,7 +68,7 @@ func (s *Server) routes() http.Handler {
 	// GET /v1/videos/generations/{task_id} (videos) and GET /v1/videos/{id}/content
 	// (openai) overlap as patterns: one route dispatches on the path.
 	videoStatus := s.authed(videos.WriteError, v.Get)
-	o := &openai.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, FFmpegPath: s.cfg.FFmpegPath}
+	o := &openai.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
 	videoContent := s.authed(openai.WriteError, o.Content)
 	mux.HandleFunc("GET /v1/videos/{id}/{sub}", func(w http.ResponseWriter, r *http.Request) {
 		switch {

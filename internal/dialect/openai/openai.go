@@ -35,7 +35,6 @@ const DefaultModel = "doubao-seedance-1-5-pro-251215"
 type Handler struct {
 	Service      *service.Service
 	MaxBodyBytes int64
-	FFmpegPath   string // for thumbnails
 }
 
 // form is a decoded create: the fields, and an uploaded reference image if any.

@@ -64,10 +64,26 @@ func TestOfficialSDK(t *testing.T) {
 
 	resp, err = client.Videos.DownloadContent(ctx, v.ID, sdk.VideoDownloadContentParams{Variant: sdk.VideoDownloadContentParamsVariantThumbnail})
 	require.NoError(t, err)
+	require.Equal(t, "image/jpeg", resp.Header.Get("Content-Type"))
 	thumb, err := jpeg.DecodeConfig(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
 	require.Equal(t, 864, thumb.Width)
+	require.Equal(t, 480, thumb.Height)
+
+	// A video whose result has no stored still (made before thumbnails were
+	// kept) answers an OpenAI-shaped 404; nothing is rendered on request.
+	stored, err := g.App.Store.GetTask(ctx, v.ID)
+	require.NoError(t, err)
+	require.NotEmpty(t, stored.Result.ThumbnailFileID, "the render stored a thumbnail")
+	stored.Result.ThumbnailFileID = ""
+	require.NoError(t, g.App.Store.UpdateTask(ctx, stored))
+	status, body, raw := g.JSON("GET", "/v1/videos/"+v.ID+"/content?variant=thumbnail", "")
+	require.Equal(t, http.StatusNotFound, status, "%s", raw)
+	thumbErr, _ := body["error"].(map[string]any)
+	require.Equal(t, "invalid_request_error", thumbErr["type"], "%s", raw)
+	require.Equal(t, "variant", thumbErr["param"], "%s", raw)
+	require.Equal(t, "not_found", thumbErr["code"], "%s", raw)
 
 	// A second video from JSON-free defaults (the default model), then the list.
 	other, err := client.Videos.New(ctx, sdk.VideoNewParams{Prompt: "a paper boat --rs 480p", Seconds: "4"})

@@ -1,16 +1,8 @@
 package openai
 
 import (
-	"bytes"
-	"context"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
-	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
 	oa "github.com/seedgate/seedgate/internal/protocol/openai"
@@ -67,8 +59,9 @@ func Render(t *task.Task) oa.Video {
 // WebhookPayload is this dialect's status object: the video object.
 func WebhookPayload(t *task.Task) any { return Render(t) }
 
-// Content is GET /v1/videos/{id}/content?variant=video|thumbnail: the MP4, or a
-// JPEG of its first frame.
+// Content is GET /v1/videos/{id}/content?variant=video|thumbnail: the MP4, or
+// the still of it that the render stored with the result (a JPEG of its first
+// frame). No media work happens here.
 func (h *Handler) Content(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
@@ -90,59 +83,22 @@ func (h *Handler) Content(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, task.Errorf(task.CodeConflict, "id", "video %s is %s: its content exists once it is completed", t.ID, status(t.Status)))
 		return
 	}
-	f, obj, err := h.Service.OpenFile(r.Context(), t.Result.VideoFileID)
+	fileID := t.Result.VideoFileID
+	if variant == "thumbnail" {
+		if t.Result.ThumbnailFileID == "" {
+			WriteError(w, r, task.Errorf(task.CodeNotFound, "variant", "video %s has no thumbnail: it was made before thumbnails were kept", t.ID))
+			return
+		}
+		fileID = t.Result.ThumbnailFileID
+	}
+	f, obj, err := h.Service.OpenFile(r.Context(), fileID)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	defer obj.Close()
-	if variant == "thumbnail" {
-		img, err := h.thumbnail(r.Context(), obj)
-		if err != nil {
-			WriteError(w, r, err)
-			return
-		}
-		w.Header().Set("Content-Type", "image/jpeg")
-		w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
-		http.ServeContent(w, r, "", obj.ModTime(), bytes.NewReader(img))
-		return
-	}
 	w.Header().Set("Content-Type", f.ContentType)
 	w.Header().Set("ETag", `"`+f.SHA256+`"`)
 	w.Header().Set("Cache-Control", "private, max-age=31536000, immutable")
 	http.ServeContent(w, r, "", obj.ModTime(), obj)
-}
-
-// thumbnail renders the video's first frame as JPEG with ffmpeg.
-func (h *Handler) thumbnail(ctx context.Context, video io.Reader) ([]byte, error) {
-	dir, err := os.MkdirTemp("", "seedgate-thumb-*")
-	if err != nil {
-		return nil, fmt.Errorf("thumbnail: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	in := filepath.Join(dir, "in.mp4")
-	f, err := os.Create(in)
-	if err != nil {
-		return nil, fmt.Errorf("thumbnail: %w", err)
-	}
-	_, err = io.Copy(f, video)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return nil, fmt.Errorf("thumbnail: %w", err)
-	}
-	ffmpeg := h.FFmpegPath
-	if ffmpeg == "" {
-		ffmpeg = "ffmpeg"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	var out, stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, ffmpeg, "-nostdin", "-loglevel", "error", "-i", in, "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", "-q:v", "3", "pipe:1")
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("thumbnail: ffmpeg: %w: %s", err, stderr.String())
-	}
-	return out.Bytes(), nil
 }

@@ -25,6 +25,7 @@ import (
 // Blob keys of a task's results.
 func videoKey(taskID string) string     { return "results/" + taskID + "/video.mp4" }
 func lastFrameKey(taskID string) string { return "results/" + taskID + "/last_frame.png" }
+func thumbnailKey(taskID string) string { return "results/" + taskID + "/thumbnail.jpg" }
 
 // manifestKey holds the finished Update, written after the files: a Check
 // after a successful render (a retry, a restarted gateway) returns it instead
@@ -36,6 +37,7 @@ type manifest struct {
 	Usage     *task.Usage  `json:"usage"`
 	Video     *task.File   `json:"video"`
 	LastFrame *task.File   `json:"last_frame,omitempty"`
+	Thumbnail *task.File   `json:"thumbnail,omitempty"`
 }
 
 // result returns the succeeded Update, rendering first unless a previous
@@ -74,12 +76,15 @@ func (p *Provider) loadManifest(ctx context.Context, taskID string) (*manifest, 
 	if m.LastFrame != nil {
 		m.LastFrame.BlobKey = lastFrameKey(taskID)
 	}
+	if m.Thumbnail != nil {
+		m.Thumbnail.BlobKey = thumbnailKey(taskID)
+	}
 	return &m, nil
 }
 
 func (m *manifest) update() provider.Update {
 	return provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: m.Result, Usage: m.Usage,
-		Video: m.Video, LastFrame: m.LastFrame}
+		Video: m.Video, LastFrame: m.LastFrame, Thumbnail: m.Thumbnail}
 }
 
 func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, error) {
@@ -167,6 +172,15 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 		}
 	}
 
+	m.Thumbnail, err = p.store(ctx, dir, thumbnailFile, &task.File{
+		ID: "file_" + t.ID + "_thumbnail", Tenant: t.Tenant, Kind: "image", Purpose: "output", Name: thumbnailFile,
+		ContentType: "image/jpeg", Width: w, Height: h,
+		BlobKey: thumbnailKey(t.ID), TaskID: t.ID, CreatedAt: now,
+	})
+	if err != nil {
+		return provider.Update{}, err
+	}
+
 	tokens := task.Tokens(w, h, frames)
 	if draft {
 		tokens = tokens * 6 / 10
@@ -180,6 +194,7 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 	if m.LastFrame != nil {
 		m.Result.LastFrameFileID = m.LastFrame.ID
 	}
+	m.Result.ThumbnailFileID = m.Thumbnail.ID
 	if err := p.saveManifest(ctx, t.ID, m); err != nil {
 		return provider.Update{}, err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/jpeg"
 	"image/png"
 	"io"
 	"os"
@@ -241,6 +242,18 @@ func TestRenderModes(t *testing.T) {
 				tokens = tokens * 6 / 10
 			}
 			require.Equal(t, &task.Usage{CompletionTokens: tokens, TotalTokens: tokens}, u.Usage)
+
+			// The thumbnail: a JPEG still of the video at its size, made by the render.
+			require.NotNil(t, u.Thumbnail)
+			require.Equal(t, "file_"+id+"_thumbnail", u.Thumbnail.ID)
+			require.Equal(t, u.Thumbnail.ID, res.ThumbnailFileID)
+			require.Equal(t, "image/jpeg", u.Thumbnail.ContentType)
+			_, thumb := b.fetch(t, "results/"+id+"/thumbnail.jpg")
+			require.Equal(t, int64(len(thumb)), u.Thumbnail.Size)
+			thumbCfg, err := jpeg.DecodeConfig(bytes.NewReader(thumb))
+			require.NoError(t, err)
+			require.Equal(t, tt.want.w, thumbCfg.Width)
+			require.Equal(t, tt.want.h, thumbCfg.Height)
 
 			// The last frame.
 			if !tt.want.lastFrame {

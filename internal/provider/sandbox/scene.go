@@ -17,6 +17,7 @@ const (
 	samplesPerFrm  = samplesPerSec / fps
 	videoFile      = "video.mp4"
 	lastFrameFile  = "last_frame.png"
+	thumbnailFile  = "thumbnail.jpg"
 	promptFile     = "prompt.txt"
 	firstImageBase = "first"
 	lastImageBase  = "last"
@@ -78,10 +79,12 @@ func (s *scene) args() []string {
 		base = "wm"
 	}
 	if s.watermark {
-		graph = append(graph, fmt.Sprintf("[%s]%s[vout]", base, s.watermarkFilter()))
+		graph = append(graph, fmt.Sprintf("[%s]%s[final]", base, s.watermarkFilter()))
 	} else {
-		graph = append(graph, fmt.Sprintf("[%s]null[vout]", base))
+		graph = append(graph, fmt.Sprintf("[%s]null[final]", base))
 	}
+	// The thumbnail is the video's first frame as it is shown (watermark included).
+	graph = append(graph, "[final]split=2[vout][thsrc]", "[thsrc]trim=end_frame=1[th]")
 	if s.audio {
 		graph = append(graph, s.chord(rng))
 	}
@@ -101,6 +104,8 @@ func (s *scene) args() []string {
 		args = append(args, "-map", "[lf]", "-frames:v", "1", "-update", "1", "-c:v", "png",
 			"-fflags", "+bitexact", "-flags", "+bitexact", "-f", "image2", "file:"+lastFrameFile)
 	}
+	args = append(args, "-map", "[th]", "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "3",
+		"-fflags", "+bitexact", "-flags", "+bitexact", "-f", "image2", "file:"+thumbnailFile)
 	return args
 }
 
