@@ -52,14 +52,14 @@ func newIdempotencyKeys(st store.Store, log *slog.Logger) *idempotencyKeys {
 }
 
 // idempotent wraps a create handler (inside s.authed: it needs the caller).
-func (s *Server) idempotent(writeErr errorWriter, next http.HandlerFunc) http.HandlerFunc {
-	return s.idempotentWhen(writeErr, next, nil)
+func (s *Server) idempotent(d dialect, next http.HandlerFunc) http.HandlerFunc {
+	return s.idempotentWhen(d, next, nil)
 }
 
 // idempotentWhen is idempotent for a route that creates only for some bodies
 // (the responses dialect's POST also queries): applies(body) says whether this
 // one creates; nil means always.
-func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, applies func(body []byte) bool) http.HandlerFunc {
+func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(body []byte) bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		k := s.idem
@@ -68,7 +68,7 @@ func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, app
 			return
 		}
 		if len(key) > maxKeyLength || !printable(key) {
-			writeErr(w, r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
+			d.WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
 				"Idempotency-Key must be 1 to %d printable ASCII characters (a UUID is a good choice)", maxKeyLength))
 			return
 		}
@@ -78,11 +78,11 @@ func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, app
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		if err != nil {
-			writeErr(w, r, task.Errorf(task.CodeInvalidJSON, "", "reading the request body: %v", err))
+			d.WriteError(w, r, task.Errorf(task.CodeInvalidJSON, "", "reading the request body: %v", err))
 			return
 		}
 		if int64(len(body)) > limit {
-			writeErr(w, r, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit))
+			d.WriteError(w, r, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit))
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -99,18 +99,18 @@ func (s *Server) idempotentWhen(writeErr errorWriter, next http.HandlerFunc, app
 			CreatedAt: now, LockedUntil: now.Add(lock), ExpiresAt: now.Add(idempotencyTTL)}
 		prior, err := k.store.BeginIdempotency(r.Context(), rec, now)
 		if err != nil {
-			writeErr(w, r, err)
+			d.WriteError(w, r, err)
 			return
 		}
 		k.sweep(r, now)
 		switch {
 		case prior != nil && prior.Fingerprint != rec.Fingerprint:
-			writeErr(forceStatus(w, http.StatusUnprocessableEntity), r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
+			d.WriteError(forceStatus(w, http.StatusUnprocessableEntity), r, task.Errorf(task.CodeInvalidParameter, "Idempotency-Key",
 				"Idempotency-Key %q was already used with a different request body; use a new key for a new request", key))
 			return
 		case prior != nil && !prior.Done:
 			w.Header().Set("Retry-After", "1")
-			writeErr(forceStatus(w, http.StatusConflict), r, task.Errorf(task.CodeConflict, "Idempotency-Key",
+			d.WriteError(forceStatus(w, http.StatusConflict), r, task.Errorf(task.CodeConflict, "Idempotency-Key",
 				"a request with Idempotency-Key %q is still being processed; retry in a moment to get its answer", key))
 			return
 		case prior != nil:

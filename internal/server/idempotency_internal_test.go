@@ -33,7 +33,7 @@ func idemServer(t *testing.T, handler http.HandlerFunc) (*Server, http.Handler) 
 		e := err.(interface{ Error() string })
 		wire.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": e.Error()})
 	}
-	h := s.idempotent(writeErr, handler)
+	h := s.idempotent(errorWriter(writeErr), handler)
 	return s, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{KeyID: "k1"})))
 	})

@@ -13,7 +13,8 @@ import (
 	"github.com/seedgate/seedgate/internal/dialect/videos"
 )
 
-// routes is every route of the gateway, in one place.
+// routes is every route of the gateway, in one place. It builds handlers and
+// reads the server's state, never changes it (New makes what routes use).
 func (s *Server) routes() http.Handler {
 	mux := newRouteMux(&s.patterns)
 
@@ -22,13 +23,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /readyz", s.readyz)
 
 	// jobs: the native API (seed 004) and files.
-	j := &jobs.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
-	mux.Handle("POST /v1/jobs", s.authed(jobs.WriteError, s.createThenWait(s.idempotent(jobs.WriteError, j.Create), j.Get)))
-	mux.Handle("GET /v1/jobs", s.authed(jobs.WriteError, j.List))
-	mux.Handle("GET /v1/jobs/{id}", s.authed(jobs.WriteError, s.waitThenGet(j.Get)))
-	mux.Handle("POST /v1/jobs/{id}/cancel", s.authed(jobs.WriteError, j.Cancel))
-	mux.Handle("POST /v1/files/upload", s.authed(jobs.WriteError, j.Upload))
-	mux.Handle("GET /v1/files/{id}", s.authed(jobs.WriteError, j.FileInfo))
+	j := jobs.New(s.svc, jobs.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
+	mux.Handle("POST /v1/jobs", s.authed(j, s.createThenWait(s.idempotent(j, j.Create), j.Get)))
+	mux.Handle("GET /v1/jobs", s.authed(j, j.List))
+	mux.Handle("GET /v1/jobs/{id}", s.authed(j, s.waitThenGet(j.Get)))
+	mux.Handle("POST /v1/jobs/{id}/cancel", s.authed(j, j.Cancel))
+	mux.Handle("POST /v1/files/upload", s.authed(j, j.Upload))
+	mux.Handle("GET /v1/files/{id}", s.authed(j, j.FileInfo))
 	mux.HandleFunc("GET /v1/files/{id}/content", func(w http.ResponseWriter, r *http.Request) {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
 	})
@@ -37,17 +38,15 @@ func (s *Server) routes() http.Handler {
 	// the webhook signing secret. Every create route takes Idempotency-Key (s.idempotent);
 	// the jobs, ark and openai create and get routes take "Prefer: wait=N" (s.createThenWait,
 	// s.waitThenGet).
-	s.idem = newIdempotencyKeys(s.store, s.log)
-	s.stopping = newStopSignal()
-	mux.Handle("GET /v1/jobs/{id}/events", s.authed(jobs.WriteError, s.interruptible(j.Events)))
-	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(jobs.WriteError, j.Deliveries))
-	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(jobs.WriteError, j.RetryDelivery))
-	mux.Handle("GET /v1/webhooks/secret", s.authed(jobs.WriteError, j.WebhookSecret))
-	mux.Handle("POST /v1/webhooks/secret/rotate", s.authed(jobs.WriteError, j.RotateWebhookSecret))
+	mux.Handle("GET /v1/jobs/{id}/events", s.authed(j, s.interruptible(j.Events)))
+	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(j, j.Deliveries))
+	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(j, j.RetryDelivery))
+	mux.Handle("GET /v1/webhooks/secret", s.authed(j, j.WebhookSecret))
+	mux.Handle("POST /v1/webhooks/secret/rotate", s.authed(j, j.RotateWebhookSecret))
 
 	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
-	mux.Handle("GET /v1/models", s.authed(jobs.WriteError, j.Models))
-	mux.Handle("GET /v1/models/{id}", s.authed(jobs.WriteError, j.Model))
+	mux.Handle("GET /v1/models", s.authed(j, j.Models))
+	mux.Handle("GET /v1/models/{id}", s.authed(j, j.Model))
 	// … the OpenAPI document of the native API, and the web console: its page at exactly
 	// "/" and its assets under /console/, so it never shadows an API path or the JSON 404.
 	mux.HandleFunc("GET /openapi.json", jobs.OpenAPI)
@@ -56,20 +55,20 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /console/", con.Asset)
 
 	// Client dialects (issue 4): the official Ark API and the reseller dialects, over the same tasks.
-	a := &ark.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
+	a := ark.New(s.svc, ark.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
 	for _, prefix := range []string{"/api/v3", "/byteplus/v3"} {
-		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, s.createThenWait(s.idempotent(ark.WriteError, a.Create), a.Get)))
-		mux.Handle("GET "+prefix+"/contents/generations/tasks", s.authed(ark.WriteError, a.List))
-		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, s.waitThenGet(a.Get)))
-		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(ark.WriteError, a.Delete))
+		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(a, s.createThenWait(s.idempotent(a, a.Create), a.Get)))
+		mux.Handle("GET "+prefix+"/contents/generations/tasks", s.authed(a, a.List))
+		mux.Handle("GET "+prefix+"/contents/generations/tasks/{id}", s.authed(a, s.waitThenGet(a.Get)))
+		mux.Handle("DELETE "+prefix+"/contents/generations/tasks/{id}", s.authed(a, a.Delete))
 	}
-	v := &videos.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
-	mux.Handle("POST /v1/videos/generations", s.authed(videos.WriteError, s.idempotent(videos.WriteError, v.Create)))
+	v := videos.New(s.svc, videos.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
+	mux.Handle("POST /v1/videos/generations", s.authed(v, s.idempotent(v, v.Create)))
 	// GET /v1/videos/generations/{task_id} (videos) and GET /v1/videos/{id}/content
 	// (openai) overlap as patterns: one route dispatches on the path.
-	videoStatus := s.authed(videos.WriteError, v.Get)
-	o := &openai.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes}
-	videoContent := s.authed(openai.WriteError, o.Content)
+	videoStatus := s.authed(v, v.Get)
+	o := openai.New(s.svc, openai.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
+	videoContent := s.authed(o, o.Content)
 	mux.HandleFunc("GET /v1/videos/{id}/{sub}", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.PathValue("id") == "generations":
@@ -78,44 +77,45 @@ func (s *Server) routes() http.Handler {
 		case r.PathValue("sub") == "content":
 			videoContent.ServeHTTP(w, r)
 		default:
-			openai.WriteError(w, r, notFound(r))
+			o.WriteError(w, r, notFound(r))
 		}
 	})
-	mux.Handle("POST /v1/videos", s.authed(openai.WriteError, s.createThenWait(s.idempotent(openai.WriteError, o.Create), o.Get)))
-	mux.Handle("GET /v1/videos", s.authed(openai.WriteError, o.List))
-	mux.Handle("GET /v1/videos/{id}", s.authed(openai.WriteError, s.waitThenGet(o.Get)))
-	mux.Handle("DELETE /v1/videos/{id}", s.authed(openai.WriteError, o.Delete))
-	mux.Handle("GET /v1/tasks/{task_id}", s.authed(videos.WriteError, v.Get))
-	sd := &seedance.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
-	mux.Handle("POST /v1/seedance/videos", s.authed(seedance.WriteError, s.idempotent(seedance.WriteError, sd.Create)))
-	mux.Handle("POST /v1/seedance/tasks", s.authed(seedance.WriteError, sd.Retrieve))
-	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(seedance.WriteError, sd.Get))
-	rs := &responses.Handler{Service: s.svc, MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait}
-	mux.Handle("POST /v1/responses", s.authed(responses.WriteError, s.idempotentWhen(responses.WriteError, rs.Handle, responsesSubmit)))
+	mux.Handle("POST /v1/videos", s.authed(o, s.createThenWait(s.idempotent(o, o.Create), o.Get)))
+	mux.Handle("GET /v1/videos", s.authed(o, o.List))
+	mux.Handle("GET /v1/videos/{id}", s.authed(o, s.waitThenGet(o.Get)))
+	mux.Handle("DELETE /v1/videos/{id}", s.authed(o, o.Delete))
+	mux.Handle("GET /v1/tasks/{task_id}", s.authed(v, v.Get))
+	sd := seedance.New(s.svc, seedance.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
+	mux.Handle("POST /v1/seedance/videos", s.authed(sd, s.idempotent(sd, sd.Create)))
+	mux.Handle("POST /v1/seedance/tasks", s.authed(sd, sd.Retrieve))
+	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(sd, sd.Get))
+	rs := responses.New(s.svc, responses.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
+	mux.Handle("POST /v1/responses", s.authed(rs, s.idempotentWhen(rs, rs.Handle, responsesSubmit)))
 
 	// Keys, tenants and budgets (issue 6): the caller's usage, and the admin API (admin
 	// scope, see requiredScope; every change is recorded in the audit log).
+	adm := errorWriter(admin.WriteError)
 	ad := &admin.Handler{Store: s.accounts, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
 		WriteError: admin.WriteError, Logger: s.log}
 	if s.accounts != nil {
-		mux.Handle("GET /v1/usage", s.authed(jobs.WriteError, ad.MyUsage))
-		mux.Handle("GET /admin/v1/keys", s.authed(admin.WriteError, ad.ListKeys))
-		mux.Handle("POST /admin/v1/keys", s.authed(admin.WriteError, ad.Audited("keys.create", ad.CreateKey)))
-		mux.Handle("GET /admin/v1/keys/{id}", s.authed(admin.WriteError, ad.GetKey))
-		mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(admin.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(admin.WriteError, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(admin.WriteError, ad.Audited("keys.limits", ad.SetKeyLimits)))
-		mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(admin.WriteError, ad.KeySecret))
-		mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(admin.WriteError, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
-		mux.Handle("GET /admin/v1/tenants", s.authed(admin.WriteError, ad.ListTenants))
-		mux.Handle("GET /admin/v1/tenants/{id}", s.authed(admin.WriteError, ad.GetTenant))
-		mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(admin.WriteError, ad.Audited("tenants.limits", ad.SetTenantLimits)))
-		mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(admin.WriteError, ad.GetTenant))
-		mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(admin.WriteError, ad.Audited("tenants.balance", ad.AdjustBalance)))
-		mux.Handle("GET /admin/v1/ledger", s.authed(admin.WriteError, ad.Ledger))
-		mux.Handle("GET /admin/v1/usage", s.authed(admin.WriteError, ad.Usage))
-		mux.Handle("GET /admin/v1/audit", s.authed(admin.WriteError, ad.Audit))
-		mux.Handle("GET /admin/v1/prices", s.authed(admin.WriteError, ad.PriceTable))
+		mux.Handle("GET /v1/usage", s.authed(j, ad.MyUsage))
+		mux.Handle("GET /admin/v1/keys", s.authed(adm, ad.ListKeys))
+		mux.Handle("POST /admin/v1/keys", s.authed(adm, ad.Audited("keys.create", ad.CreateKey)))
+		mux.Handle("GET /admin/v1/keys/{id}", s.authed(adm, ad.GetKey))
+		mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
+		mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
+		mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(adm, ad.Audited("keys.limits", ad.SetKeyLimits)))
+		mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(adm, ad.KeySecret))
+		mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(adm, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
+		mux.Handle("GET /admin/v1/tenants", s.authed(adm, ad.ListTenants))
+		mux.Handle("GET /admin/v1/tenants/{id}", s.authed(adm, ad.GetTenant))
+		mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(adm, ad.Audited("tenants.limits", ad.SetTenantLimits)))
+		mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(adm, ad.GetTenant))
+		mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(adm, ad.Audited("tenants.balance", ad.AdjustBalance)))
+		mux.Handle("GET /admin/v1/ledger", s.authed(adm, ad.Ledger))
+		mux.Handle("GET /admin/v1/usage", s.authed(adm, ad.Usage))
+		mux.Handle("GET /admin/v1/audit", s.authed(adm, ad.Audit))
+		mux.Handle("GET /admin/v1/prices", s.authed(adm, ad.PriceTable))
 	}
 
 	// Upstream channels (issue 3): Ark's callbacks (provider/ark CallbackPath). No API key:
@@ -127,7 +127,7 @@ func (s *Server) routes() http.Handler {
 
 	// Anything else: a JSON 404 rather than the mux's text one.
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		jobs.WriteError(w, r, notFound(r))
+		j.WriteError(w, r, notFound(r))
 	})
 	return s.middleware(mux)
 }

@@ -34,7 +34,7 @@ type Config struct {
 	FFprobePath string
 	// MaxWait caps "Prefer: wait=N" (SEEDGATE_MAX_WAIT).
 	MaxWait time.Duration
-	// Webhooks delivers callbacks and serves the deliveries endpoints (nil: unavailable).
+	// Webhooks keeps the API keys' webhook secrets for the admin API (nil: unavailable).
 	Webhooks *webhook.Dispatcher
 	// SyncWait bounds the dialect calls that wait for a result.
 	SyncWait time.Duration
@@ -63,11 +63,24 @@ func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Se
 	if s.cfg.Keyring == nil {
 		s.cfg.Keyring = auth.NewKeyring(auth.KeyringConfig{Store: s.accounts, Static: cfg.Keys, Logger: log})
 	}
+	s.idem = newIdempotencyKeys(s.store, s.log)
+	s.stopping = newStopSignal()
 	s.handler = s.routes()
 	return s
 }
 
+// dialect is how a dialect mounts on the server: its handlers go into
+// routes.go, and what the server itself refuses on those routes (auth,
+// idempotency, body encoding, Prefer: wait) is written in the dialect's shape
+// through WriteError.
+type dialect interface {
+	WriteError(w http.ResponseWriter, r *http.Request, err error)
+}
+
+// errorWriter makes an error-writing function (the admin API's) a dialect.
 type errorWriter func(w http.ResponseWriter, r *http.Request, err error)
+
+func (f errorWriter) WriteError(w http.ResponseWriter, r *http.Request, err error) { f(w, r, err) }
 
 // authenticate returns the caller of r when it may read (accounts.go), for
 // routes that check a key themselves (file content without a signature).
@@ -79,20 +92,20 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
 // authed wraps h so it runs only for an authenticated caller whose key has
 // the scope the request needs and is within its requests per minute
 // (accounts.go); failures are written in the dialect's own error shape.
-func (s *Server) authed(writeErr errorWriter, h http.HandlerFunc) http.Handler {
+func (s *Server) authed(d dialect, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := s.admit(r)
 		if err != nil {
 			if task.ErrorCode(err) == task.CodeUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
 			}
-			writeErr(w, r, err)
+			d.WriteError(w, r, err)
 			return
 		}
 		// Bodies are taken as sent: a compressed one is refused rather than
 		// inflated, so no body expands past the size limits (gzip bombs).
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-			writeErr(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
+			d.WriteError(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
 			return
 		}
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))

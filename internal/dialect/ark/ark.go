@@ -24,9 +24,23 @@ const Dialect = "ark"
 // Handler serves the task endpoints; routes.go mounts its methods under both
 // /api/v3 and /byteplus/v3.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
 	Now          func() time.Time // nil: time.Now
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in Ark's error envelope: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 // Create is POST …/contents/generations/tasks; it answers {"id":"cgt-…"}.
@@ -38,7 +52,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	}
 	req.RequestID = wire.RequestID(r.Context())
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -49,7 +63,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 // Get is GET …/contents/generations/tasks/{id}: the task object.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	t, err := h.svc.Get(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -76,7 +90,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 	out := arkproto.ListAnswer{Items: []arkproto.Task{}}
 	if f != nil {
 		p, _ := auth.FromContext(r.Context())
-		page, err := h.Service.List(r.Context(), p.Tenant, *f)
+		page, err := h.svc.List(r.Context(), p.Tenant, *f)
 		if err != nil {
 			WriteError(w, r, err)
 			return
@@ -152,16 +166,16 @@ func (h *Handler) listFilter(r *http.Request) (*service.ListFilter, error) {
 func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	id := r.PathValue("id")
-	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	t, err := h.svc.Get(r.Context(), p.Tenant, id)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	switch t.Status {
 	case task.StatusQueued:
-		_, err = h.Service.Cancel(r.Context(), p.Tenant, id)
+		_, err = h.svc.Cancel(r.Context(), p.Tenant, id)
 	case task.StatusSucceeded, task.StatusFailed, task.StatusExpired:
-		err = h.Service.Delete(r.Context(), p.Tenant, id)
+		err = h.svc.Delete(r.Context(), p.Tenant, id)
 	default:
 		err = task.Errorf(task.CodeConflict, "id", "the task %s is %s and cannot be cancelled or deleted", id, t.Status)
 	}

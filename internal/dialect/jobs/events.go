@@ -34,7 +34,7 @@ func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
 		lastID = r.URL.Query().Get("last_event_id")
 	}
 	since := service.ParseEventID(lastID)
-	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	t, err := h.svc.Get(r.Context(), p.Tenant, id)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -43,7 +43,7 @@ func (h *Handler) Events(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNoContent)
 		return
 	}
-	changes, err := h.Service.Watch(r.Context(), p.Tenant, id, service.WatchOptions{Since: since})
+	changes, err := h.svc.Watch(r.Context(), p.Tenant, id, service.WatchOptions{Since: since})
 	if err != nil {
 		WriteError(w, r, err)
 		return

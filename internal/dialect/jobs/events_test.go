@@ -31,7 +31,7 @@ func TestEventsKeepAlive(t *testing.T) {
 			ModelAlias: "seedance-1-0-pro", Status: status, Request: task.Request{Prompt: "p"}, Provider: "sandbox",
 			CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour)}))
 	}
-	h := &Handler{Service: service.New(service.Config{Store: st}), KeepAlive: 50 * time.Millisecond}
+	h := New(service.New(service.Config{Store: st}), Options{KeepAlive: 50 * time.Millisecond})
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/jobs/{id}/events", func(w http.ResponseWriter, r *http.Request) {
 		h.Events(w, r.WithContext(auth.WithPrincipal(r.Context(), auth.Principal{KeyID: "k"})))

@@ -33,7 +33,7 @@ type fileAnswer struct {
 func (h *Handler) fileAnswer(f *task.File) fileAnswer {
 	return fileAnswer{ID: f.ID, Object: "file", Kind: f.Kind, Purpose: f.Purpose, Filename: f.Name, Bytes: f.Size,
 		ContentType: f.ContentType, SHA256: f.SHA256, Width: f.Width, Height: f.Height, Duration: f.Duration,
-		URL: h.Service.FileURL(f.ID), Created: f.CreatedAt.Unix()}
+		URL: h.svc.FileURL(f.ID), Created: f.CreatedAt.Unix()}
 }
 
 // maxFormField bounds the small text fields of the upload form.
@@ -47,7 +47,7 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 		WriteError(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "send multipart/form-data with the fields kind, purpose and file"))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, h.Service.MaxUploadBytes+1<<20)
+	r.Body = http.MaxBytesReader(w, r.Body, h.svc.MaxUploadBytes+1<<20)
 	mr := multipart.NewReader(r.Body, params["boundary"])
 	p, _ := auth.FromContext(r.Context())
 	in := service.UploadInput{Tenant: p.Tenant}
@@ -77,7 +77,7 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 				in.Kind = kindFromContentType(part.Header.Get("Content-Type"))
 			}
 			in.Name, in.Body = part.FileName(), part
-			f, err := h.Service.Upload(r.Context(), in)
+			f, err := h.svc.Upload(r.Context(), in)
 			if err != nil {
 				WriteError(w, r, uploadError(err))
 				return
@@ -113,7 +113,7 @@ func uploadError(err error) error {
 // FileInfo is GET /v1/files/{id}.
 func (h *Handler) FileInfo(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	f, err := h.Service.File(r.Context(), p.Tenant, r.PathValue("id"))
+	f, err := h.svc.File(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -126,19 +126,19 @@ func (h *Handler) FileInfo(w http.ResponseWriter, r *http.Request) {
 // must own the file.
 func (h *Handler) Content(w http.ResponseWriter, r *http.Request, authenticate func(*http.Request) (auth.Principal, bool)) {
 	id := r.PathValue("id")
-	if !h.Service.ValidFileSignature(id, r.URL.Query().Get("sig")) {
+	if !h.svc.ValidFileSignature(id, r.URL.Query().Get("sig")) {
 		p, ok := authenticate(r)
 		if !ok {
 			WriteError(w, r, task.Errorf(task.CodeUnauthorized, "", "a valid signed URL or API key is required"))
 			return
 		}
-		if _, err := h.Service.File(r.Context(), p.Tenant, id); err != nil {
+		if _, err := h.svc.File(r.Context(), p.Tenant, id); err != nil {
 			WriteError(w, r, err)
 			return
 		}
 	}
 	// With S3 and SEEDGATE_S3_DOWNLOADS=redirect the bytes come from a presigned URL.
-	if u, err := h.Service.FileRedirect(r.Context(), id); err != nil || u != "" {
+	if u, err := h.svc.FileRedirect(r.Context(), id); err != nil || u != "" {
 		if err != nil {
 			WriteError(w, r, err)
 			return
@@ -147,7 +147,7 @@ func (h *Handler) Content(w http.ResponseWriter, r *http.Request, authenticate f
 		http.Redirect(w, r, u, http.StatusFound)
 		return
 	}
-	f, obj, err := h.Service.OpenFile(r.Context(), id)
+	f, obj, err := h.svc.OpenFile(r.Context(), id)
 	if err != nil {
 		WriteError(w, r, err)
 		return

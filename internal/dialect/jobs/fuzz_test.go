@@ -144,7 +144,7 @@ func FuzzUpload(f *testing.F) {
 	require.NoError(f, err)
 	svc := service.New(service.Config{Store: mem, Blobs: blobs, Media: res, MaxUploadBytes: 1 << 20,
 		URLs: &service.URLSigner{PublicURL: "http://gw.test", Secret: []byte("fuzz")}})
-	h := &jobs.Handler{Service: svc}
+	h := jobs.New(svc, jobs.Options{})
 
 	form := func(kind, name, ctype string, data []byte) []byte {
 		var b bytes.Buffer

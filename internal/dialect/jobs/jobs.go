@@ -20,10 +20,24 @@ const Dialect = "jobs"
 
 // Handler serves the jobs and files endpoints; routes.go mounts its methods.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
 	// KeepAlive is the event streams' keep-alive interval (default 15 s).
 	KeepAlive time.Duration
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in the native error answer: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 func toRequest(in *jp.Input) (task.Request, error) {
@@ -83,7 +97,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	}
 	p, _ := auth.FromContext(r.Context())
 	req.RequestID = wire.RequestID(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: cr.Model, Request: req, Relax: !cr.Strict})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: cr.Model, Request: req, Relax: !cr.Strict})
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -94,7 +108,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 // Get is GET /v1/jobs/{id}.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	t, err := h.svc.Get(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -105,7 +119,7 @@ func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 // Cancel is POST /v1/jobs/{id}/cancel.
 func (h *Handler) Cancel(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Cancel(r.Context(), p.Tenant, r.PathValue("id"))
+	t, err := h.svc.Cancel(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -148,7 +162,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		f.Model = model.ID
 	}
 	p, _ := auth.FromContext(r.Context())
-	page, err := h.Service.List(r.Context(), p.Tenant, f)
+	page, err := h.svc.List(r.Context(), p.Tenant, f)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -42,7 +42,7 @@ func renderDelivery(m service.Delivery) jp.Delivery {
 // with its attempts, oldest first.
 func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	ms, err := h.Service.Deliveries(r.Context(), p.Tenant, r.PathValue("id"))
+	ms, err := h.svc.Deliveries(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -58,7 +58,7 @@ func (h *Handler) Deliveries(w http.ResponseWriter, r *http.Request) {
 // event again now, under the same webhook-id, whatever its state.
 func (h *Handler) RetryDelivery(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	m, err := h.Service.RetryDelivery(r.Context(), p.Tenant, r.PathValue("id"), r.PathValue("delivery_id"))
+	m, err := h.svc.RetryDelivery(r.Context(), p.Tenant, r.PathValue("id"), r.PathValue("delivery_id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -83,7 +83,7 @@ func renderSecret(s service.WebhookSecret) jp.SecretAnswer {
 // callbacks of tasks created with the caller's API key.
 func (h *Handler) WebhookSecret(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	s, err := h.Service.WebhookSecret(r.Context(), p.KeyID)
+	s, err := h.svc.WebhookSecret(r.Context(), p.KeyID)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -95,7 +95,7 @@ func (h *Handler) WebhookSecret(w http.ResponseWriter, r *http.Request) {
 // one keeps signing too (a second v1 signature) for 24 hours.
 func (h *Handler) RotateWebhookSecret(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	s, err := h.Service.RotateWebhookSecret(r.Context(), p.KeyID)
+	s, err := h.svc.RotateWebhookSecret(r.Context(), p.KeyID)
 	if err != nil {
 		WriteError(w, r, err)
 		return

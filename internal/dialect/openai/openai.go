@@ -33,8 +33,22 @@ const DefaultModel = "doubao-seedance-1-5-pro-251215"
 
 // Handler serves the endpoints; routes.go mounts its methods.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in OpenAI's error envelope: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 // form is a decoded create: the fields, and an uploaded reference image if any.
@@ -238,20 +252,20 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		file, err := h.Service.Upload(r.Context(), service.UploadInput{Tenant: p.Tenant, Kind: "image",
+		file, err := h.svc.Upload(r.Context(), service.UploadInput{Tenant: p.Tenant, Kind: "image",
 			Purpose: "first_frame", Name: f.imageName, Body: bytes.NewReader(f.image)})
 		if err != nil {
 			WriteError(w, r, withField(err, "input_reference"))
 			return
 		}
-		req.FirstFrame = h.Service.FileURL(file.ID)
+		req.FirstFrame = h.svc.FileURL(file.ID)
 		upload = file
 	}
 	req.RequestID = wire.RequestID(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
 	if err != nil {
 		if upload != nil { // a refused create keeps nothing
-			h.Service.DiscardUpload(r.Context(), upload)
+			h.svc.DiscardUpload(r.Context(), upload)
 		}
 		WriteError(w, r, err)
 		return
@@ -272,7 +286,7 @@ func withField(err error, field string) error {
 // Get is GET /v1/videos/{id}.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	t, err := h.svc.Get(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -301,7 +315,7 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
-	page, err := h.Service.List(r.Context(), p.Tenant, f)
+	page, err := h.svc.List(r.Context(), p.Tenant, f)
 	if err != nil {
 		if e := task.AsError(err); e.Code == task.CodeNotFound && e.Field == "after" {
 			err = task.Errorf(task.CodeInvalidParameter, "after", "after %q is not a video id", f.After)
@@ -325,18 +339,18 @@ func (h *Handler) List(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	id := r.PathValue("id")
-	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	t, err := h.svc.Get(r.Context(), p.Tenant, id)
 	if err != nil {
 		WriteError(w, r, err)
 		return
 	}
 	if t.Status == task.StatusQueued {
-		if _, err := h.Service.Cancel(r.Context(), p.Tenant, id); err != nil {
+		if _, err := h.svc.Cancel(r.Context(), p.Tenant, id); err != nil {
 			WriteError(w, r, err)
 			return
 		}
 	}
-	if err := h.Service.Delete(r.Context(), p.Tenant, id); err != nil {
+	if err := h.svc.Delete(r.Context(), p.Tenant, id); err != nil {
 		WriteError(w, r, err)
 		return
 	}

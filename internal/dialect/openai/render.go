@@ -64,7 +64,7 @@ func WebhookPayload(t *task.Task) any { return Render(t) }
 // frame). No media work happens here.
 func (h *Handler) Content(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("id"))
+	t, err := h.svc.Get(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -91,7 +91,7 @@ func (h *Handler) Content(w http.ResponseWriter, r *http.Request) {
 		}
 		fileID = t.Result.ThumbnailFileID
 	}
-	f, obj, err := h.Service.OpenFile(r.Context(), fileID)
+	f, obj, err := h.svc.OpenFile(r.Context(), fileID)
 	if err != nil {
 		WriteError(w, r, err)
 		return

@@ -78,7 +78,7 @@ func (h *Handler) now() time.Time {
 // waits, bounded by h.Wait, for the task to finish).
 func (h *Handler) query(w http.ResponseWriter, r *http.Request, c Call) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, c.TaskID)
+	t, err := h.svc.Get(r.Context(), p.Tenant, c.TaskID)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -111,7 +111,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request, c Call) {
 	}
 
 	// Wait for the task, reporting progress as it changes.
-	ch, stop := h.Service.Hub().Subscribe(t.ID)
+	ch, stop := h.svc.Hub().Subscribe(t.ID)
 	defer stop()
 	deadline := time.NewTimer(h.Wait)
 	defer deadline.Stop()
@@ -128,7 +128,7 @@ wait:
 		case <-ch:
 		case <-tick.C:
 		}
-		if t, err = h.Service.Get(r.Context(), p.Tenant, c.TaskID); err != nil {
+		if t, err = h.svc.Get(r.Context(), p.Tenant, c.TaskID); err != nil {
 			return // deleted meanwhile: end the stream
 		}
 		if !t.Status.Terminal() && t.Progress != lastProgress {

@@ -29,12 +29,26 @@ const QueryModel = rp.QueryModel
 
 // Handler serves POST /v1/responses; routes.go mounts it.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
 	// Wait bounds how long a streamed query waits for the task to finish
 	// before completing with its current status.
 	Wait time.Duration
 	Now  func() time.Time // nil: time.Now
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in OpenAI's error envelope: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 type body = rp.Body
@@ -124,7 +138,7 @@ func (h *Handler) Handle(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request, c Call) {
 	c.Request.RequestID = wire.RequestID(r.Context())
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: c.Model, Request: c.Request})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: c.Model, Request: c.Request})
 	if err != nil {
 		WriteError(w, r, err)
 		return

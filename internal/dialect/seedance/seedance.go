@@ -28,11 +28,25 @@ const maxIDs = 100
 
 // Handler serves the endpoints; routes.go mounts its methods.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
 	// Wait bounds how long a create without callback_url waits for the result
 	// before answering with the task's current status.
 	Wait time.Duration
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in this dialect's error answer: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 // DecodeCreate decodes a create body into the model name and request
@@ -76,7 +90,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	}
 	req.RequestID = wire.RequestID(r.Context())
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -85,7 +99,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 		wire.WriteJSON(w, http.StatusOK, map[string]string{"task_id": t.Request.RequestID})
 		return
 	}
-	t, err = h.Service.Wait(r.Context(), p.Tenant, t.ID, h.Wait)
+	t, err = h.svc.Wait(r.Context(), p.Tenant, t.ID, h.Wait)
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -149,11 +163,11 @@ func (h *Handler) Retrieve(w http.ResponseWriter, r *http.Request) {
 // find looks a task up by its id, then by the request id of its create call.
 func (h *Handler) find(r *http.Request, id string) (*task.Task, error) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, id)
+	t, err := h.svc.Get(r.Context(), p.Tenant, id)
 	if task.ErrorCode(err) != task.CodeNotFound || strings.HasPrefix(id, "cgt-") || id == "" {
 		return t, err
 	}
-	page, lerr := h.Service.List(r.Context(), p.Tenant, service.ListFilter{RequestID: id, Limit: 1})
+	page, lerr := h.svc.List(r.Context(), p.Tenant, service.ListFilter{RequestID: id, Limit: 1})
 	if lerr != nil {
 		return nil, lerr
 	}

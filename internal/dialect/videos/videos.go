@@ -26,8 +26,22 @@ const (
 
 // Handler serves the endpoints; routes.go mounts its methods.
 type Handler struct {
-	Service      *service.Service
+	svc *service.Service
+	Options
+}
+
+// Options tunes a Handler.
+type Options struct {
 	MaxBodyBytes int64
+}
+
+// New returns the dialect's handlers over svc.
+func New(svc *service.Service, o Options) *Handler { return &Handler{svc: svc, Options: o} }
+
+// WriteError writes err in this dialect's error answer: the server writes what it refuses
+// on this dialect's routes (auth, idempotency, body encoding) through it.
+func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	WriteError(w, r, err)
 }
 
 // DecodeCreate decodes a create body into the model name and request
@@ -124,7 +138,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	}
 	req.RequestID = wire.RequestID(r.Context())
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
+	t, err := h.svc.Create(r.Context(), service.CreateInput{Tenant: p.Tenant, Dialect: Dialect, Model: model, Request: req})
 	if err != nil {
 		WriteError(w, r, err)
 		return
@@ -135,7 +149,7 @@ func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 // Get is GET /v1/videos/generations/{task_id} and GET /v1/tasks/{task_id}.
 func (h *Handler) Get(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
-	t, err := h.Service.Get(r.Context(), p.Tenant, r.PathValue("task_id"))
+	t, err := h.svc.Get(r.Context(), p.Tenant, r.PathValue("task_id"))
 	if err != nil {
 		WriteError(w, r, err)
 		return
