@@ -26,7 +26,7 @@ import (
 	"github.com/seedgate/seedgate/client"
 	"github.com/seedgate/seedgate/internal/app"
 	"github.com/seedgate/seedgate/internal/config"
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
 
 const testKey = "client-test-key"
@@ -143,7 +143,7 @@ func TestJobLifecycle(t *testing.T) {
 	n, err := c.DownloadFile(ctx, final.VideoURL(), out)
 	require.NoError(t, err)
 	require.Positive(t, n)
-	info, err := media.ProbeVideo(ctx, out)
+	info, err := mediatest.ProbeVideo(ctx, out)
 	require.NoError(t, err)
 	require.True(t, info.HasAudio)
 	require.InDelta(t, 4.0, info.Duration, 0.1)

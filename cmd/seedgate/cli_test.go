@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
 
 // cli runs the binary's client commands against g, with the URL and key in the
@@ -50,7 +50,7 @@ func TestCLISubmitWaitDownload(t *testing.T) {
 	require.Contains(t, stderr, "saved "+out)
 	require.GreaterOrEqual(t, strings.Count(stderr, "%"), 2, "progress is shown while waiting:\n%s", stderr)
 
-	info, err := media.ProbeVideo(context.Background(), out)
+	info, err := mediatest.ProbeVideo(context.Background(), out)
 	require.NoError(t, err)
 	require.Equal(t, 864, info.Width)
 	require.Equal(t, 496, info.Height) // 1.5 pro's 480p 16:9 size
@@ -84,7 +84,7 @@ func TestCLISubmitWaitDownload(t *testing.T) {
 	cmd.Dir = dir
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", b)
-	_, err = media.ProbeVideo(context.Background(), filepath.Join(dir, id+".mp4"))
+	_, err = mediatest.ProbeVideo(context.Background(), filepath.Join(dir, id+".mp4"))
 	require.NoError(t, err)
 	frame := filepath.Join(dir, "last.png")
 	_, stderr, err = g.cli("download", id, "--last-frame", "-o", frame)

@@ -22,7 +22,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
 
 // These tests run the real binary, as a user would after `make run`.
@@ -301,7 +301,7 @@ func TestReadmeWalkthrough(t *testing.T) {
 	require.EqualValues(t, 108900, j.Usage.TotalTokens) // 1280×720, 5 s: the spec's published figure
 
 	path := download(t, v.URL)
-	info, err := media.ProbeVideo(context.Background(), path)
+	info, err := mediatest.ProbeVideo(context.Background(), path)
 	require.NoError(t, err)
 	require.Equal(t, 1280, info.Width)
 	require.Equal(t, 720, info.Height)
@@ -372,7 +372,7 @@ func TestTasksSurviveSIGKILL(t *testing.T) {
 	for _, id := range ids {
 		j := g.waitJob(id, 90*time.Second)
 		require.Equal(t, "succeeded", j.Status, "%s: %+v", id, j.Error)
-		info, err := media.ProbeVideo(context.Background(), download(t, j.Output.Videos[0].URL))
+		info, err := mediatest.ProbeVideo(context.Background(), download(t, j.Output.Videos[0].URL))
 		require.NoError(t, err)
 		require.Equal(t, 864, info.Width)
 		require.Equal(t, 480, info.Height)

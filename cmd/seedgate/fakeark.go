@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"strings"
 	"time"
 
@@ -53,9 +52,7 @@ func fakeArk(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	var ln net.Listener
 	if *listenFD > 0 {
-		f := os.NewFile(uintptr(*listenFD), "listener")
-		l, err := net.FileListener(f)
-		f.Close()
+		l, err := inheritedListener(*listenFD)
 		if err != nil {
 			return fmt.Errorf("--listen-fd %d: %w", *listenFD, err)
 		}

@@ -15,7 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
 
 // `seedgate fake-ark` is an upstream a gateway can run on, as the README says:
@@ -66,7 +66,7 @@ channels:
 	require.True(t, strings.HasPrefix(v.URL, g.url+"/v1/files/"), "the gateway's copy: %s", v.URL)
 	require.Equal(t, []int{864, 480}, []int{v.Width, v.Height})
 	require.EqualValues(t, 864*480*49/1024, j.Usage.TotalTokens)
-	info, err := media.ProbeVideo(context.Background(), download(t, v.URL))
+	info, err := mediatest.ProbeVideo(context.Background(), download(t, v.URL))
 	require.NoError(t, err)
 	require.Equal(t, 864, info.Width)
 	require.InDelta(t, 2.0, info.Duration, 0.1)

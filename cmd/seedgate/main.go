@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -85,13 +86,29 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(c, stderr)
-	a, err := app.Start(ctx, c, log)
+	var opts []app.Option
+	if c.ListenFD > 0 { // a socket the parent bound (SEEDGATE_LISTEN_FD)
+		ln, err := inheritedListener(c.ListenFD)
+		if err != nil {
+			return fmt.Errorf("SEEDGATE_LISTEN_FD: %w", err)
+		}
+		opts = append(opts, app.WithListener(ln))
+	}
+	a, err := app.Start(ctx, c, log, opts...)
 	if err != nil {
 		return err
 	}
 	err = a.Wait(ctx)
 	log.Info("shutting down", "timeout", c.ShutdownTimeout)
 	return errors.Join(err, a.Shutdown(c.ShutdownTimeout))
+}
+
+// inheritedListener is the listening socket a parent process handed down as
+// descriptor fd.
+func inheritedListener(fd int) (net.Listener, error) {
+	f := os.NewFile(uintptr(fd), "listener")
+	defer f.Close() // the listener holds a duplicate
+	return net.FileListener(f)
 }
 
 func newLogger(c *config.Config, w io.Writer) *slog.Logger {

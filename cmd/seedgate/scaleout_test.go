@@ -21,7 +21,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/arkemu"
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
 )
 
@@ -293,7 +293,7 @@ channels:
 			} else {
 				require.Equal(t, http.StatusOK, resp.StatusCode)
 			}
-			info, err := media.ProbeVideo(context.Background(), download(t, u))
+			info, err := mediatest.ProbeVideo(context.Background(), download(t, u))
 			require.NoError(t, err)
 			require.Positive(t, info.Width)
 		}

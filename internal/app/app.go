@@ -18,8 +18,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
@@ -101,16 +99,12 @@ func OpenBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 type Option func(*options)
 
 type options struct {
-	ln    net.Listener
-	clock clockwork.Clock
+	ln net.Listener
 }
 
 // WithListener serves on ln (already bound) instead of listening on
 // Config.Listen.
 func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln } }
-
-// WithClock gives every service clk instead of the real clock (tests).
-func WithClock(clk clockwork.Clock) Option { return func(o *options) { o.clock = clk } }
 
 // Start opens everything and starts serving; it returns once the listener is
 // up. It listens first: without SEEDGATE_PUBLIC_URL the public URL is the
@@ -121,11 +115,10 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		opt(&o)
 	}
 	a := &App{Config: c, log: log, base: baseservice.New(log), served: make(chan error, 1)}
-	if o.clock != nil {
-		a.base.Clock = o.clock
-	}
-	if a.ln, err = listen(c, o.ln); err != nil {
-		return nil, err
+	if a.ln = o.ln; a.ln == nil {
+		if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
+			return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
+		}
 	}
 	a.Addr = a.ln.Addr().String()
 	if !c.PublicURLSet {
@@ -282,28 +275,6 @@ func (a *App) closeStore() error {
 	err := a.Store.Close()
 	a.Store = nil
 	return err
-}
-
-// listen returns the API's listener: ln when given, else the one inherited
-// (SEEDGATE_LISTEN_FD), else a new one on SEEDGATE_LISTEN.
-func listen(c *config.Config, ln net.Listener) (net.Listener, error) {
-	switch {
-	case ln != nil:
-		return ln, nil
-	case c.ListenFD > 0:
-		f := os.NewFile(uintptr(c.ListenFD), "listener")
-		defer f.Close() // FileListener holds a duplicate
-		ln, err := net.FileListener(f)
-		if err != nil {
-			return nil, fmt.Errorf("SEEDGATE_LISTEN_FD %d: %w", c.ListenFD, err)
-		}
-		return ln, nil
-	}
-	ln, err := net.Listen("tcp", c.Listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
-	}
-	return ln, nil
 }
 
 // zeroMeansNone maps a configured 0 to the sandbox's "none" (it treats 0 as "default").

@@ -304,16 +304,6 @@ func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) (*h
 	return resp, nil
 }
 
-// ReadAll is Get followed by reading the whole body.
-func ReadAll(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) ([]byte, error) {
-	resp, err := Get(ctx, c, rawURL, maxBytes)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	return io.ReadAll(resp.Body)
-}
-
 // limitedBody reads at most limit bytes and fails, rather than truncating
 // silently, when there is more.
 type limitedBody struct {

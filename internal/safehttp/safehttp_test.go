@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -23,7 +24,7 @@ func TestLoopbackRefusedByDefault(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	t.Cleanup(srv.Close)
 
-	_, err := ReadAll(context.Background(), New(Options{}), srv.URL, 1<<20)
+	_, err := readAll(context.Background(), New(Options{}), srv.URL, 1<<20)
 	require.Error(t, err)
 	var re *RefusedError
 	require.ErrorAs(t, err, &re)
@@ -40,7 +41,7 @@ func TestHostnameResolvedAndChecked(t *testing.T) {
 	require.NoError(t, err)
 
 	// A name is no way around the guard: the resolved address is checked.
-	_, err = ReadAll(context.Background(), New(Options{}), "http://localhost:"+u.Port()+"/", 1<<20)
+	_, err = readAll(context.Background(), New(Options{}), "http://localhost:"+u.Port()+"/", 1<<20)
 	require.Error(t, err)
 	require.True(t, IsRefused(err), "got %v", err)
 	require.Contains(t, err.Error(), "is a loopback address")
@@ -51,7 +52,7 @@ func TestAllowPrivate(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(hello))
 	t.Cleanup(srv.Close)
 
-	body, err := ReadAll(context.Background(), New(Options{AllowPrivate: loopback}), srv.URL, 1<<20)
+	body, err := readAll(context.Background(), New(Options{AllowPrivate: loopback}), srv.URL, 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, "hello", string(body))
 }
@@ -98,7 +99,7 @@ func TestRedirects(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
 			t.Parallel()
-			body, err := ReadAll(context.Background(), client, srv.URL+tt.path, 1<<20)
+			body, err := readAll(context.Background(), client, srv.URL+tt.path, 1<<20)
 			if tt.wantErr == "" {
 				require.NoError(t, err)
 				require.Equal(t, "hello", string(body))
@@ -131,18 +132,18 @@ func TestSizeLimit(t *testing.T) {
 	ctx := context.Background()
 
 	for _, path := range []string{"/sized", "/chunked"} {
-		_, err := ReadAll(ctx, client, srv.URL+path, 1024)
+		_, err := readAll(ctx, client, srv.URL+path, 1024)
 		var tl *TooLargeError
 		require.ErrorAs(t, err, &tl, path)
 		require.Equal(t, int64(1024), tl.Limit)
 		require.Equal(t, "response is larger than the limit of 1 KB", err.Error())
 
-		body, err := ReadAll(ctx, client, srv.URL+path, 2048) // exactly at the limit is fine
+		body, err := readAll(ctx, client, srv.URL+path, 2048) // exactly at the limit is fine
 		require.NoError(t, err, path)
 		require.Equal(t, payload, string(body))
 	}
 
-	_, err := ReadAll(ctx, client, srv.URL+"/missing", 1024)
+	_, err := readAll(ctx, client, srv.URL+"/missing", 1024)
 	var se *StatusError
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, http.StatusNotFound, se.StatusCode)
@@ -152,7 +153,7 @@ func TestSchemeRefused(t *testing.T) {
 	t.Parallel()
 	client := New(Options{})
 	for _, raw := range []string{"ftp://example.com/a.png", "file:///etc/passwd", "gopher://x/", "/relative"} {
-		_, err := ReadAll(context.Background(), client, raw, 10)
+		_, err := readAll(context.Background(), client, raw, 10)
 		require.Error(t, err, raw)
 		require.True(t, IsRefused(err), "%s: %v", raw, err)
 	}
@@ -214,7 +215,7 @@ func TestContextCancel(t *testing.T) {
 	t.Cleanup(srv.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := ReadAll(ctx, New(Options{AllowPrivate: loopback}), srv.URL, 10)
+	_, err := readAll(ctx, New(Options{AllowPrivate: loopback}), srv.URL, 10)
 	require.True(t, errors.Is(err, context.Canceled), "%v", err)
 }
 
@@ -223,4 +224,14 @@ func TestFormatBytes(t *testing.T) {
 	for n, want := range map[int64]string{17: "17 bytes", 1024: "1 KB", 1536: "1.5 KB", 30 << 20: "30 MB"} {
 		require.Equal(t, want, FormatBytes(n))
 	}
+}
+
+// readAll is Get followed by reading the whole body.
+func readAll(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) ([]byte, error) {
+	resp, err := Get(ctx, c, rawURL, maxBytes)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return io.ReadAll(resp.Body)
 }

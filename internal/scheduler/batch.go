@@ -171,16 +171,11 @@ func (s *Scheduler) takeNudge(id string) (time.Time, bool) {
 	return at, ok
 }
 
-// Nudge makes a task due now: something (an upstream callback) says it may
-// have changed. It is only a hint: the task's next step reads the provider.
-// A task this instance is working on is looked at again right after the
-// step; one another instance holds is left to its checks.
-func (s *Scheduler) Nudge(ctx context.Context, id string) error {
-	return s.NudgeAt(ctx, id, s.c.Now())
-}
-
-// NudgeAt is Nudge for a time: the task is due at at, unless it is due
-// sooner. Nudging many tasks to the same instant lets their checks run as
+// NudgeAt makes a task due at at, unless it is due sooner: something (an
+// upstream callback) says it may have changed. It is only a hint: the task's
+// next step reads the provider. A task this instance is working on is looked
+// at again right after the step; one another instance holds is left to its
+// checks. Nudging many tasks to the same instant lets their checks run as
 // one batch. With a store.UpstreamStore nudges are written in bursts by
 // flushNudges (one statement for many tasks) and NudgeAt returns at once; a
 // nudge lost to a crash before its write leaves the task to its planned checks.

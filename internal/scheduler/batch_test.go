@@ -277,7 +277,7 @@ func TestRetriedProblemShowsOnTask(t *testing.T) {
 	require.Nil(t, got.Error)
 }
 
-// Nudge makes a task whose next check is far away due now.
+// A nudge makes a task whose next check is far away due now.
 func TestNudgeChecksNow(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -300,10 +300,10 @@ func TestNudgeChecksNow(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, task.StatusRunning, got.Status)
 	require.True(t, got.NextCheckAt.After(seen.Add(50*time.Minute)), "the next check is planned an hour away: %s", got.NextCheckAt)
-	require.NoError(t, s.Nudge(context.Background(), "t1"))
+	require.NoError(t, s.NudgeAt(context.Background(), "t1", time.Now()))
 	waitStatus(t, b.store, "t1", task.StatusSucceeded)
-	require.NoError(t, s.Nudge(context.Background(), "t1"), "a finished task ignores nudges")
-	require.NoError(t, s.Nudge(context.Background(), "missing"))
+	require.NoError(t, s.NudgeAt(context.Background(), "t1", time.Now()), "a finished task ignores nudges")
+	require.NoError(t, s.NudgeAt(context.Background(), "missing", time.Now()))
 }
 
 // A nudge that arrives while the task is being dispatched is not lost: the
@@ -317,7 +317,7 @@ func TestNudgeDuringDispatch(t *testing.T) {
 	var s *Scheduler
 	nudged := make(chan struct{})
 	f.submitHook = func(tk *task.Task) error {
-		require.NoError(t, s.Nudge(context.Background(), tk.ID)) // the upstream calls back at once
+		require.NoError(t, s.NudgeAt(context.Background(), tk.ID, time.Now())) // the upstream calls back at once
 		close(nudged)
 		return nil
 	}
@@ -354,7 +354,7 @@ func TestWithoutUpstreamStore(t *testing.T) {
 		waitStatus(t, b.store, fmt.Sprint("t", i), task.StatusRunning)
 	}
 	for i := range 5 {
-		require.NoError(t, s.Nudge(context.Background(), fmt.Sprint("t", i)))
+		require.NoError(t, s.NudgeAt(context.Background(), fmt.Sprint("t", i), time.Now()))
 	}
 	for i := range 5 {
 		waitStatus(t, b.store, fmt.Sprint("t", i), task.StatusSucceeded)

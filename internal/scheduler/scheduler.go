@@ -371,7 +371,7 @@ func (s *Scheduler) expire(ctx context.Context, p provider.Provider, t *task.Tas
 		}
 	}
 	s.finish(ctx, t, task.StatusExpired, &task.Error{Code: task.CodeUpstream, UpstreamCode: "Expired",
-		Message: fmt.Sprintf("the task did not finish within execution_expires_after (%ds)", task.Or(t.Request.ExecutionExpiresAfter, 172800))})
+		Message: fmt.Sprintf("the task did not finish within execution_expires_after (%ds)", t.Request.ExpiresAfter())})
 }
 
 // finish moves t to a terminal status and releases it.

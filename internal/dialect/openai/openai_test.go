@@ -19,7 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
 
 var volatile = []string{"created_at", "completed_at"}
@@ -56,7 +56,7 @@ func TestOfficialSDK(t *testing.T) {
 	resp.Body.Close()
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, b, 0o644))
-	info, err := media.ProbeVideo(ctx, path)
+	info, err := mediatest.ProbeVideo(ctx, path)
 	require.NoError(t, err)
 	require.Equal(t, 864, info.Width)
 	require.Equal(t, 480, info.Height)

@@ -25,7 +25,7 @@ import (
 	"github.com/seedgate/seedgate/internal/app"
 	"github.com/seedgate/seedgate/internal/arkemu"
 	"github.com/seedgate/seedgate/internal/config"
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -249,7 +249,7 @@ func TestSucceedsWithMirroredResults(t *testing.T) {
 	video := g.download(shown.Result.VideoURL)
 	path := filepath.Join(t.TempDir(), "v.mp4")
 	require.NoError(t, os.WriteFile(path, video, 0o600))
-	info, err := media.ProbeVideo(context.Background(), path)
+	info, err := mediatest.ProbeVideo(context.Background(), path)
 	require.NoError(t, err)
 	require.Equal(t, []int{736, 544}, []int{info.Width, info.Height})
 	require.InDelta(t, 2.0, info.Duration, 0.1)

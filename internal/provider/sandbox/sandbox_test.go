@@ -24,7 +24,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/blob/disk"
-	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -211,7 +211,7 @@ func TestRenderModes(t *testing.T) {
 				BlobKey: "results/" + id + "/video.mp4", TaskID: id, CreatedAt: t0.Add(4 * time.Second),
 			}, *u.Video)
 
-			info, err := media.ProbeVideo(context.Background(), path)
+			info, err := mediatest.ProbeVideo(context.Background(), path)
 			require.NoError(t, err)
 			require.Equal(t, tt.want.w, info.Width)
 			require.Equal(t, tt.want.h, info.Height)

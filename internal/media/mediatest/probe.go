@@ -1,4 +1,6 @@
-package media
+// Package mediatest probes the videos tests produce (ffprobe), to check what
+// the gateway delivers.
+package mediatest
 
 import (
 	"bytes"
@@ -26,7 +28,7 @@ type VideoInfo struct {
 }
 
 // ErrNoVideoStream is returned by ProbeVideo for a file without a video stream.
-var ErrNoVideoStream = errors.New("media: no video stream")
+var ErrNoVideoStream = errors.New("mediatest: no video stream")
 
 // ProbeVideo runs ffprobe (from PATH) on a local file.
 func ProbeVideo(ctx context.Context, path string) (VideoInfo, error) {
@@ -42,7 +44,7 @@ func ProbeVideoWith(ctx context.Context, ffprobe, path string) (VideoInfo, error
 		"-print_format", "json", "-show_format", "-show_streams", "file:"+path)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		return VideoInfo{}, fmt.Errorf("media: ffprobe %s: %w: %s", path, err, lastLine(stderr.String()))
+		return VideoInfo{}, fmt.Errorf("mediatest: ffprobe %s: %w: %s", path, err, lastLine(stderr.String()))
 	}
 	return parseProbe(stdout.Bytes())
 }
@@ -71,7 +73,7 @@ type probeOutput struct {
 func parseProbe(data []byte) (VideoInfo, error) {
 	var out probeOutput
 	if err := json.Unmarshal(data, &out); err != nil {
-		return VideoInfo{}, fmt.Errorf("media: decode ffprobe output: %w", err)
+		return VideoInfo{}, fmt.Errorf("mediatest: decode ffprobe output: %w", err)
 	}
 	info := VideoInfo{FormatName: out.Format.FormatName}
 	info.Duration, _ = strconv.ParseFloat(out.Format.Duration, 64)
