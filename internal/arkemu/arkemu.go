@@ -52,6 +52,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -119,9 +120,7 @@ type Options struct {
 }
 
 func (o Options) withDefaults() Options {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
+	o.Now = baseservice.Now(o.Now)
 	if o.QueueTime <= 0 {
 		o.QueueTime = 50 * time.Millisecond
 	}
@@ -158,9 +157,7 @@ func (o Options) withDefaults() Options {
 	if o.FFmpeg == "" {
 		o.FFmpeg = "ffmpeg"
 	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Logger = baseservice.Logger(o.Logger)
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	return o
 }

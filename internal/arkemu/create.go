@@ -190,7 +190,7 @@ func (s *Server) handleCreate(c *call) reply {
 		status:     task.StatusQueued,
 		createdAt:  now,
 		updatedAt:  now,
-		expiresAt:  now.Add(time.Duration(task.Or(req.ExecutionExpiresAfter, 172800)) * time.Second),
+		expiresAt:  now.Add(time.Duration(task.Or(req.ExecutionExpiresAfter, task.DefaultExecutionExpiresAfter)) * time.Second),
 		failCode:   promptMarker(req.Prompt, failMarker),
 	}
 	if req.Duration != nil && *req.Duration > 0 {

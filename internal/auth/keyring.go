@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -74,12 +75,7 @@ func NewKeyring(c KeyringConfig) *Keyring {
 	if c.TTL <= 0 {
 		c.TTL = DefaultCacheTTL
 	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	c.Now, c.Logger = baseservice.Now(c.Now), baseservice.Logger(c.Logger)
 	return &Keyring{c: c, static: StaticKeys(c.Static), cache: map[[32]byte]cached{}}
 }
 

@@ -117,17 +117,22 @@ type Model struct {
 	Concurrency int // running tasks per account
 }
 
+// The execution window of a task, in seconds from its creation: the default
+// and the range the upstream accepts (docs/upstream-ark.md#create-body).
 const (
-	defaultDuration              = 5
-	defaultSeed                  = -1
-	defaultExecutionExpiresAfter = 172800
-	minExecutionExpiresAfter     = 3600
-	maxExecutionExpiresAfter     = 259200
-	minFrames, maxFrames         = 29, 289
-	maxSeed                      = 4294967295 // 2^32-1, the wider of the two documented ranges
-	maxPriority                  = 9
-	maxSafetyIdentifier          = 64
-	outputFPS                    = 24
+	DefaultExecutionExpiresAfter = 172800
+	MinExecutionExpiresAfter     = 3600
+	MaxExecutionExpiresAfter     = 259200
+)
+
+const (
+	defaultDuration      = 5
+	defaultSeed          = -1
+	minFrames, maxFrames = 29, 289
+	maxSeed              = 4294967295 // 2^32-1, the wider of the two documented ranges
+	maxPriority          = 9
+	maxSafetyIdentifier  = 64
+	outputFPS            = 24
 	// autoDurationSeconds is what Output assumes for duration -1 (the model chooses):
 	// the default duration, so estimates are stable.
 	autoDurationSeconds = defaultDuration
@@ -688,11 +693,11 @@ func (m *Model) checkExecutionExpiresAfter(r *Request, _ InputMode) *Error {
 		return nil
 	}
 	v := *r.ExecutionExpiresAfter
-	if v >= minExecutionExpiresAfter && v <= maxExecutionExpiresAfter {
+	if v >= MinExecutionExpiresAfter && v <= MaxExecutionExpiresAfter {
 		return nil
 	}
 	return invalid("execution_expires_after", "execution_expires_after %d is not allowed: allowed %d–%d seconds",
-		v, minExecutionExpiresAfter, maxExecutionExpiresAfter)
+		v, MinExecutionExpiresAfter, MaxExecutionExpiresAfter)
 }
 
 func (m *Model) checkPriority(r *Request, _ InputMode) *Error {
@@ -752,7 +757,7 @@ func (m *Model) fillDefaults(r *Request, mode InputMode) {
 		r.ServiceTier = TierDefault
 	}
 	if r.ExecutionExpiresAfter == nil {
-		r.ExecutionExpiresAfter = Int(defaultExecutionExpiresAfter)
+		r.ExecutionExpiresAfter = Int(DefaultExecutionExpiresAfter)
 	}
 	f := m.Features
 	r.CameraFixed = defaultSwitch(r.CameraFixed, f.CameraFixed, false)
@@ -837,7 +842,7 @@ func (m *Model) Relax(r *Request) []string {
 		r.Duration = Int(d)
 	}
 	if r.ExecutionExpiresAfter != nil && m.checkExecutionExpiresAfter(r, mode) != nil {
-		v := min(max(*r.ExecutionExpiresAfter, minExecutionExpiresAfter), maxExecutionExpiresAfter)
+		v := min(max(*r.ExecutionExpiresAfter, MinExecutionExpiresAfter), MaxExecutionExpiresAfter)
 		note("execution_expires_after %d clamped to %d", *r.ExecutionExpiresAfter, v)
 		r.ExecutionExpiresAfter = Int(v)
 	}

@@ -188,6 +188,12 @@ func Int(v int) *int       { return &v }
 func Int64(v int64) *int64 { return &v }
 func Bool(v bool) *bool    { return &v }
 
+// ExpiresAfter is the request's execution window in seconds (the default when
+// it names none).
+func (r *Request) ExpiresAfter() int {
+	return Or(r.ExecutionExpiresAfter, DefaultExecutionExpiresAfter)
+}
+
 // Or returns *p, or def when p is nil.
 func Or[T any](p *T, def T) T {
 	if p == nil {

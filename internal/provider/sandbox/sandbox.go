@@ -42,6 +42,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/provider"
@@ -104,9 +105,7 @@ func New(cfg Config, blobs blob.Store, resolver *media.Resolver, logger *slog.Lo
 	if resolver == nil {
 		resolver, _ = media.NewResolver(media.ResolverConfig{}) // cannot fail without a public URL
 	}
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = baseservice.Logger(logger)
 	return &Provider{
 		cfg:      cfg,
 		blobs:    blobs,
