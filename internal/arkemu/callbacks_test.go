@@ -80,10 +80,21 @@ func TestCallbacksRetried(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			sink := newCallbackSink(t, tc.answer)
-			b := setup(t, fastCallbacks(), false)
+			opts := fastCallbacks()
+			final := tc.want[len(tc.want)-1]
+			over := make(chan struct{})
+			opts.CallbackDone = func(_, status string) { // callbacks go out one at a time, in order
+				if status == final {
+					close(over)
+				}
+			}
+			b := setup(t, opts, false)
 			b.create(testKey, textBody(pro10, tc.prompt, map[string]any{"callback_url": sink.srv.URL}))
-			require.Eventually(t, func() bool { return len(sink.statuses()) >= len(tc.want) }, 5*time.Second, 5*time.Millisecond)
-			time.Sleep(50 * time.Millisecond) // no extra attempts come later
+			select {
+			case <-over: // no attempt comes after this
+			case <-time.After(30 * time.Second):
+				t.Fatalf("the %s callback never ended; got %v", final, sink.statuses())
+			}
 			require.Equal(t, tc.want, sink.statuses())
 		})
 	}

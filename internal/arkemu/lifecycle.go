@@ -303,6 +303,9 @@ func (s *Server) deliverCallbacks(t *emuTask) {
 // sendCallback POSTs one status change; succeeded and failed are retried
 // while not acknowledged with a 2xx in time.
 func (s *Server) sendCallback(key, cbURL string, body Task, f *Fault) {
+	if done := s.opts.CallbackDone; done != nil {
+		defer done(body.ID, body.Status)
+	}
 	if f != nil {
 		switch f.Kind {
 		case FaultDrop:

@@ -61,11 +61,11 @@ func (h *Hub) SubscribeAll() (<-chan *task.Task, func()) {
 	}
 }
 
-// HasSubscribers reports whether anyone waits on task id (not counting SubscribeAll).
-func (h *Hub) HasSubscribers(id string) bool {
+// Subscribers is how many wait on task id (not counting SubscribeAll).
+func (h *Hub) Subscribers(id string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return len(h.subs[id]) > 0
+	return len(h.subs[id])
 }
 
 // SubscribedIDs returns the ids of the tasks someone waits on.

@@ -92,7 +92,7 @@ func (f *Feed) listen(ctx context.Context) {
 // changed queues id for fetching if someone here waits on it. The queue is a
 // set: a burst of changes to one task costs one read.
 func (f *Feed) changed(id string) {
-	if !f.Hub.HasSubscribers(id) {
+	if f.Hub.Subscribers(id) == 0 {
 		return
 	}
 	f.mu.Lock()

@@ -14,7 +14,6 @@ func TestPreferWaitCreateReturnsFinishedJobInOneCall(t *testing.T) {
 	t.Parallel()
 	g := newTestGateway(t, nil)
 	var j jobAnswer
-	start := time.Now()
 	resp, body := g.call("POST", "/v1/jobs", "", `{"model":"seedance-1-0-pro","input":{"prompt":"wait for me",`+tiny+`}}`,
 		prefer("wait=30"), &j)
 	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
@@ -22,7 +21,6 @@ func TestPreferWaitCreateReturnsFinishedJobInOneCall(t *testing.T) {
 	require.Equal(t, "succeeded", j.Status, "one call, a finished sandbox job: %s", body)
 	require.Equal(t, 100, j.Progress)
 	require.NotEmpty(t, j.Output.Videos)
-	require.Less(t, time.Since(start), 25*time.Second)
 }
 
 func TestPreferWaitGetAnswersWithCurrentStateAfterN(t *testing.T) {
@@ -38,19 +36,14 @@ func TestPreferWaitGetAnswersWithCurrentStateAfterN(t *testing.T) {
 	require.Equal(t, "wait=1", resp.Header.Get("Preference-Applied"))
 	require.Equal(t, "processing", got.Status)
 	require.GreaterOrEqual(t, took, time.Second)
-	require.Less(t, took, 3*time.Second)
 
 	// N past the cap is cut to it, and says so.
-	start = time.Now()
 	resp, _ = g.call("GET", "/v1/jobs/"+j.ID, "", "", prefer("wait=600"), &got)
 	require.Equal(t, "wait=2", resp.Header.Get("Preference-Applied"))
-	require.Less(t, time.Since(start), 4*time.Second)
 
 	// No preference (or a malformed one): no wait, no Preference-Applied.
-	start = time.Now()
 	resp, _ = g.call("GET", "/v1/jobs/"+j.ID, "", "", prefer("wait=soon"), &got)
 	require.Empty(t, resp.Header.Get("Preference-Applied"))
-	require.Less(t, time.Since(start), time.Second)
 
 	// A missing job is still a 404, in the dialect's shape.
 	resp, body := g.call("GET", "/v1/jobs/cgt-missing", "", "", prefer("wait=5"), nil)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/events"
@@ -44,6 +45,8 @@ type Service struct {
 	prices *budget.Prices
 	// webhooks serves deliveries and secrets (nil: unavailable).
 	webhooks Webhooks
+	// waitPoll is how often Wait re-reads the store besides the hub's wake-ups.
+	waitPoll time.Duration
 
 	MaxUploadBytes int64
 }
@@ -66,6 +69,9 @@ type Config struct {
 	AllowPrivate []netip.Prefix
 	// Prices is the price table (SEEDGATE_PRICES_FILE); nil keeps balances in tokens.
 	Prices *budget.Prices
+	// WaitPoll is how often a waiter re-reads the store besides the hub's
+	// wake-ups, for changes made by another instance (default 2 s).
+	WaitPoll time.Duration
 }
 
 // New returns a Service.
@@ -74,17 +80,15 @@ func New(c Config) *Service {
 		store: c.Store, blobs: c.Blobs, media: c.Media, hub: c.Hub, providers: c.Providers,
 		route: c.Route, urls: c.URLs, now: c.Now, log: c.Logger, wakeUp: c.WakeScheduler,
 		MaxUploadBytes: c.MaxUploadBytes, urlPolicy: safehttp.Options{AllowPrivate: c.AllowPrivate},
-		prices: c.Prices,
+		prices: c.Prices, waitPoll: c.WaitPoll,
+	}
+	if s.waitPoll <= 0 {
+		s.waitPoll = 2 * time.Second
 	}
 	if s.route == nil {
 		s.route = func(*task.Model) string { return "sandbox" }
 	}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.now, s.log = baseservice.Now(s.now), baseservice.Logger(s.log)
 	if s.wakeUp == nil {
 		s.wakeUp = func() {}
 	}
@@ -375,7 +379,7 @@ func (s *Service) Wait(ctx context.Context, tenant, id string, timeout time.Dura
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	// Re-read from the store now and then too: another instance may move the task.
-	tick := time.NewTicker(2 * time.Second)
+	tick := time.NewTicker(s.waitPoll)
 	defer tick.Stop()
 	for {
 		select {

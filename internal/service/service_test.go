@@ -33,7 +33,7 @@ func (p nopProvider) Cancel(context.Context, *task.Task) error { return p.cancel
 
 const public = "http://gw.test"
 
-func setup(t *testing.T) (*Service, store.Store) {
+func setup(t *testing.T, mod ...func(*Config)) (*Service, store.Store) {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "db"), nil)
@@ -44,9 +44,12 @@ func setup(t *testing.T) (*Service, store.Store) {
 	urls := &URLSigner{PublicURL: public, Secret: []byte("secret")}
 	res, err := media.NewResolver(media.ResolverConfig{PublicURL: public, GetFile: st.GetFile, Blobs: blobs, VerifySignature: urls.Valid})
 	require.NoError(t, err)
-	svc := New(Config{Store: st, Blobs: blobs, Media: res, URLs: urls,
-		Providers: map[string]provider.Provider{"sandbox": nopProvider{}}})
-	return svc, st
+	c := Config{Store: st, Blobs: blobs, Media: res, URLs: urls,
+		Providers: map[string]provider.Provider{"sandbox": nopProvider{}}}
+	for _, m := range mod {
+		m(&c)
+	}
+	return New(c), st
 }
 
 func TestCreateAppliesAliasSuffixAndInlineParams(t *testing.T) {
@@ -147,7 +150,8 @@ func TestUploadAndUseAsFirstFrame(t *testing.T) {
 
 func TestCancelAndWait(t *testing.T) {
 	t.Parallel()
-	svc, st := setup(t)
+	// Only the hub can wake a waiter: it would re-read the store after an hour.
+	svc, st := setup(t, func(c *Config) { c.WaitPoll = time.Hour })
 	ctx := context.Background()
 	tk, err := svc.Create(ctx, CreateInput{Model: "seedance-1-5-pro", Request: task.Request{Prompt: "x"}})
 	require.NoError(t, err)
@@ -162,17 +166,18 @@ func TestCancelAndWait(t *testing.T) {
 	// A waiter wakes up as soon as the task is cancelled.
 	done := make(chan *task.Task)
 	go func() {
-		w, _ := svc.Wait(ctx, "", tk.ID, 10*time.Second)
+		w, _ := svc.Wait(ctx, "", tk.ID, time.Hour)
 		done <- w
 	}()
-	time.Sleep(50 * time.Millisecond)
+	require.Eventually(t, func() bool { return svc.Hub().Subscribers(tk.ID) == 1 }, 30*time.Second, time.Millisecond,
+		"the waiter subscribed")
 	c, err := svc.Cancel(ctx, "", tk.ID)
 	require.NoError(t, err)
 	require.Equal(t, task.StatusCancelled, c.Status)
 	select {
 	case w := <-done:
 		require.Equal(t, task.StatusCancelled, w.Status)
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second): // an hour's timeout and re-read: only the hub wakes it
 		t.Fatal("waiter not woken by the cancel")
 	}
 	_, err = svc.Cancel(ctx, "", tk.ID)

@@ -2,7 +2,10 @@ package ark_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,10 +23,16 @@ import (
 // callbacks that lie, arrive late or never. The gateway must keep every task,
 // create each upstream exactly once, and fail a task only when the upstream
 // really failed it (with the upstream's code), never because of the noise.
+//
+// The faults are drawn at random from a seed the test logs; a failure is
+// replayed with SEEDGATE_FAULT_SEED=<seed> (the same draws, in the order the
+// calls arrive).
 func TestFaultStorm(t *testing.T) {
 	t.Parallel()
+	seed := faultSeed(t)
 	g := start(t, setup{
-		emu:       arkemu.Options{QueueTime: 50 * time.Millisecond, RunTime: 200 * time.Millisecond, CallbackRetryDelay: 20 * time.Millisecond},
+		emu: arkemu.Options{QueueTime: 50 * time.Millisecond, RunTime: 200 * time.Millisecond, CallbackRetryDelay: 20 * time.Millisecond,
+			FaultSeed: seed},
 		callbacks: true,
 		quiet:     true,
 		// A create slower than its channel's timeout has an unknown outcome.
@@ -139,4 +148,18 @@ func TestTimedOutCreateLandingLate(t *testing.T) {
 	got := g.wait(tk.ID, task.StatusSucceeded)
 	require.Len(t, g.emu.CreatedIDs(), 1, "one upstream task")
 	require.Equal(t, g.emu.CreatedIDs()[0], got.UpstreamID, "the late one, adopted")
+}
+
+// faultSeed is SEEDGATE_FAULT_SEED, or a random seed; either way it is logged.
+func faultSeed(t *testing.T) uint64 {
+	t.Helper()
+	seed := rand.Uint64() | 1 // never 0: the emulator reads 0 as "random"
+	if v := os.Getenv("SEEDGATE_FAULT_SEED"); v != "" {
+		var err error
+		seed, err = strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err, "SEEDGATE_FAULT_SEED")
+		require.NotZero(t, seed, "SEEDGATE_FAULT_SEED")
+	}
+	t.Logf("fault seed %d (replay: SEEDGATE_FAULT_SEED=%d go test -run '^%s$' ./internal/provider/ark/)", seed, seed, t.Name())
+	return seed
 }
