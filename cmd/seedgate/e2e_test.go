@@ -250,8 +250,8 @@ func download(t *testing.T, url string) string {
 	return f.Name()
 }
 
-// The README walk-through: upload an image, submit seed 004's job with it as the
-// first frame, poll, download, and check the MP4 with ffprobe.
+// The README walk-through: upload an image, submit the jobs dialect's reference
+// job with it as the first frame, poll, download, and check the MP4 with ffprobe.
 func TestReadmeWalkthrough(t *testing.T) {
 	t.Parallel()
 	g := startGateway(t, t.TempDir())
@@ -455,7 +455,7 @@ func TestJobsAPIErrors(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 401, resp.StatusCode)
 	require.Equal(t, "unauthorized", e.Error.Code)
-	req.Header.Set("Authorization", apiKey) // bare key (seed 000 style) is accepted
+	req.Header.Set("Authorization", apiKey) // bare key (as the responses dialect's clients send it) is accepted
 	resp, err = http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -141,7 +141,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	if a.Store, err = OpenStore(ctx, c, log); err != nil {
 		return nil, err
 	}
-	// Keys, tenants and budgets (issue 6): static, admin and stored keys.
+	// Keys, tenants and budgets: static, admin and stored keys.
 	accounts, _ := a.Store.(store.AccountStore)
 	keyring := auth.NewKeyring(auth.KeyringConfig{Store: accounts, Static: c.APIKeys, AdminKey: c.AdminKey,
 		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log,
@@ -182,7 +182,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		FFmpegPath: c.FFmpegPath, WorkDir: workDir,
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
-	// Upstream channels (issue 3): models a channel serves run on Ark; others are refused.
+	// Upstream channels: models a channel serves run on Ark; others are refused.
 	arkp, err := newArk(ctx, c, a.Store, blobs, resolver, urls, a.base)
 	if err != nil {
 		return nil, err

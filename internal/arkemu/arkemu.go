@@ -1,5 +1,5 @@
 // Package arkemu is a faithful fake of the Volcengine Ark / BytePlus ModelArk
-// video-generation task API (spec/ark.md): create, get, list and delete of
+// video-generation task API (docs/upstream-ark.md): create, get, list and delete of
 // content-generation tasks, a queued → running → succeeded timeline with the
 // upstream's limits, callbacks, expiring result URLs served by the emulator
 // itself, and fault injection for tests.
@@ -27,7 +27,7 @@
 //     malformed or truncated JSON, and lying callbacks.
 //   - Inspection: Calls, CallsByKey, CreatedIDs, Tasks, TaskByID.
 //
-// Decisions where spec/ark.md is silent: DELETE of a running or cancelled task
+// Decisions where docs/upstream-ark.md is silent: DELETE of a running or cancelled task
 // answers 409 Conflict, code "OperationDenied.InvalidTaskStatus"; an unknown or
 // foreign task id answers 404 "NotFound"; each API key is its own account;
 // filter.status also accepts "expired"; list page_size defaults to 10;

@@ -15,7 +15,7 @@ import (
 // maxBody is Ark's request body limit (64 MB).
 const maxBody = 64 << 20
 
-// createBody is the create call's JSON body (spec/ark.md "Create body").
+// createBody is the create call's JSON body (docs/upstream-ark.md#create-body).
 // Pointers tell "absent" from zero.
 type createBody struct {
 	Model                 *string       `json:"model"`

@@ -51,7 +51,7 @@ type listFilter struct {
 }
 
 // listStatuses are the filter.status values; expired is accepted too, since
-// tasks can be in it (spec/ark.md lists the other five).
+// tasks can be in it (docs/upstream-ark.md#endpoints lists the other five).
 var listStatuses = []string{"queued", "running", "cancelled", "succeeded", "failed", "expired"}
 
 func (s *Server) handleList(c *call) reply {

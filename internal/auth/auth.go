@@ -33,8 +33,9 @@ func FromContext(ctx context.Context) (Principal, bool) {
 	return p, ok
 }
 
-// BearerToken returns the API key of r: "Authorization: Bearer <key>", or the bare key
-// (seed 000's clients send it without "Bearer "). "" when absent.
+// BearerToken returns the API key of r: "Authorization: Bearer <key>", or the
+// bare key (the responses dialect's clients send it without "Bearer ",
+// docs/dialects.md#every-dialect). "" when absent.
 func BearerToken(r *http.Request) string {
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {

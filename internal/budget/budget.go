@@ -33,7 +33,7 @@ type Prices struct {
 // Price is the price of a million tokens for the tasks it matches. Empty
 // fields match anything; the row matching the most fields wins (the first
 // of equals). A flex task matched by a row without service_tier pays half
-// (spec/ark.md: flex is half price); draft tasks pay the same price for their
+// (docs/upstream-ark.md#usage-and-pixel-sizes: flex is half price); draft tasks pay the same price for their
 // 0.6× usage, which the token count already carries.
 type Price struct {
 	Model       string  `yaml:"model" json:"model,omitempty"`               // a model id or any of its names

@@ -75,7 +75,7 @@ func TestEstimate(t *testing.T) {
 	pro := mustModel(t, "seedance-1-0-pro")
 	req := task.Request{Resolution: "720p", Ratio: "16:9", Duration: task.Int(5)}
 	require.EqualValues(t, 103818, Estimate(pro, &req), "1.0 renders 720p 16:9 at 1248×704")
-	require.EqualValues(t, 108900, Estimate(mustModel(t, "seedance-1-5-pro"), &req), "spec/ark.md: 1280×720 5 s")
+	require.EqualValues(t, 108900, Estimate(mustModel(t, "seedance-1-5-pro"), &req), "1280×720 for 5 s (docs/upstream-ark.md#usage-and-pixel-sizes)")
 	auto := req
 	auto.Duration = task.Int(-1)
 	require.Equal(t, Estimate(pro, &task.Request{Resolution: "720p", Ratio: "16:9", Duration: task.Int(12)}), Estimate(pro, &auto),

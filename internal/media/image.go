@@ -12,7 +12,7 @@ import (
 	"image"
 	"strings"
 
-	// Decoders for every input format the upstream accepts (spec/ark.md).
+	// Decoders for every input format the upstream accepts (docs/upstream-ark.md).
 	_ "image/gif"
 	_ "image/jpeg"
 	_ "image/png"
@@ -24,7 +24,7 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// MaxImageBytes is the upstream's limit for one input image (spec/ark.md: < 30 MB).
+// MaxImageBytes is the upstream's limit for one input image (docs/upstream-ark.md#input-limits: under 30 MB).
 const MaxImageBytes = 30 << 20
 
 // MaxImagePixels bounds full decodes, so a tiny file that claims a huge canvas

@@ -7,7 +7,7 @@ import (
 	"unicode/utf8"
 )
 
-// Family selects a model's pixel-size table (spec/ark.md): the 1.0 models share
+// Family selects a model's pixel-size table (docs/upstream-ark.md#usage-and-pixel-sizes): the 1.0 models share
 // one table, 1.5 pro and the 2.x models the other (2.0 adds 4k).
 type Family string
 
@@ -34,7 +34,7 @@ const (
 var FixedRatios = []string{"16:9", "4:3", "1:1", "3:4", "9:16", "21:9"}
 
 // InputMode is what a request gives the model besides the prompt.
-// The modes are mutually exclusive (spec/ark.md).
+// The modes are mutually exclusive (docs/upstream-ark.md#content-items).
 type InputMode string
 
 const (
@@ -146,7 +146,7 @@ var (
 	adaptive = RatioRule{Default: RatioAdaptive, Adaptive: true}
 )
 
-// catalog is the model table (spec/ark.md "Models"). Edit here to change limits.
+// catalog is the model table (docs/upstream-ark.md#models). Edit here to change limits.
 var catalog = []*Model{
 	{
 		ID: "seedance-1-0-lite-t2v", Name: "Seedance 1.0 Lite T2V", Family: Family10,
@@ -239,7 +239,7 @@ var catalog = []*Model{
 }
 
 // resolutionSuffixes are the model-name suffixes that imply a resolution
-// ("seedance-1.5-pro-1080p", seed 004).
+// ("seedance-1.5-pro-1080p", docs/dialects.md#jobs).
 var resolutionSuffixes = []string{Res480p, Res720p, Res1080p, Res4K}
 
 // modelIndex maps every lower-case accepted name to its model. Built once, never written after.
@@ -778,9 +778,10 @@ func defaultSwitch(v *bool, supported, def bool) *bool {
 
 // Relax makes r acceptable to m by dropping or clamping what m cannot take, and
 // returns one note per change. It is for dialects whose own documented examples
-// send more than the model accepts (seed 004 sends first+last frames together with
-// references, frames and service_tier "auto" to 1.5 pro, and execution_expires_after
-// 600); strict dialects never call it. Call it before Normalize, which still
+// send more than the model accepts (the jobs dialect's reference example,
+// docs/dialects.md#jobs, sends first+last frames together with references,
+// frames and service_tier "auto" to 1.5 pro, and execution_expires_after 600);
+// strict dialects never call it. Call it before Normalize, which still
 // validates what remains (a missing prompt, say, stays an error).
 func (m *Model) Relax(r *Request) []string {
 	var notes []string

@@ -9,7 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The expectations below are written from spec/ark.md and spec/dialects.md
+// The expectations below are written from docs/upstream-ark.md and docs/dialects.md
 // independently of the catalog table, so a typo in either shows up.
 
 func TestLookupModelSpecNames(t *testing.T) {
@@ -26,7 +26,7 @@ func TestLookupModelSpecNames(t *testing.T) {
 		{"seedance-1-5-pro", "seedance-1-5-pro"},
 		{"seedance-2-0", "seedance-2-0"},
 		{"seedance-2-0-fast", "seedance-2-0-fast"},
-		// Volcengine ids (ark.md).
+		// Volcengine ids (docs/upstream-ark.md#models).
 		{"doubao-seedance-1-0-lite-t2v-250428", "seedance-1-0-lite-t2v"},
 		{"doubao-seedance-1-0-lite-i2v-250428", "seedance-1-0-lite-i2v"},
 		{"doubao-seedance-1-0-pro-250528", "seedance-1-0-pro"},
@@ -34,7 +34,7 @@ func TestLookupModelSpecNames(t *testing.T) {
 		{"doubao-seedance-1-5-pro-251215", "seedance-1-5-pro"},
 		{"doubao-seedance-2-0-260128", "seedance-2-0"},
 		{"doubao-seedance-2-0-fast-260128", "seedance-2-0-fast"},
-		// BytePlus ids (ark.md).
+		// BytePlus ids (docs/upstream-ark.md#models).
 		{"seedance-1-0-lite-t2v-250428", "seedance-1-0-lite-t2v"},
 		{"seedance-1-0-lite-i2v-250428", "seedance-1-0-lite-i2v"},
 		{"seedance-1-0-pro-250528", "seedance-1-0-pro"},
@@ -42,7 +42,7 @@ func TestLookupModelSpecNames(t *testing.T) {
 		{"seedance-1-5-pro-251215", "seedance-1-5-pro"},
 		{"dreamina-seedance-2-0-260128", "seedance-2-0"},
 		{"dreamina-seedance-2-0-fast-260128", "seedance-2-0-fast"},
-		// The alias table of dialects.md.
+		// The alias table of docs/dialects.md#model-aliases.
 		{"doubao-seedance-1-5-pro-responses", "seedance-1-5-pro"},
 		{"doubao-seedance-1-5-pro", "seedance-1-5-pro"},
 		{"seedance-1.5-pro", "seedance-1-5-pro"},
@@ -66,7 +66,7 @@ func TestLookupModelResolutionSuffix(t *testing.T) {
 	cases := []struct {
 		name, want, res string
 	}{
-		{"seedance-1.5-pro-1080p", "seedance-1-5-pro", "1080p"}, // seed 004
+		{"seedance-1.5-pro-1080p", "seedance-1-5-pro", "1080p"}, // the jobs reference example
 		{"SEEDANCE-1.5-PRO-1080P", "seedance-1-5-pro", "1080p"},
 		{"seedance-1.5-pro-480p", "seedance-1-5-pro", "480p"},
 		{"doubao-seedance-1-0-pro-250528-720p", "seedance-1-0-pro", "720p"},
@@ -133,7 +133,7 @@ func TestModelsStableOrder(t *testing.T) {
 	require.NotNil(t, Models()[0])
 }
 
-// limits is what spec/ark.md says about one model.
+// limits is what docs/upstream-ark.md#models says about one model.
 type limits struct {
 	id, name     string
 	family       Family

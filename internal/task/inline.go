@@ -8,7 +8,7 @@ import (
 )
 
 // InlineParams are the legacy `--flag value` parameters found at the end of a
-// prompt (spec/ark.md, seed 003). A nil field was not given or did not parse.
+// prompt (docs/upstream-ark.md#inline-parameters). A nil field was not given or did not parse.
 // Values are not checked against any model here: ApplyInline does that.
 type InlineParams struct {
 	Resolution  *string // --rs, --resolution

@@ -22,11 +22,11 @@ func TestParseInline(t *testing.T) {
 		clean string
 		want  InlineParams
 	}{
-		{"seed 003 kitten", kittenPrompt, "A kitten yawning at the camera.", InlineParams{
+		{"003 kitten", kittenPrompt, "A kitten yawning at the camera.", InlineParams{
 			Resolution: str("720p"), Ratio: str("16:9"), Duration: Int(5), FPS: Int(24),
 			Watermark: Bool(true), Seed: Int64(11), CameraFixed: Bool(false),
 		}},
-		{"seed 003 fox", foxPrompt, "一位女孩怀抱着一只狐狸。她睁开眼睛,温柔地凝视着镜头,而狐狸则亲昵地回抱着她。当镜头缓缓拉远时,她的头发被风轻轻吹动。",
+		{"003 fox", foxPrompt, "一位女孩怀抱着一只狐狸。她睁开眼睛,温柔地凝视着镜头,而狐狸则亲昵地回抱着她。当镜头缓缓拉远时,她的头发被风轻轻吹动。",
 			InlineParams{Ratio: str("adaptive"), Duration: Int(5)}},
 		{"long names", "x --resolution 1080p --ratio 4:3 --duration 8 --framespersecond 24 --camerafixed true --watermark false",
 			"x", InlineParams{Resolution: str("1080p"), Ratio: str("4:3"), Duration: Int(8), FPS: Int(24), CameraFixed: Bool(true), Watermark: Bool(false)}},

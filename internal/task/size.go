@@ -5,9 +5,9 @@ import (
 	"strings"
 )
 
-// pixelTables holds W×H per resolution, in FixedRatios order (spec/ark.md
-// "Usage tokens and pixel sizes"). 1.5 pro and 2.x share the second table;
-// 4k exists only for 2.0.
+// pixelTables holds W×H per resolution, in FixedRatios order
+// (docs/upstream-ark.md#usage-and-pixel-sizes). 1.5 pro and 2.x share the
+// second table; 4k exists only for 2.0.
 var pixelTables = map[Family]map[string][6][2]int{
 	Family10: {
 		Res480p:  {{864, 480}, {736, 544}, {640, 640}, {544, 736}, {480, 864}, {960, 416}},
@@ -130,7 +130,7 @@ func (m *Model) EstimateTokens(r *Request, firstW, firstH int) int64 {
 	return t
 }
 
-// Input image limits (spec/ark.md "Input limits"), all exclusive.
+// Input image limits (docs/upstream-ark.md#input-limits), all exclusive.
 const (
 	minImageSide = 300
 	maxImageSide = 6000

@@ -27,7 +27,7 @@ func TestTokensPublishedFigures(t *testing.T) {
 
 func TestPixelSizeTable(t *testing.T) {
 	t.Parallel()
-	// Every cell of spec/ark.md, in ratio order 16:9 4:3 1:1 3:4 9:16 21:9.
+	// Every cell of docs/upstream-ark.md#usage-and-pixel-sizes, in ratio order 16:9 4:3 1:1 3:4 9:16 21:9.
 	ratios := []string{"16:9", "4:3", "1:1", "3:4", "9:16", "21:9"}
 	v10 := map[string][6][2]int{
 		"480p":  {{864, 480}, {736, 544}, {640, 640}, {544, 736}, {480, 864}, {960, 416}},

@@ -8,7 +8,7 @@ package task
 
 import "time"
 
-// Status is a task's lifecycle state. The names are the upstream's (spec/ark.md).
+// Status is a task's lifecycle state. The names are the upstream's (docs/upstream-ark.md).
 type Status string
 
 const (
