@@ -19,7 +19,6 @@ import (
 	"github.com/seedgate/seedgate/internal/app"
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/config"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
 )
 
@@ -100,7 +99,7 @@ func TestKeysStoredHashed(t *testing.T) {
 		keys = append(keys, key)
 	}
 	// …and through `seedgate keys create`'s path, straight on the store.
-	k, err := admin.CreateKey(t.Context(), g.app.Store.(store.AccountStore), admin.KeyInput{Name: "cli", Tenant: "acme", Scopes: auth.ScopesClient, CreatedBy: "cli"}, time.Now())
+	k, err := admin.CreateKey(t.Context(), g.app.Store, admin.KeyInput{Name: "cli", Tenant: "acme", Scopes: auth.ScopesClient, CreatedBy: "cli"}, time.Now())
 	require.NoError(t, err)
 	keys = append(keys, k.Key)
 	for _, key := range keys {
@@ -271,7 +270,7 @@ func TestOpenUntilTheFirstKey(t *testing.T) {
 	g.json("", "GET", "/v1/jobs", "", http.StatusOK)
 	status, _ := g.do("", "GET", "/admin/v1/keys", "")
 	require.Equal(t, 403, status, "an open gateway has no open admin API")
-	k, err := admin.CreateKey(t.Context(), g.app.Store.(store.AccountStore), admin.KeyInput{Name: "first", Scopes: auth.ScopesAll, CreatedBy: "cli"}, time.Now())
+	k, err := admin.CreateKey(t.Context(), g.app.Store, admin.KeyInput{Name: "first", Scopes: auth.ScopesAll, CreatedBy: "cli"}, time.Now())
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		status, _ := g.do("", "GET", "/v1/jobs", "")

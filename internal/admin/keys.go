@@ -24,7 +24,7 @@ import (
 
 // Handler serves the admin API; routes.go mounts its methods.
 type Handler struct {
-	Store store.AccountStore
+	Store store.Store
 	// Webhooks makes and rotates the keys' signing secrets (nil: none).
 	Webhooks *webhook.Dispatcher
 	// Keyring is told to forget cached keys after a revocation or a limit change.
@@ -89,7 +89,7 @@ type CreatedKey struct {
 
 // CreateKey makes and stores a key (only its hash is kept) and its webhook
 // signing secret.
-func CreateKey(ctx context.Context, st store.AccountStore, in KeyInput, now time.Time) (*CreatedKey, error) {
+func CreateKey(ctx context.Context, st store.Store, in KeyInput, now time.Time) (*CreatedKey, error) {
 	if in.Scopes == 0 {
 		return nil, task.Errorf(task.CodeInvalidParameter, "scopes", "a key needs at least one scope: read, submit or admin")
 	}
@@ -100,13 +100,11 @@ func CreateKey(ctx context.Context, st store.AccountStore, in KeyInput, now time
 		return nil, err
 	}
 	out := &CreatedKey{APIKey: k, Key: key}
-	if ws, ok := st.(store.WebhookStore); ok {
-		sec, err := ws.WebhookSecret(ctx, id, webhook.NewSecret(), now)
-		if err != nil {
-			return nil, fmt.Errorf("webhook secret of %s: %w", id, err)
-		}
-		out.WebhookSecret = sec.Secret
+	sec, err := st.WebhookSecret(ctx, id, webhook.NewSecret(), now)
+	if err != nil {
+		return nil, fmt.Errorf("webhook secret of %s: %w", id, err)
 	}
+	out.WebhookSecret = sec.Secret
 	return out, nil
 }
 

@@ -142,8 +142,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 	// Keys, tenants and budgets: static, admin and stored keys.
-	accounts, _ := a.Store.(store.AccountStore)
-	keyring := auth.NewKeyring(auth.KeyringConfig{Store: accounts, Static: c.APIKeys, AdminKey: c.AdminKey,
+	keyring := auth.NewKeyring(auth.KeyringConfig{Store: a.Store, Static: c.APIKeys, AdminKey: c.AdminKey,
 		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log,
 		Now: a.base.Now})
 	if open, err := keyring.Open(ctx); err != nil {

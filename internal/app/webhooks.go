@@ -48,16 +48,11 @@ func terminalOnly(payload func(*task.Task) any) func(*task.Task) any {
 	}
 }
 
-// newWebhooks returns the callback dispatcher, or nil when the store keeps no outbox.
+// newWebhooks returns the callback dispatcher.
 func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, base baseservice.Archetype) *webhook.Dispatcher {
-	ws, ok := st.(store.WebhookStore)
-	if !ok {
-		base.Logger.Warn("the store keeps no webhook outbox: callback_url is accepted but no callbacks are sent")
-		return nil
-	}
 	return webhook.New(webhook.Config{
 		Archetype:      base,
-		Store:          ws,
+		Store:          st,
 		HTTP:           webhook.NewClient(c.AllowPrivate, c.WebhookTimeout),
 		Render:         webhook.Renderer(webhookPayloads(), jobs.WebhookPayload, svc.Present),
 		Hub:            hub,

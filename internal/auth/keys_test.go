@@ -61,7 +61,7 @@ func FuzzStoredKeyID(f *testing.F) {
 	})
 }
 
-func keyring(t testing.TB, c auth.KeyringConfig) (*auth.Keyring, *sqlite.Store) {
+func keyring(t testing.TB, c auth.KeyringConfig) (*auth.Keyring, store.Store) {
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "seedgate.db"), nil)
 	require.NoError(t, err)
 	t.Cleanup(func() { st.Close() })

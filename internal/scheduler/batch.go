@@ -176,68 +176,21 @@ func (s *Scheduler) takeNudge(id string) (time.Time, bool) {
 // next step reads the provider. A task this instance is working on is looked
 // at again right after the step; one another instance holds is left to its
 // checks. Nudging many tasks to the same instant lets their checks run as
-// one batch. With a store.UpstreamStore nudges are written in bursts by
-// flushNudges (one statement for many tasks) and NudgeAt returns at once; a
-// nudge lost to a crash before its write leaves the task to its planned checks.
+// one batch. Nudges are written in bursts by flushNudges (one statement for
+// many tasks) and NudgeAt returns at once; a nudge lost to a crash before
+// its write leaves the task to its planned checks.
 func (s *Scheduler) NudgeAt(ctx context.Context, id string, at time.Time) error {
 	at = at.UTC().Truncate(time.Millisecond)
-	if _, ok := s.c.Store.(store.UpstreamStore); ok {
-		s.mu.Lock()
-		if s.inflight[id] {
-			s.nudged[id] = at
-		} else if cur, ok := s.toNudge[id]; !ok || at.Before(cur) {
-			s.toNudge[id] = at
-		}
-		s.mu.Unlock()
-		select {
-		case s.nudgeCh <- struct{}{}:
-		default:
-		}
-		return nil
+	s.mu.Lock()
+	if s.inflight[id] {
+		s.nudged[id] = at
+	} else if cur, ok := s.toNudge[id]; !ok || at.Before(cur) {
+		s.toNudge[id] = at
 	}
-	for attempt := 0; attempt < 5; attempt++ {
-		now := s.c.Now().UTC().Truncate(time.Millisecond)
-		s.mu.Lock()
-		for k, when := range s.nudged { // entries of tasks leased elsewhere
-			if now.Sub(when) > 2*s.c.Lease {
-				delete(s.nudged, k)
-			}
-		}
-		if s.inflight[id] {
-			s.nudged[id] = at
-			s.mu.Unlock()
-			return nil
-		}
-		s.mu.Unlock()
-		t, err := s.c.Store.GetTask(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("nudge %s: %w", id, err)
-		}
-		switch {
-		case t.Status.Terminal(), t.NextCheckAt != nil && !t.NextCheckAt.After(at):
-			s.Wake()
-			return nil
-		case t.LeaseUntil != nil && t.LeaseUntil.After(now):
-			// Claimed, maybe by this instance a moment ago: a step that has not
-			// begun yet reads the news anyway; one that has is told by nudged.
-			s.mu.Lock()
-			s.nudged[id] = at
-			s.mu.Unlock()
-			return nil
-		}
-		t.NextCheckAt = &at
-		err = s.c.Store.UpdateTask(ctx, t)
-		if errors.Is(err, store.ErrConflict) {
-			continue // it moved meanwhile: look again
-		}
-		if err != nil {
-			return fmt.Errorf("nudge %s: %w", id, err)
-		}
-		s.Wake()
-		return nil
+	s.mu.Unlock()
+	select {
+	case s.nudgeCh <- struct{}{}:
+	default:
 	}
 	return nil
 }
@@ -247,7 +200,7 @@ const nudgeGather = 20 * time.Millisecond
 
 // flushNudges writes pending nudges, one MakeDue per instant, until ctx ends.
 // A task in a step of this instance is told through nudged instead.
-func (s *Scheduler) flushNudges(ctx context.Context, us store.UpstreamStore) {
+func (s *Scheduler) flushNudges(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -272,7 +225,7 @@ func (s *Scheduler) flushNudges(ctx context.Context, us store.UpstreamStore) {
 		s.mu.Unlock()
 		now := s.c.Now()
 		for at, ids := range byTime {
-			if _, err := us.MakeDue(ctx, ids, at, now); err != nil && ctx.Err() == nil {
+			if _, err := s.c.Store.MakeDue(ctx, ids, at, now); err != nil && ctx.Err() == nil {
 				s.log.Warn("nudging tasks failed; their planned checks remain", "tasks", len(ids), "err", err)
 			}
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/provider"
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -330,11 +329,8 @@ func TestNudgeDuringDispatch(t *testing.T) {
 	waitStatus(t, b.store, "t1", task.StatusSucceeded)
 }
 
-// plainStore hides store.UpstreamStore: checks are not claimed in batches and
-// nudges are written one by one.
-type plainStore struct{ store.Store }
-
-func TestWithoutUpstreamStore(t *testing.T) {
+// Nudged checks of tasks a step left for later are handed over together.
+func TestNudgedChecksBatch(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	f := newBatchFake()
@@ -346,7 +342,7 @@ func TestWithoutUpstreamStore(t *testing.T) {
 	for i := range 5 {
 		b.addTask(t, fmt.Sprint("t", i), time.Hour)
 	}
-	s := New(Config{Store: plainStore{b.store}, Providers: map[string]provider.Provider{"fake": f}, Hub: b.hub, Owner: "a",
+	s := New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": f}, Hub: b.hub, Owner: "a",
 		Workers: 4, Lease: time.Minute, PollInterval: 20 * time.Millisecond})
 	s.Start(context.Background())
 	t.Cleanup(func() { _ = s.Stop(context.Background()) })
@@ -360,5 +356,5 @@ func TestWithoutUpstreamStore(t *testing.T) {
 		waitStatus(t, b.store, fmt.Sprint("t", i), task.StatusSucceeded)
 	}
 	batches, _ := f.stats()
-	require.NotEmpty(t, batches, "checks the general claim takes are still handed over together")
+	require.NotEmpty(t, batches, "nudged checks are handed over together")
 }

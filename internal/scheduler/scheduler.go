@@ -45,8 +45,7 @@ type Config struct {
 	// CheckInterval is the default delay between status checks.
 	CheckInterval time.Duration
 	// CheckBatchSize is how many due status checks of a provider.BatchChecker
-	// one step claims and hands over at once (default 500). Batching needs a
-	// store implementing store.UpstreamStore.
+	// one step claims and hands over at once (default 500).
 	CheckBatchSize int
 }
 
@@ -57,10 +56,8 @@ type Scheduler struct {
 	log  *slog.Logger
 	run  startstop.Base
 	loop *claimloop.Loop
-	// batchers are the providers that check tasks in batches (provider.BatchChecker);
-	// claimChecks says the store can claim their due checks apart (store.UpstreamStore).
-	batchers    []string
-	claimChecks bool
+	// batchers are the providers that check tasks in batches (provider.BatchChecker).
+	batchers []string
 
 	mu       sync.Mutex
 	inflight map[string]bool      // tasks this instance is working on
@@ -100,7 +97,6 @@ func New(c Config) *Scheduler {
 		}
 	}
 	slices.Sort(s.batchers)
-	_, s.claimChecks = c.Store.(store.UpstreamStore)
 	return s
 }
 
@@ -109,11 +105,7 @@ func (s *Scheduler) Wake() { s.loop.Wake() }
 
 // Start runs the loop until Stop; starting a running scheduler does nothing.
 func (s *Scheduler) Start(ctx context.Context) {
-	run := []func(context.Context){s.loop.Run}
-	if us, ok := s.c.Store.(store.UpstreamStore); ok {
-		run = append(run, func(ctx context.Context) { s.flushNudges(ctx, us) })
-	}
-	s.run.Go(ctx, run...)
+	s.run.Go(ctx, s.loop.Run, s.flushNudges)
 }
 
 // Stop stops claiming, and waits for steps in progress until ctx ends; steps
@@ -128,7 +120,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 
 // claim claims due work for free worker slots (claimloop.Config.Claim).
 func (s *Scheduler) claim(ctx context.Context, now time.Time, free int) (claimed int, more bool) {
-	if s.claimChecks && len(s.batchers) > 0 {
+	if len(s.batchers) > 0 {
 		claimed, more = s.claimBatch(ctx, now)
 	}
 	if free = s.loop.Free(); free <= 0 {
@@ -156,8 +148,7 @@ func (s *Scheduler) claim(ctx context.Context, now time.Time, free int) (claimed
 // them on one worker slot. It reports how many it claimed and whether that
 // was a full batch.
 func (s *Scheduler) claimBatch(ctx context.Context, now time.Time) (int, bool) {
-	us := s.c.Store.(store.UpstreamStore) // the loop calls this only then
-	tasks, err := us.ClaimDueChecks(ctx, s.c.Owner, now, s.c.Lease, s.batchers, s.c.CheckBatchSize)
+	tasks, err := s.c.Store.ClaimDueChecks(ctx, s.c.Owner, now, s.c.Lease, s.batchers, s.c.CheckBatchSize)
 	if err != nil {
 		if ctx.Err() == nil {
 			s.log.Error("claim of status checks failed", "err", err)

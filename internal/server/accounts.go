@@ -82,12 +82,12 @@ func (s *Server) requiredScope(r *http.Request) auth.Scope {
 // window per UTC minute). Over the limit it is a rate_limited error with
 // Retry-After up to the next window. Keys without a limit cost nothing.
 func (s *Server) takeRequest(ctx context.Context, p auth.Principal) error {
-	if p.RPM <= 0 || s.accounts == nil {
+	if p.RPM <= 0 {
 		return nil
 	}
 	now := time.Now()
 	window := now.Truncate(time.Minute)
-	ok, err := s.accounts.TakeRequest(ctx, p.KeyID, window, p.RPM)
+	ok, err := s.store.TakeRequest(ctx, p.KeyID, window, p.RPM)
 	if err != nil {
 		// The store is failing: the request itself will say so; a counter must
 		// not be what takes the gateway down.

@@ -35,20 +35,14 @@ const (
 // a repeat while the first is still running is refused (409). Keys are scoped
 // per API key. Answers of 5xx, 429 and 402 are not kept: the client may retry them.
 type idempotencyKeys struct {
-	store     store.WebhookStore // nil: the store has no idempotency table; keys are ignored
+	store     store.IdempotencyStore
 	log       *slog.Logger
 	now       func() time.Time
 	lastSweep atomic.Int64
 }
 
 func newIdempotencyKeys(st store.Store, log *slog.Logger) *idempotencyKeys {
-	k := &idempotencyKeys{log: log, now: time.Now}
-	if ws, ok := st.(store.WebhookStore); ok {
-		k.store = ws
-	} else {
-		log.Warn("the store keeps no idempotency keys: Idempotency-Key headers are ignored")
-	}
-	return k
+	return &idempotencyKeys{store: st, log: log, now: time.Now}
 }
 
 // idempotent wraps a create handler (inside s.authed: it needs the caller).
@@ -63,7 +57,7 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 	return func(w http.ResponseWriter, r *http.Request) {
 		key := r.Header.Get("Idempotency-Key")
 		k := s.idem
-		if key == "" || k == nil || k.store == nil {
+		if key == "" || k == nil {
 			next(w, r)
 			return
 		}

@@ -95,28 +95,26 @@ func (s *Server) routes() http.Handler {
 	// Keys, tenants and budgets (issue 6): the caller's usage, and the admin API (admin
 	// scope, see requiredScope; every change is recorded in the audit log).
 	adm := errorWriter(admin.WriteError)
-	ad := &admin.Handler{Store: s.accounts, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
+	ad := &admin.Handler{Store: s.store, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
 		WriteError: admin.WriteError, Logger: s.log}
-	if s.accounts != nil {
-		mux.Handle("GET /v1/usage", s.authed(j, ad.MyUsage))
-		mux.Handle("GET /admin/v1/keys", s.authed(adm, ad.ListKeys))
-		mux.Handle("POST /admin/v1/keys", s.authed(adm, ad.Audited("keys.create", ad.CreateKey)))
-		mux.Handle("GET /admin/v1/keys/{id}", s.authed(adm, ad.GetKey))
-		mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
-		mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(adm, ad.Audited("keys.limits", ad.SetKeyLimits)))
-		mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(adm, ad.KeySecret))
-		mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(adm, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
-		mux.Handle("GET /admin/v1/tenants", s.authed(adm, ad.ListTenants))
-		mux.Handle("GET /admin/v1/tenants/{id}", s.authed(adm, ad.GetTenant))
-		mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(adm, ad.Audited("tenants.limits", ad.SetTenantLimits)))
-		mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(adm, ad.GetTenant))
-		mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(adm, ad.Audited("tenants.balance", ad.AdjustBalance)))
-		mux.Handle("GET /admin/v1/ledger", s.authed(adm, ad.Ledger))
-		mux.Handle("GET /admin/v1/usage", s.authed(adm, ad.Usage))
-		mux.Handle("GET /admin/v1/audit", s.authed(adm, ad.Audit))
-		mux.Handle("GET /admin/v1/prices", s.authed(adm, ad.PriceTable))
-	}
+	mux.Handle("GET /v1/usage", s.authed(j, ad.MyUsage))
+	mux.Handle("GET /admin/v1/keys", s.authed(adm, ad.ListKeys))
+	mux.Handle("POST /admin/v1/keys", s.authed(adm, ad.Audited("keys.create", ad.CreateKey)))
+	mux.Handle("GET /admin/v1/keys/{id}", s.authed(adm, ad.GetKey))
+	mux.Handle("DELETE /admin/v1/keys/{id}", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
+	mux.Handle("POST /admin/v1/keys/{id}/revoke", s.authed(adm, ad.Audited("keys.revoke", ad.RevokeKey)))
+	mux.Handle("PUT /admin/v1/keys/{id}/limits", s.authed(adm, ad.Audited("keys.limits", ad.SetKeyLimits)))
+	mux.Handle("GET /admin/v1/keys/{id}/webhook-secret", s.authed(adm, ad.KeySecret))
+	mux.Handle("POST /admin/v1/keys/{id}/webhook-secret/rotate", s.authed(adm, ad.Audited("keys.rotate_webhook_secret", ad.RotateKeySecret)))
+	mux.Handle("GET /admin/v1/tenants", s.authed(adm, ad.ListTenants))
+	mux.Handle("GET /admin/v1/tenants/{id}", s.authed(adm, ad.GetTenant))
+	mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(adm, ad.Audited("tenants.limits", ad.SetTenantLimits)))
+	mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(adm, ad.GetTenant))
+	mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(adm, ad.Audited("tenants.balance", ad.AdjustBalance)))
+	mux.Handle("GET /admin/v1/ledger", s.authed(adm, ad.Ledger))
+	mux.Handle("GET /admin/v1/usage", s.authed(adm, ad.Usage))
+	mux.Handle("GET /admin/v1/audit", s.authed(adm, ad.Audit))
+	mux.Handle("GET /admin/v1/prices", s.authed(adm, ad.PriceTable))
 
 	// Upstream channels (issue 3): Ark's callbacks (provider/ark CallbackPath). No API key:
 	// the URL carries an HMAC of the task id, and a callback only makes the task's next

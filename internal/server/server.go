@@ -52,16 +52,14 @@ type Server struct {
 	handler  http.Handler // routes() behind the middleware
 	patterns []string     // every registered route pattern (Patterns)
 	idem     *idempotencyKeys
-	stopping *stopSignal        // StopWaiting: event streams and Prefer: wait end
-	accounts store.AccountStore // nil: no stored keys, limits or budgets
+	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
 func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Server {
 	s := &Server{cfg: cfg, svc: svc, store: st, log: log}
-	s.accounts, _ = st.(store.AccountStore)
 	if s.cfg.Keyring == nil {
-		s.cfg.Keyring = auth.NewKeyring(auth.KeyringConfig{Store: s.accounts, Static: cfg.Keys, Logger: log})
+		s.cfg.Keyring = auth.NewKeyring(auth.KeyringConfig{Store: s.store, Static: cfg.Keys, Logger: log})
 	}
 	s.idem = newIdempotencyKeys(s.store, s.log)
 	s.stopping = newStopSignal()

@@ -194,16 +194,12 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 // from the tenant's balance), within the key's in-flight limit, in one store
 // transaction (store.AccountStore.AdmitTask).
 func (s *Service) admit(ctx context.Context, t *task.Task, m *task.Model) error {
-	as, ok := s.store.(store.AccountStore)
-	if !ok {
-		return s.store.CreateTask(ctx, t)
-	}
 	c, err := s.prices.NewCharge(t, m)
 	if err != nil {
 		return err
 	}
 	p, _ := auth.FromContext(ctx)
-	err = as.AdmitTask(ctx, t, c, p.MaxInFlight)
+	err = s.store.AdmitTask(ctx, t, c, p.MaxInFlight)
 	var fe *store.InFlightError
 	var be *store.BalanceError
 	switch {

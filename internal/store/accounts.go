@@ -13,11 +13,9 @@ import (
 // AccountStore keeps what tenants and their API keys are allowed: hashed API
 // keys, per-tenant limits and balances, the charge (reservation) of every task
 // and the ledger of balance changes, per-key request counters, and the admin
-// audit log. It is part of the storage contract (storetest runs its suite
-// against every store that implements it); like WebhookStore it is a separate
-// interface only so that a store can be brought up in steps.
+// audit log.
 //
-// The charge rule every implementation must keep, like the outbox rule of
+// The charge rule (kept by DB for every driver), like the outbox rule of
 // WebhookStore: UpdateTask that writes a terminal status settles the task's
 // open charge in the same transaction as the write — a succeeded task is
 // charged its Usage.TotalTokens at the rate snapshotted in the charge (the
@@ -26,6 +24,24 @@ import (
 // outlives its task and the ledger cannot drift, whoever finishes the task
 // (the scheduler, a cancel, another instance) and wherever a process dies.
 type AccountStore interface {
+	AccountQueries
+	// AdjustBalance adds e.Amount (may be negative) to the tenant's balance,
+	// creating the balance (from 0) if the tenant had none, and records e in the
+	// ledger (Kind LedgerTopUp). With unlimited set it removes the balance
+	// instead (the tenant is no longer limited) and records an LedgerUnlimited entry.
+	AdjustBalance(ctx context.Context, id string, e *LedgerEntry, unlimited bool) (*Tenant, error)
+	// AdmitTask inserts t like CreateTask (outbox included) together with its
+	// charge c, in one transaction, when the key has fewer than maxInFlight
+	// open charges (0: no limit) and the tenant's balance, if it has one, covers
+	// c.Reserved — which it then holds (c.Held). It records a LedgerReserve
+	// entry. Errors: *InFlightError (errors.Is ErrTooManyInFlight),
+	// *BalanceError (errors.Is ErrInsufficientBalance), ErrConflict (the task
+	// id exists); nothing is written then.
+	AdmitTask(ctx context.Context, t *task.Task, c *Charge, maxInFlight int) error
+}
+
+// AccountQueries are the account methods without a rule.
+type AccountQueries interface {
 	// CreateAPIKey stores k (ErrConflict if its id exists). k.Hash is all that
 	// is kept of the secret.
 	CreateAPIKey(ctx context.Context, k *APIKey) error
@@ -50,20 +66,6 @@ type AccountStore interface {
 	ListTenants(ctx context.Context) ([]*Tenant, error)
 	// SetTenantLimits stores the tenant's default limits, creating its row.
 	SetTenantLimits(ctx context.Context, id string, l Limits, now time.Time) (*Tenant, error)
-	// AdjustBalance adds e.Amount (may be negative) to the tenant's balance,
-	// creating the balance (from 0) if the tenant had none, and records e in the
-	// ledger (Kind LedgerTopUp). With unlimited set it removes the balance
-	// instead (the tenant is no longer limited) and records an LedgerUnlimited entry.
-	AdjustBalance(ctx context.Context, id string, e *LedgerEntry, unlimited bool) (*Tenant, error)
-
-	// AdmitTask inserts t like CreateTask (outbox included) together with its
-	// charge c, in one transaction, when the key has fewer than maxInFlight
-	// open charges (0: no limit) and the tenant's balance, if it has one, covers
-	// c.Reserved — which it then holds (c.Held). It records a LedgerReserve
-	// entry. Errors: *InFlightError (errors.Is ErrTooManyInFlight),
-	// *BalanceError (errors.Is ErrInsufficientBalance), ErrConflict (the task
-	// id exists); nothing is written then.
-	AdmitTask(ctx context.Context, t *task.Task, c *Charge, maxInFlight int) error
 	// GetCharge returns a task's charge, or ErrNotFound.
 	GetCharge(ctx context.Context, taskID string) (*Charge, error)
 	// OpenCharges counts the open charges (in-flight tasks) of an API key.

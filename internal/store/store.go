@@ -18,17 +18,46 @@ var (
 	ErrConflict = errors.New("store: conflict")
 )
 
-// Store is the durable state of the gateway. Tasks double as the work queue:
-// ClaimDue hands due tasks to one scheduler instance at a time under a lease.
+// Store is the durable state of the gateway: every implementation implements
+// all of it (store.New over a Driver; see driver.go). Tasks double as the
+// work queue: ClaimDue hands due tasks to one scheduler instance at a time
+// under a lease.
 type Store interface {
-	// CreateTask inserts t (Version becomes 1). ErrConflict if the id exists.
+	TaskStore
+	FileStore
+	UpstreamStore
+	WebhookStore
+	IdempotencyStore
+	AccountStore
+	SettingStore
+	// Ping checks the database is reachable.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TaskStore holds tasks. The rules of CreateTask, UpdateTask and DeleteTask
+// (the webhook outbox and the charge of the task) are written once, in this
+// package, above the drivers.
+type TaskStore interface {
+	TaskQueries
+	// CreateTask inserts t (Version becomes 1), and its first webhook event
+	// (see WebhookStore). ErrConflict if the id exists.
 	CreateTask(ctx context.Context, t *task.Task) error
-	// GetTask returns the task, or ErrNotFound.
-	GetTask(ctx context.Context, id string) (*task.Task, error)
 	// UpdateTask writes every mutable field of t if the stored Version equals t.Version,
 	// then bumps t.Version. ErrConflict if the version moved; ErrNotFound if gone.
 	// Lease fields are written as given (the scheduler clears them to release).
+	// A status change records a webhook event, a terminal status settles the
+	// task's charge (see AccountStore), in the same transaction.
 	UpdateTask(ctx context.Context, t *task.Task) error
+	// DeleteTask removes a task for good (the Ark dialect's DELETE of finished
+	// tasks), releasing its open charge. ErrNotFound if there is none.
+	DeleteTask(ctx context.Context, id string) error
+}
+
+// TaskQueries are the task methods without a rule: a driver's plain queries.
+type TaskQueries interface {
+	// GetTask returns the task, or ErrNotFound.
+	GetTask(ctx context.Context, id string) (*task.Task, error)
 	// ListTasks returns a page of tasks, newest first (CreatedAt desc, ID desc).
 	ListTasks(ctx context.Context, f TaskFilter) (TaskPage, error)
 	// ClaimDue leases up to limit non-terminal tasks whose NextCheckAt <= now and whose
@@ -42,22 +71,22 @@ type Store interface {
 	// NextDue returns the earliest NextCheckAt among non-terminal tasks (zero time if none),
 	// so the scheduler can sleep exactly until there is work.
 	NextDue(ctx context.Context) (time.Time, error)
-	// DeleteTask removes a task for good (the Ark dialect's DELETE of finished tasks).
-	DeleteTask(ctx context.Context, id string) error
+}
 
+// FileStore holds the records of uploaded and produced files.
+type FileStore interface {
 	// CreateFile records an uploaded or produced file. GetFile returns it or ErrNotFound.
 	CreateFile(ctx context.Context, f *task.File) error
 	GetFile(ctx context.Context, id string) (*task.File, error)
 	// DeleteFile removes a file's record (an upload whose request then failed), or ErrNotFound.
 	DeleteFile(ctx context.Context, id string) error
+}
 
+// SettingStore holds settings every instance must agree on.
+type SettingStore interface {
 	// Setting returns the value stored under key, storing init first if there is none
 	// (so several instances agree on e.g. the URL-signing secret).
 	Setting(ctx context.Context, key, init string) (string, error)
-
-	// Ping checks the database is reachable.
-	Ping(ctx context.Context) error
-	Close() error
 }
 
 // TaskFilter selects tasks for ListTasks. Zero fields do not filter.

@@ -8,10 +8,7 @@ import (
 )
 
 // UpstreamStore holds the queries of upstream channels: batched status checks
-// and per-key load. It is part of the storage contract (storetest runs its
-// suite against every store that implements it); it is a separate interface
-// only so that a store can be brought up in steps. Without it the scheduler
-// checks tasks one by one and the ark provider counts load by listing tasks.
+// and per-key load.
 type UpstreamStore interface {
 	// ClaimDueChecks is ClaimDue restricted to tasks of the named providers that
 	// have an UpstreamID (status checks), so one scheduler step can check many

@@ -7,23 +7,16 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// WebhookStore is the webhook outbox, the signing secrets and idempotency keys.
-// It is part of the storage contract (storetest runs its suite against every
-// store that implements it); it is a separate interface only so that a store
-// can be brought up in steps.
+// WebhookStore is the webhook outbox and the signing secrets.
 //
-// The outbox rule every implementation must keep: CreateTask, and UpdateTask
-// when the stored status changes, record a WebhookMessage for the task in the
-// same transaction as the write, if the task has a Request.CallbackURL. So a
-// status change is never committed without its event, whoever wrote it (the
-// scheduler, a cancel, another instance) and wherever the process dies.
+// The outbox rule (outboxEvent, kept by DB for every driver): CreateTask, and
+// UpdateTask when the stored status changes, record a WebhookMessage for the
+// task in the same transaction as the write, if the task has a
+// Request.CallbackURL. So a status change is never committed without its
+// event, whoever wrote it (the scheduler, a cancel, another instance) and
+// wherever the process dies.
 type WebhookStore interface {
-	// ClaimWebhooks leases up to limit pending messages whose NextAttemptAt <= now
-	// and whose lease is free or expired, oldest due first, leaving out messages
-	// to the URLs in skip (endpoints this instance is already busy with).
-	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*WebhookMessage, error)
-	// NextWebhookDue returns the earliest NextAttemptAt of a pending message (zero if none).
-	NextWebhookDue(ctx context.Context) (time.Time, error)
+	WebhookQueries
 	// RecordWebhookAttempt appends the attempt a (none when a.N is 0) and writes m's
 	// State, Attempts, NextAttemptAt, LastStatusCode, LastError, DeliveredAt and
 	// UpdatedAt, releasing the lease, in one transaction. ErrConflict (and nothing
@@ -31,6 +24,16 @@ type WebhookStore interface {
 	// WebhookGone every other pending message to the same KeyID and URL is
 	// marked gone too: the receiver said the endpoint is no more.
 	RecordWebhookAttempt(ctx context.Context, owner string, m *WebhookMessage, a WebhookAttempt) error
+}
+
+// WebhookQueries are the webhook methods without a rule.
+type WebhookQueries interface {
+	// ClaimWebhooks leases up to limit pending messages whose NextAttemptAt <= now
+	// and whose lease is free or expired, oldest due first, leaving out messages
+	// to the URLs in skip (endpoints this instance is already busy with).
+	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*WebhookMessage, error)
+	// NextWebhookDue returns the earliest NextAttemptAt of a pending message (zero if none).
+	NextWebhookDue(ctx context.Context) (time.Time, error)
 	// ListWebhookMessages returns a task's messages, oldest first, each with its Attempts.
 	ListWebhookMessages(ctx context.Context, taskID string) ([]*WebhookMessage, error)
 	// RequeueWebhookMessage makes a message of taskID pending again, due at now,
@@ -43,7 +46,10 @@ type WebhookStore interface {
 	// RotateWebhookSecret makes next the key's secret; the old one stays valid
 	// (messages are signed with both) until now+overlap.
 	RotateWebhookSecret(ctx context.Context, keyID, next string, now time.Time, overlap time.Duration) (WebhookSecret, error)
+}
 
+// IdempotencyStore keeps the answers of requests sent with an Idempotency-Key.
+type IdempotencyStore interface {
 	// BeginIdempotency starts a request under rec's (KeyID, Key). When a live
 	// record exists (ExpiresAt > now) it is returned and nothing is written, unless
 	// it is unfinished and its LockedUntil passed (the first request died): then

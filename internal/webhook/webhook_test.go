@@ -64,7 +64,7 @@ func (rc *receiver) got() []received {
 }
 
 type bundle struct {
-	store *sqlite.Store
+	store store.Store
 	// clock is moved by hand: retry delays of minutes and hours pass instantly.
 	clock *clockwork.FakeClock
 	d     *webhook.Dispatcher

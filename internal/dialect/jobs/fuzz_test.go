@@ -52,7 +52,7 @@ func FuzzDecodeJobs(f *testing.F) {
 // memFiles keeps file rows and blobs in memory, so a fuzz execution costs no
 // fsync (the SQLite store is there for the rest of the interface).
 type memFiles struct {
-	*sqlite.Store
+	store.Store
 	mu    sync.Mutex
 	rows  map[string]*task.File
 	blobs map[string][]byte

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/blob/disk"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -28,7 +29,7 @@ func mustModel(t *testing.T, name string) *task.Model {
 
 type unitEnv struct {
 	p     *Provider
-	store *sqlite.Store
+	store store.Store
 	blobs *disk.Store
 }
 

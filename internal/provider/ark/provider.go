@@ -59,8 +59,7 @@ const Name = "ark"
 // Config wires a Provider.
 type Config struct {
 	Settings *Settings
-	// Store reads draft tasks and the per-key load (store.UpstreamStore when it
-	// has it, listing otherwise).
+	// Store reads draft tasks and the per-key load.
 	Store store.Store
 	// Blobs receives mirrored results.
 	Blobs blob.Store

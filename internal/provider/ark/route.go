@@ -9,7 +9,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -77,16 +76,12 @@ func (p *Provider) load(ctx context.Context, model string, now time.Time, fresh 
 			}
 			holders[s][id] = true
 		}
-		if us, ok := p.cfg.Store.(store.UpstreamStore); ok {
-			rows, err := us.KeyLoad(ctx, Name, model)
-			if err != nil {
-				return nil, fmt.Errorf("key load: %w", err)
-			}
-			for _, r := range rows {
-				add(slot{r.Channel, r.UpstreamKey, model}, r.TaskID)
-			}
-		} else if err := p.scanLoad(ctx, model, add); err != nil {
-			return nil, err
+		rows, err := p.cfg.Store.KeyLoad(ctx, Name, model)
+		if err != nil {
+			return nil, fmt.Errorf("key load: %w", err)
+		}
+		for _, r := range rows {
+			add(slot{r.Channel, r.UpstreamKey, model}, r.TaskID)
 		}
 		snap = &loadSnapshot{at: now, counts: map[slot]int{}}
 		for s, ids := range holders {
@@ -103,27 +98,6 @@ func (p *Provider) load(ctx context.Context, model string, now time.Time, fresh 
 		p.loads[model] = snap
 	}
 	return snap.counts, nil
-}
-
-// scanLoad is load for stores without store.UpstreamStore: page through the
-// model's live tasks.
-func (p *Provider) scanLoad(ctx context.Context, model string, add func(slot, string)) error {
-	f := store.TaskFilter{Statuses: []task.Status{task.StatusQueued, task.StatusRunning}, Model: model, Limit: 500}
-	for {
-		page, err := p.cfg.Store.ListTasks(ctx, f)
-		if err != nil {
-			return fmt.Errorf("key load: %w", err)
-		}
-		for _, t := range page.Tasks {
-			if t.Provider == Name && t.UpstreamKey != "" {
-				add(slot{t.Channel, t.UpstreamKey, model}, t.ID)
-			}
-		}
-		if !page.HasMore || len(page.Tasks) == 0 {
-			return nil
-		}
-		f.After = page.Tasks[len(page.Tasks)-1].ID
-	}
 }
 
 // pin restricts a create to one key (a draft re-render must use the draft's account).

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/store"
-	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -104,7 +103,7 @@ func TestPickOrder(t *testing.T) {
 
 // keyLoadCounter counts the store reads of key load.
 type keyLoadCounter struct {
-	*sqlite.Store
+	store.Store
 	reads atomic.Int64
 }
 
@@ -122,7 +121,7 @@ func TestPickReadsLoadAfreshNearLimits(t *testing.T) {
 	var counter *keyLoadCounter
 	u := newUnit(t, "http://localhost:8000", func(c *Config) {
 		withChannels(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], concurrency: 20}]", clk)(c)
-		counter = &keyLoadCounter{Store: c.Store.(*sqlite.Store)}
+		counter = &keyLoadCounter{Store: c.Store}
 		c.Store = counter
 	})
 	m := mustModel(t, "seedance-1-0-pro")

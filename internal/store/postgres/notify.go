@@ -13,7 +13,7 @@ import (
 const notifyChannel = "seedgate_tasks"
 
 // notifyPayload is "<schema>/<task id>".
-func (s *Store) notifyPayload(id string) string { return s.schema + "/" + id }
+func (s *Driver) notifyPayload(id string) string { return s.schema + "/" + id }
 
 // Listen announces the tasks that any instance on this schema creates or
 // visibly changes (status, progress, update time): it calls changed with each
@@ -21,7 +21,7 @@ func (s *Store) notifyPayload(id string) string { return s.schema + "/" + id }
 // returns why (callers reconnect; notifications sent meanwhile are lost, so
 // ready is called each time listening starts, for the caller to catch up).
 // It holds a connection of its own, outside the pool.
-func (s *Store) Listen(ctx context.Context, ready func(), changed func(id string)) error {
+func (s *Driver) Listen(ctx context.Context, ready func(), changed func(id string)) error {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return fmt.Errorf("postgres: listen: %w", err)

@@ -1,8 +1,11 @@
-// Package postgres is the PostgreSQL implementation of store.Store, on pgx's
-// connection pool. It passes the shared suite in store/storetest, and lets
-// several gateway instances share one database: claims use FOR UPDATE SKIP
-// LOCKED, migrations run under an advisory lock, and task changes are
-// announced with NOTIFY (see Listen).
+// Package postgres is the PostgreSQL driver of store.Store, on pgx's
+// connection pool: its transactions and the few queries PostgreSQL spells its
+// own way; the queries both engines share are store/sqlstore's, the rules
+// store.DB's. It passes the shared suite in store/storetest, and lets several
+// gateway instances share one database: claims use FOR UPDATE SKIP LOCKED,
+// rows a rule decides on are locked, admissions of one key queue on an
+// advisory lock, migrations run under another, and task changes are announced
+// with NOTIFY (see Listen).
 //
 // The schema is the SQLite one translated: times are bigint Unix
 // milliseconds (every time written is truncated to the millisecond and read
@@ -19,26 +22,40 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlstore"
 )
 
-// Store is a store.Store on a PostgreSQL database.
-type Store struct {
-	pool *pgxpool.Pool
-	log  *slog.Logger
+// Driver is a store.Driver on a PostgreSQL database.
+type Driver struct {
+	sqlstore.Conn // on the pool
+	pool          *pgxpool.Pool
+	log           *slog.Logger
 	// schema is the schema the tables live in (the first of search_path),
 	// which NOTIFY payloads carry so that gateways in other schemas of the same
 	// database ignore each other's changes.
 	schema string
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Driver = (*Driver)(nil)
+
+// Store is the store.Store on a PostgreSQL database, which also announces
+// the changes of every instance sharing it (Listen).
+type Store struct {
+	*store.DB
+	d *Driver
+}
+
+// Listen: see Driver.Listen.
+func (s *Store) Listen(ctx context.Context, ready func(), changed func(id string)) error {
+	return s.d.Listen(ctx, ready, changed)
+}
+
+// Schema is the schema the store's tables live in.
+func (s *Store) Schema() string { return s.d.schema }
 
 // IsURL reports whether s names a PostgreSQL database (postgres:// or postgresql://).
 func IsURL(s string) bool {
@@ -54,6 +71,15 @@ func defaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
 // settings such as pool_max_conns and any run-time parameter such as
 // search_path may be given in it) and brings its schema up to date.
 func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, error) {
+	d, err := OpenDriver(ctx, rawURL, logger)
+	if err != nil {
+		return nil, err
+	}
+	return &Store{DB: store.New(d, store.Options{}), d: d}, nil
+}
+
+// OpenDriver is Open's driver, for store.New.
+func OpenDriver(ctx context.Context, rawURL string, logger *slog.Logger) (*Driver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -71,8 +97,8 @@ func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, erro
 	return OpenConfig(ctx, cfg, logger)
 }
 
-// OpenConfig is Open with a ready pool config.
-func OpenConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Store, error) {
+// OpenConfig is OpenDriver with a ready pool config.
+func OpenConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Driver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -80,7 +106,8 @@ func OpenConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s := &Store{pool: pool, log: logger}
+	s := &Driver{pool: pool, log: logger}
+	s.Conn = sqlstore.Conn{Q: pq{pool}, D: &dialect}
 	var schema *string
 	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
 		pool.Close()
@@ -107,11 +134,8 @@ func setsParam(raw, name string) bool {
 	return strings.Contains(raw, name+"=")
 }
 
-// Schema is the schema the store's tables live in.
-func (s *Store) Schema() string { return s.schema }
-
 // Ping checks the database is reachable.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Driver) Ping(ctx context.Context) error {
 	if err := s.pool.Ping(ctx); err != nil {
 		return fmt.Errorf("postgres: ping: %w", err)
 	}
@@ -119,59 +143,7 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the pool (waiting for connections in use to be returned).
-func (s *Store) Close() error {
+func (s *Driver) Close() error {
 	s.pool.Close()
 	return nil
-}
-
-// Setting returns the value under key, storing init first if there is none.
-// The first caller's init wins; every caller gets the same value.
-func (s *Store) Setting(ctx context.Context, key, init string) (string, error) {
-	var value string
-	err := s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&value)
-	if err == nil {
-		return value, nil
-	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("postgres: setting %q: %w", key, err)
-	}
-	// A concurrent inserter makes ON CONFLICT wait for it and then do nothing;
-	// the SELECT after it (a new statement, a new snapshot) sees its value.
-	err = s.pool.QueryRow(ctx,
-		`INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING value`,
-		key, init).Scan(&value)
-	if errors.Is(err, pgx.ErrNoRows) {
-		err = s.pool.QueryRow(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&value)
-	}
-	if err != nil {
-		return "", fmt.Errorf("postgres: setting %q: %w", key, err)
-	}
-	return value, nil
-}
-
-// isUniqueViolation reports whether err is a primary key or unique constraint failure.
-func isUniqueViolation(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// toMillis is how every time is stored: Unix milliseconds, truncated.
-func toMillis(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func nullMillis(t *time.Time) *int64 {
-	if t == nil {
-		return nil
-	}
-	ms := toMillis(*t)
-	return &ms
-}
-
-func timePtr(ms *int64) *time.Time {
-	if ms == nil {
-		return nil
-	}
-	t := fromMillis(*ms)
-	return &t
 }

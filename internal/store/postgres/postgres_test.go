@@ -13,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
+	"github.com/seedgate/seedgate/internal/store/sqlstore"
 	"github.com/seedgate/seedgate/internal/store/storetest"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -56,13 +56,13 @@ func sampleTask(id string) *task.Task {
 func migrationCount(t *testing.T, s *Store) int {
 	t.Helper()
 	var n int
-	require.NoError(t, s.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n))
+	require.NoError(t, s.d.pool.QueryRow(t.Context(), `SELECT count(*) FROM schema_migrations`).Scan(&n))
 	return n
 }
 
 func TestMigrate(t *testing.T) {
 	t.Parallel()
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
 	// The same numbers and names as SQLite's: one change, one number, both engines.
@@ -73,7 +73,7 @@ func TestMigrate(t *testing.T) {
 		sqliteNames = append(sqliteNames, e.Name())
 	}
 	for _, m := range ms {
-		names = append(names, fmt.Sprintf("%04d_%s.sql", m.version, m.name))
+		names = append(names, fmt.Sprintf("%04d_%s.sql", m.Version, m.Name))
 	}
 	require.Equal(t, sqliteNames, names, "internal/store/postgres/migrations must mirror internal/store/sqlite/migrations")
 
@@ -98,7 +98,7 @@ func TestMigrate(t *testing.T) {
 		require.NoError(t, stores[1].CreateTask(t.Context(), sampleTask("x")))
 		_, err := stores[2].GetTask(t.Context(), "x")
 		require.NoError(t, err)
-		require.NoError(t, stores[3].Migrate(t.Context()))
+		require.NoError(t, stores[3].d.Migrate(t.Context()))
 		require.Equal(t, len(ms), migrationCount(t, stores[3]))
 	})
 
@@ -147,7 +147,7 @@ func TestIsURL(t *testing.T) {
 func TestLiveStatusMatchesDomain(t *testing.T) {
 	t.Parallel()
 	var inSQL []string
-	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(liveStatus, -1) {
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(sqlstore.LiveStatus, -1) {
 		inSQL = append(inSQL, m[1])
 	}
 	var terminal []string
@@ -160,13 +160,13 @@ func TestLiveStatusMatchesDomain(t *testing.T) {
 	slices.Sort(terminal)
 	require.Equal(t, terminal, inSQL)
 
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	var schema strings.Builder
 	for _, m := range ms {
-		schema.WriteString(m.sql)
+		schema.WriteString(m.SQL)
 	}
-	require.Contains(t, schema.String(), "WHERE "+liveStatus, "tasks_due_idx's WHERE must match liveStatus")
+	require.Contains(t, schema.String(), "WHERE "+sqlstore.LiveStatus, "tasks_due_idx's WHERE must match sqlstore.LiveStatus")
 }
 
 func TestQueriesUseIndexes(t *testing.T) {
@@ -175,7 +175,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	ctx := t.Context()
 	// Enough rows, and fresh statistics, that an index beats a scan.
 	require.NoError(t, s.CreateTask(ctx, sampleTask("template")))
-	_, err := s.pool.Exec(ctx, `INSERT INTO tasks (`+taskColumns+`, prompt_lower)
+	_, err := s.d.pool.Exec(ctx, `INSERT INTO tasks (`+sqlstore.TaskColumns+`, prompt_lower)
 		SELECT 't' || i, 'tenant-' || (i % 50), dialect, model, model_alias,
 			CASE WHEN i % 10 = 0 THEN 'queued' ELSE 'succeeded' END,
 			request_json, result_json, usage_json, error_json, provider, upstream_id, dispatched_at, attempts,
@@ -183,10 +183,10 @@ func TestQueriesUseIndexes(t *testing.T) {
 			progress, version, lease_owner, lease_until, channel, upstream_key, prompt_lower
 		FROM tasks, generate_series(1, 5000) AS i WHERE id = 'template'`)
 	require.NoError(t, err)
-	_, err = s.pool.Exec(ctx, `ANALYZE tasks`)
+	_, err = s.d.pool.Exec(ctx, `ANALYZE tasks`)
 	require.NoError(t, err)
 	plan := func(query string, args ...any) string {
-		rows, err := s.pool.Query(ctx, "EXPLAIN "+query, args...)
+		rows, err := s.d.pool.Query(ctx, "EXPLAIN "+query, args...)
 		require.NoError(t, err)
 		lines, err := collectStrings(rows)
 		require.NoError(t, err)
@@ -196,11 +196,11 @@ func TestQueriesUseIndexes(t *testing.T) {
 		name, query, index string
 		args               []any
 	}{
-		{"claim", claimSQL, "tasks_due_idx", []any{pgx.NamedArgs{"owner": "x", "until": 2, "now": 1, "limit": 10}}},
-		{"claim checks", claimChecksSQL, "Index Scan", // tasks_due_idx or tasks_upstream_idx, by the data
-			[]any{pgx.NamedArgs{"owner": "x", "until": 2, "now": 1, "limit": 10, "providers": []string{"ark"}}}},
-		{"key load", keyLoadSQL, "tasks_key_load_idx", []any{"ark", "m"}},
-		{"next due", nextDueSQL, "tasks_due_idx", nil},
+		{"claim", s.d.ClaimSQL(), "tasks_due_idx", []any{"x", 2, 1, 10}},
+		{"claim checks", s.d.ClaimChecksSQL(), "Index Scan", // tasks_due_idx or tasks_upstream_idx, by the data
+			[]any{"x", 2, 1, 10, []string{"ark"}}},
+		{"key load", sqlstore.KeyLoadSQL, "tasks_key_load_idx", []any{"ark", "m"}},
+		{"next due", `SELECT MIN(next_check_at) FROM tasks WHERE ` + sqlstore.LiveStatus, "tasks_due_idx", nil},
 		{"list by tenant", `SELECT id FROM tasks WHERE tenant = $1 ORDER BY created_at DESC, id DESC LIMIT 10`,
 			"tasks_tenant_created_idx", []any{"tenant-3"}},
 		{"list all", `SELECT id FROM tasks ORDER BY created_at DESC, id DESC LIMIT 10`, "tasks_created_idx", nil},
@@ -269,13 +269,6 @@ func TestPromptWithNUL(t *testing.T) {
 	page, err := s.ListTasks(t.Context(), store.TaskFilter{Search: "ünï"})
 	require.NoError(t, err)
 	require.Len(t, page.Tasks, 1)
-}
-
-func TestPageLimit(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[int]int{-5: 20, 0: 20, 1: 1, 20: 20, 999: 999, 1000: 1000, 1001: 1000, 1 << 30: 1000} {
-		require.Equal(t, want, pageLimit(in), "pageLimit(%d)", in)
-	}
 }
 
 func BenchmarkClaimDue(b *testing.B) {

@@ -15,7 +15,7 @@ func TestTakeRequestKeepsCommitsDurable(t *testing.T) {
 	s := openTemp(t)
 	sync := func() int {
 		var v int
-		require.NoError(t, s.write.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&v))
+		require.NoError(t, s.d.write.QueryRowContext(t.Context(), `PRAGMA synchronous`).Scan(&v))
 		return v
 	}
 	require.Equal(t, 2, sync(), "FULL to begin with")

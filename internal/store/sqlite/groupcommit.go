@@ -46,7 +46,7 @@ const (
 // other callers' writes too. The caller's ctx bounds the wait to be started;
 // once started, fn runs to the end. Touching s.write inside fn would wait
 // forever (the writer pool has one connection).
-func (s *Store) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (s *Driver) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -76,7 +76,7 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(ctx context.Context, tx *
 
 // writeLoop is the one goroutine that writes: it takes every waiting write
 // (up to maxBatch) and commits them in one transaction.
-func (s *Store) writeLoop() {
+func (s *Driver) writeLoop() {
 	defer close(s.loopDone)
 	batch := make([]*writeReq, 0, maxBatch)
 	for {
@@ -102,7 +102,7 @@ func (s *Store) writeLoop() {
 }
 
 // failQueued answers the writes still queued at Close.
-func (s *Store) failQueued() {
+func (s *Driver) failQueued() {
 	for {
 		select {
 		case r := <-s.writes:
@@ -115,7 +115,7 @@ func (s *Store) failQueued() {
 	}
 }
 
-func (s *Store) commitBatch(batch []*writeReq) {
+func (s *Driver) commitBatch(batch []*writeReq) {
 	live := batch[:0:0]
 	for _, r := range batch {
 		if r.state.CompareAndSwap(reqQueued, reqTaken) {
@@ -174,7 +174,7 @@ func (s *Store) commitBatch(batch []*writeReq) {
 	}
 }
 
-func (s *Store) commitOne(r *writeReq) error {
+func (s *Driver) commitOne(r *writeReq) error {
 	ctx := context.WithoutCancel(r.ctx)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {

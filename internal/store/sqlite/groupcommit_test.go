@@ -19,7 +19,7 @@ func TestGroupCommitBatchesConcurrentWrites(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	ctx := t.Context()
-	before := s.commits.Load()
+	before := s.d.commits.Load()
 	const n = 400
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
@@ -40,14 +40,14 @@ func TestGroupCommitBatchesConcurrentWrites(t *testing.T) {
 	for err := range errs {
 		require.NoError(t, err)
 	}
-	commits := s.commits.Load() - before
+	commits := s.d.commits.Load() - before
 	require.Less(t, commits, int64(n), "writes waiting together share a commit")
 	t.Logf("%d creates in %d commits", n, commits)
 
 	var tempStore, sync int
-	require.NoError(t, s.write.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&tempStore))
+	require.NoError(t, s.d.write.QueryRowContext(ctx, `PRAGMA temp_store`).Scan(&tempStore))
 	require.Equal(t, 2, tempStore, "savepoint journals in memory")
-	require.NoError(t, s.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync))
+	require.NoError(t, s.d.write.QueryRowContext(ctx, `PRAGMA synchronous`).Scan(&sync))
 	require.Equal(t, 2, sync, "every commit still synced (FULL)")
 }
 
@@ -65,7 +65,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			key := fmt.Sprintf("k%02d", i)
 			switch i % 3 {
 			case 0: // fails after writing: its row must not survive
-				results[i] = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				results[i] = s.d.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 					if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'x')`, key); err != nil {
 						return err
 					}
@@ -74,7 +74,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 			case 1: // a constraint violation (a duplicate task) in the middle of a batch
 				results[i] = s.CreateTask(ctx, sampleTask("exists"))
 			default:
-				results[i] = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+				results[i] = s.d.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 					_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES (?, 'x')`, key)
 					return err
 				})
@@ -85,7 +85,7 @@ func TestGroupCommitIsolatesFailures(t *testing.T) {
 	for i, err := range results {
 		key := fmt.Sprintf("k%02d", i)
 		var n int
-		require.NoError(t, s.read.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, key).Scan(&n))
+		require.NoError(t, s.d.read.QueryRowContext(ctx, `SELECT count(*) FROM settings WHERE key = ?`, key).Scan(&n))
 		switch i % 3 {
 		case 0:
 			require.ErrorIs(t, err, errBoom)
@@ -106,19 +106,19 @@ func TestGroupCommitCancelAndPanic(t *testing.T) {
 	s := openTemp(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
-	err := s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.d.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ('cancelled', 'x')`)
 		return err
 	})
 	require.ErrorIs(t, err, context.Canceled)
 
-	err = s.inWriteTx(t.Context(), func(context.Context, *sql.Tx) error { panic("bug") })
+	err = s.d.inWriteTx(t.Context(), func(context.Context, *sql.Tx) error { panic("bug") })
 	require.ErrorContains(t, err, "panicked")
 	v, err := s.Setting(t.Context(), "after-panic", "still writing")
 	require.NoError(t, err)
 	require.Equal(t, "still writing", v)
 	var n int
-	require.NoError(t, s.read.QueryRowContext(t.Context(), `SELECT count(*) FROM settings WHERE key = 'cancelled'`).Scan(&n))
+	require.NoError(t, s.d.read.QueryRowContext(t.Context(), `SELECT count(*) FROM settings WHERE key = 'cancelled'`).Scan(&n))
 	require.Zero(t, n)
 }
 

@@ -1,5 +1,8 @@
-// Package sqlite is the SQLite implementation of store.Store, on the pure-Go
-// driver modernc.org/sqlite. It passes the shared suite in store/storetest.
+// Package sqlite is the SQLite driver of store.Store, on the pure-Go driver
+// modernc.org/sqlite: its connections, its write transactions (committed in
+// groups, groupcommit.go) and the few queries SQLite spells its own way. The
+// queries both engines share are store/sqlstore's; the rules are store.DB's.
+// It passes the shared suite in store/storetest.
 //
 // Times are stored as integer Unix milliseconds: every time.Time written is
 // truncated to the millisecond, and times read back are in UTC. The schema is
@@ -21,26 +24,25 @@ import (
 	"sync/atomic"
 	"time"
 
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlstore"
 )
 
 // busyTimeout is how long a connection waits for another process's write lock
 // before giving up with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
-// Store is a store.Store on one SQLite database file.
+// Driver is a store.Driver on one SQLite database file.
 //
 // It keeps two pools: writes go through a single connection, so writers queue
 // in Go (honouring their contexts) instead of failing with SQLITE_BUSY, and
 // reads use several connections that WAL lets run beside the writer. Write
 // transactions are committed in groups (groupcommit.go).
-type Store struct {
-	write *sql.DB
-	read  *sql.DB
-	log   *slog.Logger
+type Driver struct {
+	sqlstore.Conn // outside a transaction: reads on the read pool, writes through the writer
+	write         *sql.DB
+	read          *sql.DB
+	log           *slog.Logger
 
 	writes   chan *writeReq // to writeLoop
 	quit     chan struct{}  // closed by Close
@@ -49,12 +51,22 @@ type Store struct {
 	commits  atomic.Int64 // write transactions committed (tests see the grouping)
 }
 
-var _ store.Store = (*Store)(nil)
+var _ store.Driver = (*Driver)(nil)
 
 // Open opens (creating it and its parent directories if needed) the database
-// at path and brings its schema up to date. path must name a file: an
-// in-memory database would not be shared between the two pools.
-func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+// at path, brings its schema up to date and returns the store on it. path
+// must name a file: an in-memory database would not be shared between the
+// two pools.
+func Open(ctx context.Context, path string, logger *slog.Logger) (store.Store, error) {
+	d, err := OpenDriver(ctx, path, logger)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(d, store.Options{}), nil
+}
+
+// OpenDriver is Open's driver, for store.New.
+func OpenDriver(ctx context.Context, path string, logger *slog.Logger) (*Driver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -108,16 +120,17 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	read.SetMaxOpenConns(readers)
 	read.SetMaxIdleConns(readers)
 
-	s := &Store{write: write, read: read, log: logger,
+	d := &Driver{write: write, read: read, log: logger,
 		writes: make(chan *writeReq, maxBatch), quit: make(chan struct{}), loopDone: make(chan struct{})}
-	go s.writeLoop()
+	d.Conn = sqlstore.Conn{Q: auto{d}, D: &dialect}
+	go d.writeLoop()
 	// Migrate also opens the writer connection first, which switches the file
 	// to WAL before any reader connects.
-	if err := s.Migrate(ctx); err != nil {
-		_ = s.Close()
+	if err := d.Migrate(ctx); err != nil {
+		_ = d.Close()
 		return nil, err
 	}
-	return s, nil
+	return d, nil
 }
 
 // dsn builds a file: URI; the path is escaped so '?' or '#' in it stay part of the name.
@@ -127,7 +140,7 @@ func dsn(absPath string, params url.Values) string {
 }
 
 // Ping checks both pools can reach the database.
-func (s *Store) Ping(ctx context.Context) error {
+func (s *Driver) Ping(ctx context.Context) error {
 	if err := s.write.PingContext(ctx); err != nil {
 		return fmt.Errorf("sqlite: ping: %w", err)
 	}
@@ -138,68 +151,10 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close stops the writer (writes still queued fail) and closes both pools.
-func (s *Store) Close() error {
+func (s *Driver) Close() error {
 	s.closing.Do(func() {
 		close(s.quit)
 		<-s.loopDone
 	})
 	return errors.Join(s.read.Close(), s.write.Close())
-}
-
-// Setting returns the value under key, storing init first if there is none.
-// The first caller's init wins; every caller gets the same value.
-func (s *Store) Setting(ctx context.Context, key, init string) (string, error) {
-	var value string
-	err := s.read.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
-	if err == nil {
-		return value, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("sqlite: setting %q: %w", key, err)
-	}
-
-	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx,
-			`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING`, key, init); err != nil {
-			return err
-		}
-		return tx.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = ?`, key).Scan(&value)
-	})
-	if err != nil {
-		return "", fmt.Errorf("sqlite: setting %q: %w", key, err)
-	}
-	return value, nil
-}
-
-// isUniqueViolation reports whether err is a primary key or unique constraint failure.
-func isUniqueViolation(err error) bool {
-	var se *sqlite.Error
-	if !errors.As(err, &se) {
-		return false
-	}
-	switch se.Code() {
-	case sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY, sqlite3.SQLITE_CONSTRAINT_UNIQUE:
-		return true
-	}
-	return false
-}
-
-// toMillis is how every time is stored: Unix milliseconds, truncated.
-func toMillis(t time.Time) int64 { return t.UnixMilli() }
-
-func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
-
-func nullMillis(t *time.Time) sql.NullInt64 {
-	if t == nil {
-		return sql.NullInt64{}
-	}
-	return sql.NullInt64{Int64: toMillis(*t), Valid: true}
-}
-
-func timePtr(n sql.NullInt64) *time.Time {
-	if !n.Valid {
-		return nil
-	}
-	t := fromMillis(n.Int64)
-	return &t
 }

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -17,19 +16,26 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/store/sqlstore"
 	"github.com/seedgate/seedgate/internal/store/storetest"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-func openAt(t testing.TB, path string) *Store {
-	t.Helper()
-	s, err := Open(context.Background(), path, nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
+// testDB is the store on a driver the test can look inside.
+type testDB struct {
+	*store.DB
+	d *Driver
 }
 
-func openTemp(t testing.TB) *Store {
+func openAt(t testing.TB, path string) *testDB {
+	t.Helper()
+	d, err := OpenDriver(context.Background(), path, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, d.Close()) })
+	return &testDB{DB: store.New(d, store.Options{}), d: d}
+}
+
+func openTemp(t testing.TB) *testDB {
 	t.Helper()
 	return openAt(t, filepath.Join(t.TempDir(), "seedgate.db"))
 }
@@ -78,7 +84,7 @@ func TestDataSurvivesReopen(t *testing.T) {
 	require.Equal(t, secret, again)
 }
 
-func migrationCount(t *testing.T, s *Store) int {
+func migrationCount(t *testing.T, s *Driver) int {
 	t.Helper()
 	var n int
 	require.NoError(t, s.read.QueryRowContext(t.Context(), `SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
@@ -87,19 +93,19 @@ func migrationCount(t *testing.T, s *Store) int {
 
 func TestMigrateIdempotent(t *testing.T) {
 	t.Parallel()
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	require.NotEmpty(t, ms)
-	require.Equal(t, 1, ms[0].version)
+	require.Equal(t, 1, ms[0].Version)
 
 	t.Run("open twice, migrate again", func(t *testing.T) {
 		t.Parallel()
 		path := filepath.Join(t.TempDir(), "db")
 		a := openAt(t, path)
 		b := openAt(t, path)
-		require.NoError(t, a.Migrate(t.Context()))
-		require.NoError(t, b.Migrate(t.Context()))
-		require.Equal(t, len(ms), migrationCount(t, a))
+		require.NoError(t, a.d.Migrate(t.Context()))
+		require.NoError(t, b.d.Migrate(t.Context()))
+		require.Equal(t, len(ms), migrationCount(t, a.d))
 	})
 
 	t.Run("concurrent migrate from two handles", func(t *testing.T) {
@@ -114,22 +120,22 @@ func TestMigrateIdempotent(t *testing.T) {
 			if i%2 == 1 {
 				s = b
 			}
-			wg.Go(func() { errs[i] = s.Migrate(context.Background()) })
+			wg.Go(func() { errs[i] = s.d.Migrate(context.Background()) })
 		}
 		wg.Wait()
 		require.NoError(t, errors.Join(errs...))
-		require.Equal(t, len(ms), migrationCount(t, b))
+		require.Equal(t, len(ms), migrationCount(t, b.d))
 	})
 
 	t.Run("concurrent open of a new file", func(t *testing.T) {
 		t.Parallel()
 		// Both handles race to create the schema; exactly one applies it.
 		path := filepath.Join(t.TempDir(), "db")
-		stores := make([]*Store, 4)
+		stores := make([]*Driver, 4)
 		errs := make([]error, len(stores))
 		var wg sync.WaitGroup
 		for i := range stores {
-			wg.Go(func() { stores[i], errs[i] = Open(context.Background(), path, nil) })
+			wg.Go(func() { stores[i], errs[i] = OpenDriver(context.Background(), path, nil) })
 		}
 		wg.Wait()
 		for _, s := range stores {
@@ -139,7 +145,7 @@ func TestMigrateIdempotent(t *testing.T) {
 		}
 		require.NoError(t, errors.Join(errs...))
 		require.Equal(t, len(ms), migrationCount(t, stores[0]))
-		require.NoError(t, stores[1].CreateTask(t.Context(), sampleTask("x")))
+		require.NoError(t, store.New(stores[1], store.Options{}).CreateTask(t.Context(), sampleTask("x")))
 		_, err := stores[2].GetTask(t.Context(), "x")
 		require.NoError(t, err)
 	})
@@ -147,10 +153,10 @@ func TestMigrateIdempotent(t *testing.T) {
 
 func TestMigrationFilesAreNumbered(t *testing.T) {
 	t.Parallel()
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	for i, m := range ms {
-		require.Equal(t, i+1, m.version, "migrations are numbered 1, 2, … without gaps")
+		require.Equal(t, i+1, m.Version, "migrations are numbered 1, 2, … without gaps")
 	}
 }
 
@@ -192,7 +198,7 @@ func TestPragmas(t *testing.T) {
 	}
 	for name, want := range writer {
 		var got string
-		require.NoError(t, s.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
+		require.NoError(t, s.d.write.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
 		require.Equal(t, want, got, "writer %s", name)
 	}
 	reader := map[string]string{
@@ -202,10 +208,10 @@ func TestPragmas(t *testing.T) {
 	}
 	for name, want := range reader {
 		var got string
-		require.NoError(t, s.read.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
+		require.NoError(t, s.d.read.QueryRowContext(ctx, "PRAGMA "+name).Scan(&got))
 		require.Equal(t, want, got, "reader %s", name)
 	}
-	_, err := s.read.ExecContext(ctx, `DELETE FROM tasks`)
+	_, err := s.d.read.ExecContext(ctx, `DELETE FROM tasks`)
 	require.Error(t, err, "the read pool cannot write")
 }
 
@@ -214,7 +220,7 @@ func TestPragmas(t *testing.T) {
 func TestLiveStatusMatchesDomain(t *testing.T) {
 	t.Parallel()
 	var inSQL []string
-	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(liveStatus, -1) {
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(sqlstore.LiveStatus, -1) {
 		inSQL = append(inSQL, m[1])
 	}
 	var terminal []string
@@ -227,13 +233,13 @@ func TestLiveStatusMatchesDomain(t *testing.T) {
 	slices.Sort(terminal)
 	require.Equal(t, terminal, inSQL)
 
-	ms, err := loadMigrations()
+	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	var schema strings.Builder
 	for _, m := range ms {
-		schema.WriteString(m.sql)
+		schema.WriteString(m.SQL)
 	}
-	require.Contains(t, schema.String(), "WHERE "+liveStatus, "tasks_due_idx's WHERE must match liveStatus")
+	require.Contains(t, schema.String(), "WHERE "+sqlstore.LiveStatus, "tasks_due_idx's WHERE must match sqlstore.LiveStatus")
 }
 
 func TestQueriesUseIndexes(t *testing.T) {
@@ -241,7 +247,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
 	plan := func(query string, args ...any) string {
-		rows, err := s.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
+		rows, err := s.d.write.QueryContext(ctx, "EXPLAIN QUERY PLAN "+query, args...)
 		require.NoError(t, err)
 		defer rows.Close()
 		var out []string
@@ -254,14 +260,16 @@ func TestQueriesUseIndexes(t *testing.T) {
 		require.NoError(t, rows.Err())
 		return strings.Join(out, "\n")
 	}
-	claimArgs := []any{sql.Named("owner", "x"), sql.Named("until", 2), sql.Named("now", 1), sql.Named("limit", 10)}
+	claimArgs := []any{"x", 2, 1, 10}
 	tests := []struct {
 		name, query, index string
 		args               []any
 	}{
-		{"claim", claimSQL, "tasks_due_idx", claimArgs},
-		{"claim checks", claimChecksSQL, "tasks_check_due_idx", append(claimArgs, sql.Named("providers", `["ark"]`))},
-		{"next due", nextDueSQL, "tasks_due_idx", nil},
+		{"claim", s.d.ClaimSQL(), "tasks_due_idx", claimArgs},
+		{"claim checks", s.d.ClaimChecksSQL(), "tasks_check_due_idx", append(claimArgs, `["ark"]`)},
+		{"claim webhooks", s.d.ClaimWebhooksSQL(), "webhook_messages_due_idx", append(claimArgs, `[]`)},
+		{"next due", `SELECT MIN(next_check_at) FROM tasks WHERE ` + sqlstore.LiveStatus, "tasks_due_idx", nil},
+		{"key load", sqlstore.KeyLoadSQL, "tasks_key_load_idx", []any{"ark", "seedance-1-0-pro"}},
 		{"list by tenant", `SELECT id FROM tasks WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT 10`,
 			"tasks_tenant_created_idx", []any{"t"}},
 		{"list all", `SELECT id FROM tasks ORDER BY created_at DESC, id DESC LIMIT 10`, "tasks_created_idx", nil},
@@ -277,7 +285,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 func TestPageLimit(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[int]int{-5: 20, 0: 20, 1: 1, 20: 20, 999: 999, 1000: 1000, 1001: 1000, 1 << 30: 1000} {
-		require.Equal(t, want, pageLimit(in), "pageLimit(%d)", in)
+		require.Equal(t, want, sqlstore.PageLimit(in), "PageLimit(%d)", in)
 	}
 }
 
@@ -286,7 +294,7 @@ func TestPageLimit(t *testing.T) {
 func TestClaimAcrossHandles(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "db")
-	handles := []*Store{openAt(t, path), openAt(t, path)}
+	handles := []*testDB{openAt(t, path), openAt(t, path)}
 	const tasks = 30
 	for i := range tasks {
 		require.NoError(t, handles[0].CreateTask(t.Context(), sampleTask(fmt.Sprintf("t%02d", i))))

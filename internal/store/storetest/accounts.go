@@ -18,7 +18,7 @@ import (
 // accountTests run against stores implementing store.AccountStore.
 var accountTests = []struct {
 	name string
-	fn   func(t *testing.T, s store.Store, a store.AccountStore)
+	fn   func(t *testing.T, s store.Store, a store.Store)
 }{
 	{"APIKeys", testAPIKeys},
 	{"Tenants", testTenants},
@@ -35,16 +35,7 @@ var accountTests = []struct {
 	{"Audit", testAudit},
 }
 
-func asAccountStore(t *testing.T, s store.Store) store.AccountStore {
-	t.Helper()
-	a, ok := s.(store.AccountStore)
-	if !ok {
-		t.Skipf("%T does not implement store.AccountStore yet: keys, limits and budgets are unavailable on it", s)
-	}
-	return a
-}
-
-func testAPIKeys(t *testing.T, s store.Store, a store.AccountStore) {
+func testAPIKeys(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	has, err := a.HasAPIKeys(ctx)
 	require.NoError(t, err)
@@ -105,7 +96,7 @@ func testAPIKeys(t *testing.T, s store.Store, a store.AccountStore) {
 	require.True(t, has)
 }
 
-func testTenants(t *testing.T, s store.Store, a store.AccountStore) {
+func testTenants(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	_, err := a.GetTenant(ctx, "acme")
 	require.ErrorIs(t, err, store.ErrNotFound)
@@ -162,7 +153,7 @@ func tenantTask(id, tenant string) *task.Task {
 	return tk
 }
 
-func balanceOf(t *testing.T, a store.AccountStore, tenant string) int64 {
+func balanceOf(t *testing.T, a store.Store, tenant string) int64 {
 	t.Helper()
 	tn, err := a.GetTenant(t.Context(), tenant)
 	require.NoError(t, err)
@@ -170,7 +161,7 @@ func balanceOf(t *testing.T, a store.AccountStore, tenant string) int64 {
 	return *tn.Balance
 }
 
-func topUp(t *testing.T, a store.AccountStore, tenant string, n int64) {
+func topUp(t *testing.T, a store.Store, tenant string, n int64) {
 	t.Helper()
 	_, err := a.AdjustBalance(t.Context(), tenant, &store.LedgerEntry{At: base, Amount: n, Unit: "tokens", Actor: "test"}, false)
 	require.NoError(t, err)
@@ -186,7 +177,7 @@ func finish(t *testing.T, s store.Store, id string, st task.Status, usage *task.
 	require.NoError(t, s.UpdateTask(t.Context(), tk))
 }
 
-func testAdmitSettle(t *testing.T, s store.Store, a store.AccountStore) {
+func testAdmitSettle(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	topUp(t, a, "acme", 1000)
 	tk := callbackTask("cgt-ok", "https://example.com/hook")
@@ -197,11 +188,9 @@ func testAdmitSettle(t *testing.T, s store.Store, a store.AccountStore) {
 	require.True(t, c.Held)
 	require.EqualValues(t, 600, balanceOf(t, a, "acme"))
 	requireTask(t, tk, get(t, s, "cgt-ok"))
-	if w, ok := s.(store.WebhookStore); ok {
-		msgs, err := w.ListWebhookMessages(ctx, "cgt-ok")
-		require.NoError(t, err)
-		require.Len(t, msgs, 1, "an admitted task gets its first webhook event like a created one")
-	}
+	msgs, err := s.ListWebhookMessages(ctx, "cgt-ok")
+	require.NoError(t, err)
+	require.Len(t, msgs, 1, "an admitted task gets its first webhook event like a created one")
 	n, err := a.OpenCharges(ctx, "key_a")
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
@@ -258,7 +247,7 @@ func testAdmitSettle(t *testing.T, s store.Store, a store.AccountStore) {
 	require.EqualValues(t, -50, balanceOf(t, a, "acme"))
 }
 
-func testAdmitRelease(t *testing.T, s store.Store, a store.AccountStore) {
+func testAdmitRelease(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	topUp(t, a, "acme", 1000)
 	for _, st := range []task.Status{task.StatusFailed, task.StatusCancelled, task.StatusExpired} {
@@ -298,7 +287,7 @@ func testAdmitRelease(t *testing.T, s store.Store, a store.AccountStore) {
 	require.ErrorIs(t, err, store.ErrNotFound, "charging an unlimited tenant creates no balance")
 }
 
-func testAdmitRefused(t *testing.T, s store.Store, a store.AccountStore) {
+func testAdmitRefused(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	topUp(t, a, "acme", 500)
 	err := a.AdmitTask(ctx, tenantTask("cgt-big", "acme"), charge("acme", "key_a", 501), 0)
@@ -335,7 +324,7 @@ func testAdmitRefused(t *testing.T, s store.Store, a store.AccountStore) {
 	require.ErrorIs(t, a.AdmitTask(ctx, tenantTask("cgt-z", "zero"), charge("zero", "key_z", 0), 0), store.ErrInsufficientBalance)
 }
 
-func testAdmitConcurrentBalance(t *testing.T, s store.Store, a store.AccountStore) {
+func testAdmitConcurrentBalance(t *testing.T, s store.Store, a store.Store) {
 	const callers, cost, fits = 24, 100, 7
 	topUp(t, a, "acme", fits*cost+cost/2)
 	var ok, refused atomic.Int32
@@ -364,7 +353,7 @@ func testAdmitConcurrentBalance(t *testing.T, s store.Store, a store.AccountStor
 	require.Len(t, page.Tasks, fits)
 }
 
-func testAdmitConcurrentInFlight(t *testing.T, s store.Store, a store.AccountStore) {
+func testAdmitConcurrentInFlight(t *testing.T, s store.Store, a store.Store) {
 	const callers, limit = 16, 3
 	var ok atomic.Int32
 	errs := make([]error, callers)
@@ -392,7 +381,7 @@ func testAdmitConcurrentInFlight(t *testing.T, s store.Store, a store.AccountSto
 // expiries, deletes, concurrently) and checks the books: the balance is the
 // top-ups minus the settled costs, the settled amounts equal the usages, and
 // no reservation is left open.
-func testLedgerNoDrift(t *testing.T, s store.Store, a store.AccountStore) {
+func testLedgerNoDrift(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	const start = 1_000_000
 	topUp(t, a, "acme", start)
@@ -476,7 +465,7 @@ func testLedgerNoDrift(t *testing.T, s store.Store, a store.AccountStore) {
 	}
 }
 
-func testUnlimited(t *testing.T, s store.Store, a store.AccountStore) {
+func testUnlimited(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	topUp(t, a, "acme", 1000)
 	require.NoError(t, a.AdmitTask(ctx, tenantTask("cgt-held", "acme"), charge("acme", "key_a", 400), 0))
@@ -491,7 +480,7 @@ func testUnlimited(t *testing.T, s store.Store, a store.AccountStore) {
 	require.EqualValues(t, 10, balanceOf(t, a, "acme"))
 }
 
-func testTakeRequest(t *testing.T, s store.Store, a store.AccountStore) {
+func testTakeRequest(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	w0 := base.Truncate(time.Minute)
 	for i := range 3 {
@@ -522,7 +511,7 @@ func testTakeRequest(t *testing.T, s store.Store, a store.AccountStore) {
 	require.False(t, ok)
 }
 
-func testTakeRequestConcurrent(t *testing.T, s store.Store, a store.AccountStore) {
+func testTakeRequestConcurrent(t *testing.T, s store.Store, a store.Store) {
 	const callers, limit = 30, 11
 	w0 := base.Truncate(time.Minute)
 	var ok atomic.Int32
@@ -542,7 +531,7 @@ func testTakeRequestConcurrent(t *testing.T, s store.Store, a store.AccountStore
 	require.EqualValues(t, limit, ok.Load())
 }
 
-func testUsage(t *testing.T, s store.Store, a store.AccountStore) {
+func testUsage(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	day1 := time.Date(2025, 3, 14, 23, 0, 0, 0, time.UTC)
 	day2 := day1.Add(2 * time.Hour)
@@ -579,7 +568,7 @@ func testUsage(t *testing.T, s store.Store, a store.AccountStore) {
 	require.Len(t, rows, 3, "every tenant")
 }
 
-func testAudit(t *testing.T, s store.Store, a store.AccountStore) {
+func testAudit(t *testing.T, s store.Store, a store.Store) {
 	ctx := t.Context()
 	for i := range 5 {
 		e := &store.AuditEntry{At: base.Add(time.Duration(i) * time.Second), Actor: "admin", Action: "keys.create",

@@ -74,7 +74,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			tc.fn(t, s, asWebhookStore(t, s))
+			tc.fn(t, s, s)
 		})
 	}
 	// API keys, tenants, budgets, request counters and the audit log (accounts.go).
@@ -82,7 +82,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			tc.fn(t, s, asAccountStore(t, s))
+			tc.fn(t, s, s)
 		})
 	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
@@ -90,7 +90,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			s := newStore(t)
-			tc.fn(t, s, asUpstreamStore(t, s))
+			tc.fn(t, s, s)
 		})
 	}
 }

@@ -14,23 +14,14 @@ import (
 // upstreamTests run against stores implementing store.UpstreamStore.
 var upstreamTests = []struct {
 	name string
-	fn   func(t *testing.T, s store.Store, u store.UpstreamStore)
+	fn   func(t *testing.T, s store.Store, u store.Store)
 }{
 	{"ClaimDueChecks", testClaimDueChecks},
 	{"KeyLoad", testKeyLoad},
 	{"MakeDue", testMakeDue},
 }
 
-func asUpstreamStore(t *testing.T, s store.Store) store.UpstreamStore {
-	t.Helper()
-	u, ok := s.(store.UpstreamStore)
-	if !ok {
-		t.Skipf("%T does not implement store.UpstreamStore yet: status checks are not batched on it", s)
-	}
-	return u
-}
-
-func testClaimDueChecks(t *testing.T, s store.Store, u store.UpstreamStore) {
+func testClaimDueChecks(t *testing.T, s store.Store, u store.Store) {
 	now := claimNow
 	mk := func(id, provider, upstreamID string, next time.Duration) *task.Task {
 		tk := newTask(id)
@@ -76,7 +67,7 @@ func testClaimDueChecks(t *testing.T, s store.Store, u store.UpstreamStore) {
 	require.Len(t, both, 2, "limit")
 }
 
-func testKeyLoad(t *testing.T, s store.Store, u store.UpstreamStore) {
+func testKeyLoad(t *testing.T, s store.Store, u store.Store) {
 	const model = "seedance-1-0-pro"
 	mk := func(id string, status task.Status, provider, channel, key, m string) *task.Task {
 		tk := newTask(id)
@@ -120,7 +111,7 @@ func testKeyLoad(t *testing.T, s store.Store, u store.UpstreamStore) {
 	require.Empty(t, empty)
 }
 
-func testMakeDue(t *testing.T, s store.Store, u store.UpstreamStore) {
+func testMakeDue(t *testing.T, s store.Store, u store.Store) {
 	now := claimNow
 	at := now.Add(500 * time.Millisecond)
 	mk := func(id string, status task.Status, next *time.Time) *task.Task {

@@ -18,7 +18,7 @@ import (
 // changes, attempts and leases, secrets, idempotency records.
 var webhookTests = []struct {
 	name string
-	fn   func(t *testing.T, s store.Store, w store.WebhookStore)
+	fn   func(t *testing.T, s store.Store, w store.Store)
 }{
 	{"WebhookOutboxWithStatusChanges", testWebhookOutbox},
 	{"WebhookOutboxLostUpdateWritesNothing", testWebhookOutboxConflict},
@@ -31,15 +31,6 @@ var webhookTests = []struct {
 	{"IdempotencyConcurrentBegin", testIdempotencyConcurrent},
 }
 
-func asWebhookStore(t *testing.T, s store.Store) store.WebhookStore {
-	t.Helper()
-	w, ok := s.(store.WebhookStore)
-	if !ok {
-		t.Skipf("%T does not implement store.WebhookStore yet: webhooks and idempotency keys are unavailable on it", s)
-	}
-	return w
-}
-
 func callbackTask(id, url string) *task.Task {
 	tk := newTask(id)
 	tk.Request.CallbackURL = url
@@ -47,7 +38,7 @@ func callbackTask(id, url string) *task.Task {
 	return tk
 }
 
-func testWebhookOutbox(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookOutbox(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	create(t, s, newTask("cgt-silent"), callbackTask("cgt-hook", "https://example.com/hook"))
 
@@ -97,7 +88,7 @@ func testWebhookOutbox(t *testing.T, s store.Store, w store.WebhookStore) {
 	require.True(t, due.Equal(msTime(base)))
 }
 
-func testWebhookOutboxConflict(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookOutboxConflict(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	create(t, s, callbackTask("cgt-race", "https://example.com/hook"))
 	a, b := get(t, s, "cgt-race"), get(t, s, "cgt-race")
@@ -112,14 +103,14 @@ func testWebhookOutboxConflict(t *testing.T, s store.Store, w store.WebhookStore
 	require.Equal(t, task.StatusCancelled, msgs[1].Status)
 }
 
-func claimAll(t *testing.T, w store.WebhookStore, owner string, now time.Time) []*store.WebhookMessage {
+func claimAll(t *testing.T, w store.Store, owner string, now time.Time) []*store.WebhookMessage {
 	t.Helper()
 	ms, err := w.ClaimWebhooks(t.Context(), owner, now, time.Minute, 100, nil)
 	require.NoError(t, err)
 	return ms
 }
 
-func testWebhookAttempts(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookAttempts(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	create(t, s, callbackTask("cgt-a", "https://example.com/a"))
 	now := base.Add(time.Second)
@@ -171,7 +162,7 @@ func testWebhookAttempts(t *testing.T, s store.Store, w store.WebhookStore) {
 	require.True(t, due.IsZero())
 }
 
-func testWebhookGone(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookGone(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	other := callbackTask("cgt-g3", "https://example.com/other")
 	create(t, s, callbackTask("cgt-g1", "https://example.com/gone"), callbackTask("cgt-g2", "https://example.com/gone"), other)
@@ -199,7 +190,7 @@ func testWebhookGone(t *testing.T, s store.Store, w store.WebhookStore) {
 	}
 }
 
-func testWebhookRequeue(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookRequeue(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	create(t, s, callbackTask("cgt-r", "https://example.com/r"))
 	now := base.Add(time.Minute)
@@ -223,7 +214,7 @@ func testWebhookRequeue(t *testing.T, s store.Store, w store.WebhookStore) {
 	require.Equal(t, m.ID, got[0].ID, "the same webhook-id")
 }
 
-func testWebhookClaimConcurrent(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookClaimConcurrent(t *testing.T, s store.Store, w store.Store) {
 	for _, id := range []string{"cgt-c1", "cgt-c2", "cgt-c3", "cgt-c4", "cgt-c5", "cgt-c6"} {
 		create(t, s, callbackTask(id, "https://example.com/c"))
 	}
@@ -251,7 +242,7 @@ func testWebhookClaimConcurrent(t *testing.T, s store.Store, w store.WebhookStor
 	require.Len(t, got, 6)
 }
 
-func testWebhookSecret(t *testing.T, s store.Store, w store.WebhookStore) {
+func testWebhookSecret(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	sec, err := w.WebhookSecret(ctx, "key-1", "whsec_first", base)
 	require.NoError(t, err)
@@ -283,7 +274,7 @@ func testWebhookSecret(t *testing.T, s store.Store, w store.WebhookStore) {
 	require.Equal(t, []string{"whsec_new"}, fresh.Secrets(at))
 }
 
-func testIdempotency(t *testing.T, s store.Store, w store.WebhookStore) {
+func testIdempotency(t *testing.T, s store.Store, w store.Store) {
 	ctx := t.Context()
 	now := base
 	rec := func(key, fp string, at time.Time) *store.IdempotencyRecord {
@@ -346,7 +337,7 @@ func testIdempotency(t *testing.T, s store.Store, w store.WebhookStore) {
 
 // Several instances receiving the same Idempotency-Key at once: exactly one
 // goes on, the others see its record.
-func testIdempotencyConcurrent(t *testing.T, s store.Store, w store.WebhookStore) {
+func testIdempotencyConcurrent(t *testing.T, s store.Store, w store.Store) {
 	const callers = 8
 	now := base
 	got := make([]*store.IdempotencyRecord, callers)
