@@ -211,24 +211,17 @@ var migrationFiles embed.FS
 // in one transaction (PostgreSQL's DDL is transactional) holding an advisory
 // lock keyed by the schema, so the others wait and then find nothing to do.
 func (s *Driver) Migrate(ctx context.Context) error {
-	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
+	err := sqlstore.MigrateFS(ctx, migrationFiles, s.log, func(fn func(sqlstore.Querier) error) error {
+		return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx,
+				`SELECT pg_advisory_xact_lock(hashtextextended('seedgate.migrate.' || current_schema(), 0))`); err != nil {
+				return err
+			}
+			return fn(pq{tx})
+		})
+	}, "schema", s.schema)
 	if err != nil {
 		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	var applied []sqlstore.Migration
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx,
-			`SELECT pg_advisory_xact_lock(hashtextextended('seedgate.migrate.' || current_schema(), 0))`); err != nil {
-			return err
-		}
-		applied, err = sqlstore.Migrate(ctx, pq{tx}, ms, s.log)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: migrate: %w", err)
-	}
-	for _, m := range applied {
-		s.log.InfoContext(ctx, "applied migration", "version", m.Version, "name", m.Name, "schema", s.schema)
 	}
 	return nil
 }

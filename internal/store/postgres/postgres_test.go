@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
-	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -142,31 +140,17 @@ func TestIsURL(t *testing.T) {
 	}
 }
 
-// The claim's status term is spelled out in SQL; keep it in step with the
-// domain and with the partial index that makes it fast.
-func TestLiveStatusMatchesDomain(t *testing.T) {
+// tasks_due_idx's WHERE must be the claim's term, character for character,
+// or the planner cannot use the index.
+func TestIndexSpellsLiveStatus(t *testing.T) {
 	t.Parallel()
-	var inSQL []string
-	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(sqlstore.LiveStatus, -1) {
-		inSQL = append(inSQL, m[1])
-	}
-	var terminal []string
-	for _, st := range task.Statuses {
-		if st.Terminal() {
-			terminal = append(terminal, string(st))
-		}
-	}
-	slices.Sort(inSQL)
-	slices.Sort(terminal)
-	require.Equal(t, terminal, inSQL)
-
 	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
 	require.NoError(t, err)
 	var schema strings.Builder
 	for _, m := range ms {
 		schema.WriteString(m.SQL)
 	}
-	require.Contains(t, schema.String(), "WHERE "+sqlstore.LiveStatus, "tasks_due_idx's WHERE must match sqlstore.LiveStatus")
+	require.Contains(t, schema.String(), "WHERE "+sqlstore.LiveStatus)
 }
 
 func TestQueriesUseIndexes(t *testing.T) {
@@ -220,40 +204,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 func TestClaimAcrossPools(t *testing.T) {
 	t.Parallel()
 	url := pgtest.Schema(t)
-	handles := []*Store{openAt(t, url), openAt(t, url)}
-	const tasks = 60
-	for i := range tasks {
-		require.NoError(t, handles[0].CreateTask(t.Context(), sampleTask(fmt.Sprintf("t%02d", i))))
-	}
-	var (
-		mu   sync.Mutex
-		seen = map[string]int{}
-		wg   sync.WaitGroup
-		errs = make([]error, 8)
-	)
-	for w := range errs {
-		s := handles[w%2]
-		wg.Go(func() {
-			for range tasks {
-				claimed, err := s.ClaimDue(context.Background(), fmt.Sprint("w", w), base, time.Minute, 2)
-				if err != nil || len(claimed) == 0 {
-					errs[w] = err
-					return
-				}
-				mu.Lock()
-				for _, c := range claimed {
-					seen[c.ID]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	require.NoError(t, errors.Join(errs...))
-	require.Len(t, seen, tasks)
-	for id, n := range seen {
-		require.Equal(t, 1, n, "task %s claimed %d times", id, n)
-	}
+	storetest.ClaimAcross(t, openAt(t, url), openAt(t, url))
 }
 
 // PostgreSQL text cannot hold NUL; the prompt must still round-trip and be searchable.
@@ -269,45 +220,6 @@ func TestPromptWithNUL(t *testing.T) {
 	page, err := s.ListTasks(t.Context(), store.TaskFilter{Search: "ünï"})
 	require.NoError(t, err)
 	require.Len(t, page.Tasks, 1)
-}
-
-func BenchmarkClaimDue(b *testing.B) {
-	s := openTemp(b)
-	ctx := b.Context()
-	for i := range 1000 {
-		tk := sampleTask(fmt.Sprintf("bench-%04d", i))
-		next := base.Add(time.Duration(i) * time.Millisecond)
-		tk.NextCheckAt = &next
-		if err := s.CreateTask(ctx, tk); err != nil {
-			b.Fatal(err)
-		}
-	}
-	const lease = time.Minute
-	now := base.Add(time.Hour)
-	for b.Loop() {
-		claimed, err := s.ClaimDue(ctx, "bench", now, lease, 10)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if len(claimed) != 10 {
-			b.Fatalf("claimed %d tasks, want 10", len(claimed))
-		}
-		now = now.Add(lease)
-	}
-}
-
-func BenchmarkCreateTask(b *testing.B) {
-	s := openTemp(b)
-	ctx := b.Context()
-	i := 0
-	for b.Loop() {
-		tk := sampleTask(fmt.Sprintf("bench-%09d", i))
-		tk.CreatedAt = base.Add(time.Duration(i) * time.Millisecond)
-		if err := s.CreateTask(ctx, tk); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
 }
 
 func collectStrings(rows interface {
@@ -327,3 +239,8 @@ func collectStrings(rows interface {
 	}
 	return out, rows.Err()
 }
+
+func BenchmarkCreateTask(b *testing.B)  { storetest.BenchCreateTask(b, openTemp(b)) }
+func BenchmarkClaimDue(b *testing.B)    { storetest.BenchClaimDue(b, openTemp(b)) }
+func BenchmarkAdmitTask(b *testing.B)   { storetest.BenchAdmitTask(b, openTemp(b)) }
+func BenchmarkTakeRequest(b *testing.B) { storetest.BenchTakeRequest(b, openTemp(b)) }

@@ -170,20 +170,11 @@ var migrationFiles embed.FS
 // runs in one IMMEDIATE transaction, so a second process waits for the first
 // (up to the busy timeout) and then finds nothing left to do.
 func (s *Driver) Migrate(ctx context.Context) error {
-	ms, err := sqlstore.LoadMigrations(migrationFiles, "migrations")
-	if err != nil {
-		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	var applied []sqlstore.Migration
-	err = s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) (err error) {
-		applied, err = sqlstore.Migrate(ctx, txQ{tx}, ms, s.log)
-		return err
+	err := sqlstore.MigrateFS(ctx, migrationFiles, s.log, func(fn func(sqlstore.Querier) error) error {
+		return s.inWriteTx(ctx, func(ctx context.Context, tx *sql.Tx) error { return fn(txQ{tx}) })
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: migrate: %w", err)
-	}
-	for _, m := range applied {
-		s.log.InfoContext(ctx, "applied migration", "version", m.Version, "name", m.Name)
 	}
 	return nil
 }

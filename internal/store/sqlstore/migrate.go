@@ -93,3 +93,25 @@ func Migrate(ctx context.Context, q Querier, ms []Migration, log *slog.Logger) (
 	}
 	return applied, nil
 }
+
+// MigrateFS applies the migrations in fsys's migrations directory with
+// Migrate, inside inTx (a transaction that keeps concurrent migrators apart),
+// and logs those it applied with attrs.
+func MigrateFS(ctx context.Context, fsys fs.FS, log *slog.Logger, inTx func(fn func(q Querier) error) error, attrs ...any) error {
+	ms, err := LoadMigrations(fsys, "migrations")
+	if err != nil {
+		return err
+	}
+	var applied []Migration
+	err = inTx(func(q Querier) (err error) {
+		applied, err = Migrate(ctx, q, ms, log)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, m := range applied {
+		log.InfoContext(ctx, "applied migration", append([]any{"version", m.Version, "name", m.Name}, attrs...)...)
+	}
+	return nil
+}

@@ -85,6 +85,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, s, s)
 		})
 	}
+	// The rules of store.DB, also under concurrent writers (rules.go).
+	for _, tc := range ruleTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
 	for _, tc := range upstreamTests {
 		t.Run(tc.name, func(t *testing.T) {
