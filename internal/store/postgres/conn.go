@@ -56,16 +56,21 @@ func (s *Driver) InTx(ctx context.Context, fn func(ctx context.Context, x store.
 
 // mapErr turns driver errors into the store's sentinels.
 func mapErr(err error) error {
-	var pe *pgconn.PgError
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, pgx.ErrNoRows):
 		return store.ErrNotFound
-	case errors.As(err, &pe) && pe.Code == "23505":
+	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
 	}
 	return err
+}
+
+// isUniqueViolation reports whether err is a primary key or unique constraint failure.
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
 }
 
 // text makes s storable in a text column: PostgreSQL refuses NUL and invalid

@@ -50,16 +50,21 @@ func (s *Driver) InTx(ctx context.Context, fn func(ctx context.Context, x store.
 
 // mapErr turns driver errors into the store's sentinels.
 func mapErr(err error) error {
-	var se *sqlite.Error
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, sql.ErrNoRows):
 		return store.ErrNotFound
-	case errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE):
+	case isUniqueViolation(err):
 		return fmt.Errorf("%w: %w", store.ErrConflict, err)
 	}
 	return err
+}
+
+// isUniqueViolation reports whether err is a primary key or unique constraint failure.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && (se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY || se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE)
 }
 
 type row struct{ r *sql.Row }

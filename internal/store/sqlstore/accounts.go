@@ -21,6 +21,13 @@ const ledgerColumns = `id, at, tenant, kind, task_id, key_id, model, tokens, amo
 
 const auditColumns = `id, at, actor, action, target, detail, status, request_id`
 
+var (
+	insertAPIKeySQL = `INSERT INTO api_keys (` + apiKeyColumns + `) VALUES (` + params(1, 12) + `)`
+	insertChargeSQL = `INSERT INTO charges (` + chargeColumns + `) VALUES (` + params(1, 14) + `)`
+	insertLedgerSQL = `INSERT INTO ledger (at, tenant, kind, task_id, key_id, model, tokens, amount, delta, balance, unit, actor, note)
+		VALUES (` + params(1, 13) + `) RETURNING id`
+)
+
 func scanAPIKey(r Row) (*store.APIKey, error) {
 	var (
 		k                         store.APIKey
@@ -51,7 +58,7 @@ func nullInt(p *int) *int64 {
 
 // CreateAPIKey implements store.AccountQueries.
 func (c Conn) CreateAPIKey(ctx context.Context, k *store.APIKey) error {
-	_, err := c.Q.Exec(ctx, `INSERT INTO api_keys (`+apiKeyColumns+`) VALUES (`+params(1, 12)+`)`,
+	_, err := c.Q.Exec(ctx, insertAPIKeySQL,
 		k.ID, k.Hash, k.Name, k.Tenant, strings.Join(k.Scopes, ","), nullInt(k.Limits.RPM), nullInt(k.Limits.MaxInFlight),
 		toMillis(k.CreatedAt), k.CreatedBy, nullMillis(k.ExpiresAt), nullMillis(k.RevokedAt), nullMillis(k.LastUsedAt))
 	if err != nil {
@@ -215,7 +222,7 @@ func scanCharge(r Row) (*store.Charge, error) {
 
 // InsertCharge implements store.Executor.
 func (c Conn) InsertCharge(ctx context.Context, ch *store.Charge) error {
-	_, err := c.Q.Exec(ctx, `INSERT INTO charges (`+chargeColumns+`) VALUES (`+params(1, 14)+`)`,
+	_, err := c.Q.Exec(ctx, insertChargeSQL,
 		ch.TaskID, ch.Tenant, ch.KeyID, ch.Model, ch.State, ch.Held, ch.EstimateTokens, ch.Reserved, ch.Rate, ch.Unit,
 		ch.Tokens, ch.Amount, toMillis(ch.CreatedAt), nullMillis(ch.SettledAt))
 	return err
@@ -274,8 +281,7 @@ func (c Conn) OpenCharges(ctx context.Context, keyID string) (int, error) {
 
 // InsertLedger implements store.Executor.
 func (c Conn) InsertLedger(ctx context.Context, e *store.LedgerEntry) error {
-	return c.Q.QueryRow(ctx, `INSERT INTO ledger (at, tenant, kind, task_id, key_id, model, tokens, amount, delta, balance, unit, actor, note)
-		VALUES (`+params(1, 13)+`) RETURNING id`,
+	return c.Q.QueryRow(ctx, insertLedgerSQL,
 		toMillis(e.At), e.Tenant, e.Kind, e.TaskID, e.KeyID, e.Model, e.Tokens, e.Amount, e.Delta, e.Balance, e.Unit, e.Actor, e.Note).Scan(&e.ID)
 }
 

@@ -13,6 +13,11 @@ const webhookColumns = `id, task_id, tenant, key_id, dialect, url, status, task_
 	state, attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
 	lease_owner, lease_until`
 
+var (
+	insertMessageSQL = `INSERT INTO webhook_messages (` + webhookColumns + `) VALUES (` + params(1, 19) + `)`
+	insertFileSQL    = `INSERT INTO files (` + fileColumns + `) VALUES (` + params(1, 14) + `)`
+)
+
 // WebhookDue must match the WHERE term of the index on pending messages.
 const WebhookDue = `state = 'pending'`
 
@@ -36,7 +41,7 @@ func scanMessage(r Row) (*store.WebhookMessage, error) {
 
 // InsertWebhookMessage implements store.Executor.
 func (c Conn) InsertWebhookMessage(ctx context.Context, m *store.WebhookMessage) error {
-	_, err := c.Q.Exec(ctx, `INSERT INTO webhook_messages (`+webhookColumns+`) VALUES (`+params(1, 19)+`)`,
+	_, err := c.Q.Exec(ctx, insertMessageSQL,
 		m.ID, m.TaskID, m.Tenant, m.KeyID, m.Dialect, m.URL, string(m.Status), m.TaskVersion, string(m.Snapshot),
 		string(m.State), m.Attempts, nullMillis(m.NextAttemptAt), m.LastStatusCode, m.LastError,
 		toMillis(m.CreatedAt), toMillis(m.UpdatedAt), nullMillis(m.DeliveredAt), m.LeaseOwner, nullMillis(m.LeaseUntil))
@@ -318,7 +323,7 @@ func (c Conn) CreateFile(ctx context.Context, f *task.File) error {
 	if f == nil || f.ID == "" {
 		return fmt.Errorf("create file: a file with an id is required")
 	}
-	_, err := c.Q.Exec(ctx, `INSERT INTO files (`+fileColumns+`) VALUES (`+params(1, 14)+`)`,
+	_, err := c.Q.Exec(ctx, insertFileSQL,
 		f.ID, f.Tenant, f.Kind, f.Purpose, f.Name, f.ContentType, f.Size, f.SHA256,
 		f.Width, f.Height, f.Duration, f.BlobKey, f.TaskID, toMillis(f.CreatedAt))
 	if err != nil {
