@@ -65,16 +65,26 @@ type App struct {
 
 // OpenStore opens the database named by the config (and migrates it).
 func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, error) {
-	if postgres.IsURL(c.DatabaseURL) {
-		return postgres.Open(ctx, c.DatabaseURL, log)
-	}
-	return sqlite.Open(ctx, c.SQLitePath(), log)
+	st, _, err := openStore(ctx, c, log)
+	return st, err
 }
 
-// changeListener is a store that announces task changes made by any instance
-// (store/postgres).
-type changeListener interface {
-	Listen(ctx context.Context, ready func(), changed func(id string)) error
+// listenFunc announces the task changes any instance sharing the database
+// makes (store/postgres's Listen).
+type listenFunc = func(ctx context.Context, ready func(), changed func(id string)) error
+
+// openStore is OpenStore, with the database's change announcements when it
+// can be shared (nil for SQLite).
+func openStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, listenFunc, error) {
+	if postgres.IsURL(c.DatabaseURL) {
+		st, err := postgres.Open(ctx, c.DatabaseURL, log)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Listen, nil
+	}
+	st, err := sqlite.Open(ctx, c.SQLitePath(), log)
+	return st, nil, err
 }
 
 // OpenBlobs opens the file storage the config names: S3-compatible storage
@@ -138,7 +148,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			return nil, err
 		}
 	}
-	if a.Store, err = OpenStore(ctx, c, log); err != nil {
+	var listen listenFunc
+	if a.Store, listen, err = openStore(ctx, c, log); err != nil {
 		return nil, err
 	}
 	// Keys, tenants and budgets: static, admin and stored keys.
@@ -227,8 +238,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	// Several instances on one database: changes made by the others reach this
 	// one's waiters (SSE, Prefer: wait) through the database's notifications.
-	if l, ok := a.Store.(changeListener); ok {
-		a.feed = &events.Feed{Archetype: a.base, Hub: hub, Listen: l.Listen, Get: a.Store.GetTask}
+	if listen != nil {
+		a.feed = &events.Feed{Archetype: a.base, Hub: hub, Listen: listen, Get: a.Store.GetTask}
 		a.feed.Start(ctx)
 	}
 	go func() { a.served <- a.http.Serve(a.ln) }()

@@ -1,6 +1,22 @@
-// Package store defines the one storage interface seedgate runs on. The SQLite
-// (store/sqlite) and PostgreSQL (store/postgres) adapters implement it and both
-// pass the one suite in store/storetest.
+// Package store defines the one storage interface seedgate runs on, Store,
+// and keeps the rules of what a write touches.
+//
+// The layers, top down:
+//   - store (this package): Store and its domain types; DB, the Store over a
+//     Driver, which holds the rules — the webhook outbox of a status change,
+//     the settling or release of a task's charge, admission (in-flight limit,
+//     balance), balance adjustments, gone webhook endpoints — and runs them in
+//     the driver's transaction through its Executor (driver.go).
+//   - store/sqlstore: the SQL both engines read the same ($n parameters,
+//     which SQLite accepts too) and the encoding of the columns.
+//   - store/sqlite, store/postgres: the drivers — connections, transactions
+//     (SQLite's group commit; PostgreSQL's row and advisory locks) and the few
+//     queries each engine spells its own way (claims, list filters, NOTIFY).
+//   - store/storetest: the contract, one suite run against both drivers.
+//
+// A new query goes into sqlstore when both engines read it alike, else into
+// each driver (a Dialect spelling or an overriding method), with its case in
+// storetest; a new rule goes into DB over Executor methods.
 package store
 
 import (
