@@ -65,7 +65,7 @@ type App struct {
 
 // OpenStore opens the database named by the config (and migrates it).
 func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, error) {
-	st, _, err := openStore(ctx, c, log)
+	st, _, err := openStore(ctx, c, baseservice.New(log))
 	return st, err
 }
 
@@ -73,18 +73,22 @@ func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.S
 // makes (store/postgres's Listen).
 type listenFunc = func(ctx context.Context, ready func(), changed func(id string)) error
 
-// openStore is OpenStore, with the database's change announcements when it
-// can be shared (nil for SQLite).
-func openStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, listenFunc, error) {
+// openStore is OpenStore on base's clock and logger, with the database's
+// change announcements when it can be shared (nil for SQLite).
+func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype) (store.Store, listenFunc, error) {
+	o := store.Options{Now: base.Now}
 	if postgres.IsURL(c.DatabaseURL) {
-		st, err := postgres.Open(ctx, c.DatabaseURL, log)
+		d, err := postgres.OpenDriver(ctx, c.DatabaseURL, base.Logger)
 		if err != nil {
 			return nil, nil, err
 		}
-		return st, st.Listen, nil
+		return store.New(d, o), d.Listen, nil
 	}
-	st, err := sqlite.Open(ctx, c.SQLitePath(), log)
-	return st, nil, err
+	d, err := sqlite.OpenDriver(ctx, c.SQLitePath(), base.Logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.New(d, o), nil, nil
 }
 
 // OpenBlobs opens the file storage the config names: S3-compatible storage
@@ -149,7 +153,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		}
 	}
 	var listen listenFunc
-	if a.Store, listen, err = openStore(ctx, c, log); err != nil {
+	if a.Store, listen, err = openStore(ctx, c, a.base); err != nil {
 		return nil, err
 	}
 	// Keys, tenants and budgets: static, admin and stored keys.

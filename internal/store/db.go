@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -32,11 +33,7 @@ var _ Store = (*DB)(nil)
 
 // New returns the Store of d.
 func New(d Driver, o Options) *DB {
-	now := o.Now
-	if now == nil {
-		now = time.Now
-	}
-	return &DB{Driver: d, now: now}
+	return &DB{Driver: d, now: baseservice.Now(o.Now)}
 }
 
 // CreateTask implements TaskStore.

@@ -25,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlstore"
 )
@@ -80,9 +81,7 @@ func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, erro
 
 // OpenDriver is Open's driver, for store.New.
 func OpenDriver(ctx context.Context, rawURL string, logger *slog.Logger) (*Driver, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = baseservice.Logger(logger)
 	cfg, err := pgxpool.ParseConfig(rawURL)
 	if err != nil {
 		// pgx masks the password in its parse errors.
@@ -99,9 +98,7 @@ func OpenDriver(ctx context.Context, rawURL string, logger *slog.Logger) (*Drive
 
 // OpenConfig is OpenDriver with a ready pool config.
 func OpenConfig(ctx context.Context, cfg *pgxpool.Config, logger *slog.Logger) (*Driver, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = baseservice.Logger(logger)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)

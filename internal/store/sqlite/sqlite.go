@@ -24,6 +24,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlstore"
 )
@@ -67,9 +68,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (store.Store, e
 
 // OpenDriver is Open's driver, for store.New.
 func OpenDriver(ctx context.Context, path string, logger *slog.Logger) (*Driver, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	logger = baseservice.Logger(logger)
 	if path == "" || path == ":memory:" {
 		return nil, fmt.Errorf("sqlite: open %q: a database file path is required", path)
 	}
