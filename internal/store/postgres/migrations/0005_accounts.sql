@@ -1,5 +1,5 @@
 -- API keys, tenants, budgets, per-key request counters and the admin audit
--- log (issue 6); the SQLite migration 0005 translated.
+-- log; the SQLite migration 0005 translated.
 
 -- Stored API keys. The key itself is never stored: hash is the hex SHA-256 of
 -- it (keys carry 256 random bits, so a fast hash is enough; see auth.HashKey).

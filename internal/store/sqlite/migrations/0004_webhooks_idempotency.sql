@@ -1,4 +1,4 @@
--- Webhook outbox, signing secrets and idempotency keys (issue 5).
+-- Webhook outbox, signing secrets and idempotency keys.
 
 -- One row per status change of a task that has a callback_url, written in the
 -- same transaction as the change (CreateTask / UpdateTask), so a crash can
