@@ -10,12 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
@@ -197,7 +195,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels: models a channel serves run on Ark; others are refused.
-	arkp, err := newArk(ctx, c, a.Store, blobs, resolver, urls, a.base)
+	arkp, err := newArk(ctx, c, a.Store, resolver, urls, a.base)
 	if err != nil {
 		return nil, err
 	}
@@ -211,6 +209,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	a.Scheduler = scheduler.New(scheduler.Config{Archetype: a.base,
 		Store: a.Store, Providers: providers, Hub: hub,
 		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), Workers: c.Workers, Lease: c.Lease,
+		Mirror: newMirror(c, blobs, workDir, a.base),
 	})
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
@@ -247,8 +246,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		a.feed.Start(ctx)
 	}
 	go func() { a.served <- a.http.Serve(a.ln) }()
-	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir,
-		"providers", slices.Sorted(maps.Keys(providers)))
+	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "providers", providersLabel(arkp))
 	return a, nil
 }
 

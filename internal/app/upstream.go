@@ -10,7 +10,9 @@ import (
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider/ark"
+	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
@@ -19,12 +21,12 @@ import (
 
 // newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
 // SEEDGATE_ARK_API_KEY shortcut; nil when neither is set (sandbox only).
-func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.Store, resolver *media.Resolver,
+func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *media.Resolver,
 	urls *service.URLSigner, base baseservice.Archetype) (*ark.Provider, error) {
 	log := base.Logger
-	var settings *ark.Settings
+	var settings *routing.Settings
 	if c.ChannelsFile != "" {
-		s, err := ark.LoadSettings(c.ChannelsFile)
+		s, err := routing.LoadSettings(c.ChannelsFile)
 		if err != nil {
 			return nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
 		}
@@ -32,9 +34,9 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.St
 	}
 	if len(c.ArkAPIKeys) > 0 {
 		if settings == nil {
-			settings = &ark.Settings{}
+			settings = &routing.Settings{}
 		}
-		settings.Channels = append(settings.Channels, ark.ShortcutChannel(c.ArkAPIKeys, c.ArkBaseURL))
+		settings.Channels = append(settings.Channels, routing.ShortcutChannel(c.ArkAPIKeys, c.ArkBaseURL))
 		if err := settings.Validate(); err != nil {
 			return nil, fmt.Errorf("SEEDGATE_ARK_API_KEY: %w", err)
 		}
@@ -43,12 +45,9 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.St
 		return nil, nil
 	}
 	cfg := ark.Config{
-		Settings: settings, Store: st, Blobs: blobs, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
-		// Result files come from the upstream's storage: public hosts, fetched
-		// through the SSRF guard like any URL the gateway did not choose itself.
-		Download: safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate, Timeout: 30 * time.Minute}),
-		Logger:   log,
-		Now:      base.Now,
+		Settings: settings, Store: st, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
+		Logger: log,
+		Now:    base.Now,
 	}
 	if c.PublicURLSet {
 		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))
@@ -63,6 +62,26 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, blobs blob.St
 	}
 	log.Info("upstream channels", "channels", p.Describe(), "models", p.Models(), "callbacks", cfg.CallbackBase != "")
 	return p, nil
+}
+
+// newMirror builds the scheduler's mirror step. Result files come from the
+// upstream's storage: public hosts, fetched through the SSRF guard like any
+// URL the gateway did not choose itself.
+func newMirror(c *config.Config, blobs blob.Store, workDir string, base baseservice.Archetype) *mirror.Mirror {
+	return mirror.New(mirror.Config{
+		Blobs:      blobs,
+		Download:   safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate, Timeout: 30 * time.Minute}),
+		FFmpegPath: c.FFmpegPath, WorkDir: workDir, Logger: base.Logger, Now: base.Now,
+	})
+}
+
+// providersLabel names the providers new tasks run on, for the startup log:
+// "ark(2 channels, 5 keys)", or "sandbox" without upstream channels.
+func providersLabel(p *ark.Provider) string {
+	if p == nil {
+		return "sandbox"
+	}
+	return fmt.Sprintf("%s(%s)", ark.Name, p.Router().Summary())
 }
 
 // arkRoute sends the models a channel serves to the ark provider and refuses

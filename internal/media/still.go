@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strings"
 	"time"
 )
 
@@ -31,4 +32,13 @@ func Still(ctx context.Context, ffmpeg, path string) ([]byte, error) {
 		return nil, fmt.Errorf("media: still of %s: ffmpeg wrote no frame", path)
 	}
 	return out.Bytes(), nil
+}
+
+// lastLine is the last line of ffmpeg's error output: the one that says why.
+func lastLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		s = s[i+1:]
+	}
+	return s
 }

@@ -38,12 +38,15 @@ type Update struct {
 	// Error is set for StatusFailed; on a queued or running update it is a
 	// problem being retried (e.g. copying the result), shown on the task.
 	Error *task.Error
-	// Video, LastFrame and Thumbnail (a still of the video) are result files
-	// the provider already stored in blob storage (the sandbox); the scheduler
-	// records them and builds their URLs. Nil for providers whose results are
-	// mirrored from an upstream URL.
+	// Video and LastFrame are result files already stored in blob storage
+	// (by the sandbox, or by the scheduler's mirror step); the scheduler
+	// records them and builds their URLs. A provider whose results stay at
+	// the upstream reports success with Result.UpstreamVideoURL set and no
+	// files: the scheduler then mirrors them (package mirror) before the task
+	// succeeds.
 	Video     *task.File
 	LastFrame *task.File
+	// Thumbnail is a still of the video, stored like Video (nil: none).
 	Thumbnail *task.File
 	// NextCheck hints when to look again (0: the scheduler decides).
 	NextCheck time.Duration

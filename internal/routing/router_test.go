@@ -1,8 +1,10 @@
-package ark
+package routing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -10,7 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/store"
+	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -31,26 +33,43 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func withChannels(t *testing.T, doc string, clk *clock) func(*Config) {
-	return func(c *Config) {
-		s, err := ParseSettings([]byte(doc))
-		require.NoError(t, err)
-		c.Settings = s
-		if clk != nil {
-			c.Now = clk.Now
-		}
-	}
+func mustModel(t testing.TB, id string) *task.Model {
+	t.Helper()
+	m, _, ok := task.LookupModel(id)
+	require.True(t, ok, id)
+	return m
 }
 
-func pickN(t *testing.T, p *Provider, m *task.Model, n int) (picked []string) {
+// newRouter parses a channels document; load may be nil (no live tasks stored).
+func newRouter(t testing.TB, doc string, clk *clock, load LoadFunc) *Router {
+	t.Helper()
+	s, err := ParseSettings([]byte(doc))
+	require.NoError(t, err)
+	c := Config{Load: load}
+	for i := range s.Channels {
+		c.Channels = append(c.Channels, &s.Channels[i])
+	}
+	if clk != nil {
+		c.Now = clk.Now
+	}
+	return New(c)
+}
+
+func pick(t testing.TB, r *Router, m *task.Model, id string) *Candidate {
+	t.Helper()
+	c, _, err := r.Pick(context.Background(), Request{TaskID: id, Model: m, RunTime: time.Minute}, map[Slot]bool{})
+	require.NoError(t, err)
+	return c
+}
+
+func pickN(t *testing.T, r *Router, m *task.Model, n int) (picked []string) {
 	t.Helper()
 	for i := range n {
-		c, _, err := p.pick(context.Background(), m, &task.Task{ID: fmt.Sprint("t", i), Model: m.ID}, nil, map[slot]bool{})
-		require.NoError(t, err)
+		c := pick(t, r, m, fmt.Sprint("t", i))
 		if c == nil {
 			return picked
 		}
-		picked = append(picked, c.ch.Name+"/"+c.key.Secret)
+		picked = append(picked, c.Channel.Name+"/"+c.Key.Secret)
 	}
 	return picked
 }
@@ -59,57 +78,72 @@ func pickN(t *testing.T, p *Provider, m *task.Model, n int) (picked []string) {
 func TestPickHonoursRPM(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	u := newUnit(t, "http://localhost:8000", withChannels(t,
-		"channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], rpm: 2, concurrency: 100}]", clk))
+	r := newRouter(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], rpm: 2, concurrency: 100}]", clk, nil)
 	m := mustModel(t, "seedance-1-0-pro")
-	require.Len(t, pickN(t, u.p, m, 5), 2)
-	c, wait, err := u.p.pick(context.Background(), m, &task.Task{ID: "x", Model: m.ID}, nil, map[slot]bool{})
+	require.Len(t, pickN(t, r, m, 5), 2)
+	c, wait, err := r.Pick(context.Background(), Request{TaskID: "x", Model: m}, map[Slot]bool{})
 	require.NoError(t, err)
 	require.Nil(t, c)
 	require.GreaterOrEqual(t, wait, 30*time.Second, "room comes only when the minute is over (looked at again every 30 s at most)")
 	clk.add(61 * time.Second)
-	require.Len(t, pickN(t, u.p, m, 1), 1)
-	require.Len(t, pickN(t, u.p, mustModel(t, "seedance-2-0"), 1), 1, "limits are per model")
+	require.Len(t, pickN(t, r, m, 1), 1)
+	require.Len(t, pickN(t, r, mustModel(t, "seedance-2-0"), 1), 1, "limits are per model")
 }
 
 // Higher priority first; equal priorities share by weight; least-loaded key within.
 func TestPickOrder(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t, "http://localhost:8000", withChannels(t, `channels:
+	r := newRouter(t, `channels:
   - {name: low, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-low], concurrency: 100}
   - {name: high, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-h1, sk-h2], priority: 5, concurrency: 2}
-`, nil))
+`, nil, nil)
 	m := mustModel(t, "seedance-1-0-pro")
-	got := pickN(t, u.p, m, 6)
+	got := pickN(t, r, m, 6)
 	require.ElementsMatch(t, []string{"high/sk-h1", "high/sk-h2", "high/sk-h1", "high/sk-h2", "low/sk-low", "low/sk-low"}, got)
 	require.NotEqual(t, got[0], got[1], "the least loaded key takes the next task")
 	require.Equal(t, "low/sk-low", got[4], "lower priority only when the higher is full")
 
-	w := newUnit(t, "http://localhost:8000", withChannels(t, `channels:
+	w := newRouter(t, `channels:
   - {name: heavy, base_url: 'http://127.0.0.1:1/api/v3', keys: [a], weight: 9, concurrency: 100000}
   - {name: light, base_url: 'http://127.0.0.1:1/api/v3', keys: [b], weight: 1, concurrency: 100000}
-`, nil))
+`, nil, nil)
 	heavy := 0
 	for i := range 400 {
-		c, _, err := w.p.pick(context.Background(), m, &task.Task{ID: fmt.Sprint("w", i), Model: m.ID}, nil, map[slot]bool{})
-		require.NoError(t, err)
-		if c.ch.Name == "heavy" {
+		c := pick(t, w, m, fmt.Sprint("w", i))
+		if c.Channel.Name == "heavy" {
 			heavy++
 		}
-		w.p.release(fmt.Sprint("w", i))
+		w.Release(fmt.Sprint("w", i))
 	}
 	require.InDelta(t, 360, heavy, 40, "weight 9 of 10")
 }
 
-// keyLoadCounter counts the store reads of key load.
-type keyLoadCounter struct {
-	store.Store
-	reads atomic.Int64
-}
+// Live tasks the store shows count against their key; a finished one's
+// reservation is given back.
+func TestPickCountsStoredLoad(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	var stored []Holder
+	var mu sync.Mutex
+	load := func(context.Context, string) ([]Holder, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]Holder(nil), stored...), nil
+	}
+	r := newRouter(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], concurrency: 2}]", clk, load)
+	k := r.Channels()[0].APIKeys()[0].ID
+	mu.Lock()
+	stored = []Holder{{TaskID: "old", Channel: "c", Key: k}}
+	mu.Unlock()
+	m := mustModel(t, "seedance-1-0-pro")
+	require.NotNil(t, pick(t, r, m, "a"))
+	require.Nil(t, pick(t, r, m, "b"), "one stored, one reserved: the key is full")
+	r.Release("a")
+	require.NotNil(t, pick(t, r, m, "b"), "a released slot is free again")
 
-func (c *keyLoadCounter) KeyLoad(ctx context.Context, provider, model string) ([]store.KeySlot, error) {
-	c.reads.Add(1)
-	return c.Store.KeyLoad(ctx, provider, model)
+	_, _, err := r.Pick(context.Background(), Request{TaskID: "x", Model: m},
+		map[Slot]bool{{Channel: "c", Key: k, Model: m.ID}: true})
+	require.NoError(t, err)
 }
 
 // Far from a key's limit one read of the store's count serves the creates of
@@ -118,32 +152,107 @@ func (c *keyLoadCounter) KeyLoad(ctx context.Context, provider, model string) ([
 func TestPickReadsLoadAfreshNearLimits(t *testing.T) {
 	t.Parallel()
 	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
-	var counter *keyLoadCounter
-	u := newUnit(t, "http://localhost:8000", func(c *Config) {
-		withChannels(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], concurrency: 20}]", clk)(c)
-		counter = &keyLoadCounter{Store: c.Store}
-		c.Store = counter
-	})
+	var reads atomic.Int64
+	r := newRouter(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1], concurrency: 20}]", clk,
+		func(context.Context, string) ([]Holder, error) { reads.Add(1); return nil, nil })
 	m := mustModel(t, "seedance-1-0-pro")
 	n := 0
-	pick := func() bool {
+	try := func() bool {
 		n++
-		c, _, err := u.p.pick(context.Background(), m, &task.Task{ID: fmt.Sprint("task-", n), Model: m.ID}, nil, map[slot]bool{})
-		require.NoError(t, err)
-		return c != nil
+		return pick(t, r, m, fmt.Sprint("task-", n)) != nil
 	}
 	for range 18 { // up to nearLimit(20) = 18
-		require.True(t, pick())
+		require.True(t, try())
 	}
-	require.EqualValues(t, 1, counter.reads.Load(), "one read for the creates far from the limit")
-	require.True(t, pick())
-	require.True(t, pick())
-	require.False(t, pick(), "the limit holds")
-	require.EqualValues(t, 1+3, counter.reads.Load(), "each pick near the limit reads afresh")
+	require.EqualValues(t, 1, reads.Load(), "one read for the creates far from the limit")
+	require.True(t, try())
+	require.True(t, try())
+	require.False(t, try(), "the limit holds")
+	require.EqualValues(t, 1+3, reads.Load(), "each pick near the limit reads afresh")
 
 	clk.add(loadMaxAge + pendingTTL) // the store shows none of these tasks: they were never stored
-	reads := counter.reads.Load()
-	require.True(t, pick())
-	require.True(t, pick())
-	require.Equal(t, reads+1, counter.reads.Load(), "an old snapshot is read again, then reused")
+	before := reads.Load()
+	require.True(t, try())
+	require.True(t, try())
+	require.Equal(t, before+1, reads.Load(), "an old snapshot is read again, then reused")
+}
+
+// Failover: a refused key is set aside, the next is tried; when every key
+// refused the account the create fails; a rate limit only makes it wait.
+func TestFailover(t *testing.T) {
+	t.Parallel()
+	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
+	r := newRouter(t, "channels: [{name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1, sk-2], concurrency: 5}]", clk, nil)
+	m := mustModel(t, "seedance-1-0-pro")
+	ctx := context.Background()
+
+	f := r.Failover(Request{TaskID: "t1", Model: m})
+	refused := errors.New("403 account suspended")
+	for range 2 {
+		c, err := f.Next(ctx)
+		require.NoError(t, err)
+		o, cool := ClassifyStatus(http.StatusForbidden, true, 0)
+		require.Equal(t, KeyRefused, o)
+		f.Failed(c, o, cool, refused)
+	}
+	_, err := f.Next(ctx)
+	last, ok := IsExhausted(err)
+	require.True(t, ok, "every key refused: %v", err)
+	require.Equal(t, refused, last)
+
+	// Both keys are cooling down now: a new create waits, it does not fail.
+	_, err = r.Failover(Request{TaskID: "t2", Model: m}).Next(ctx)
+	after, ok := provider.IsWait(err)
+	require.True(t, ok, "%v", err)
+	require.GreaterOrEqual(t, after, 30*time.Second)
+	clk.add(KeyRefusedCoolDown)
+
+	f = r.Failover(Request{TaskID: "t3", Model: m})
+	c, err := f.Next(ctx)
+	require.NoError(t, err)
+	o, cool := ClassifyStatus(http.StatusTooManyRequests, true, 10*time.Second)
+	require.Equal(t, Retry, o)
+	require.Equal(t, 10*time.Second, cool, "Retry-After wins when longer")
+	f.Failed(c, o, cool, errors.New("429"))
+	c2, err := f.Next(ctx)
+	require.NoError(t, err)
+	require.NotEqual(t, c.Key.ID, c2.Key.ID, "the other key")
+	f.Failed(c2, o, cool, errors.New("429"))
+	_, err = f.Next(ctx)
+	_, ok = provider.IsWait(err)
+	require.True(t, ok, "rate limits wait, they do not fail the task: %v", err)
+}
+
+func TestClassifyStatus(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		status   int
+		envelope bool
+		want     Outcome
+	}{
+		{400, true, Rejected}, {401, true, KeyRefused}, {403, true, KeyRefused}, {404, true, KeyRefused},
+		{429, false, Retry}, {500, true, Retry}, {502, false, Unknown}, {503, true, Retry},
+	} {
+		got, _ := ClassifyStatus(tc.status, tc.envelope, 0)
+		require.Equal(t, tc.want, got, "%d envelope=%v", tc.status, tc.envelope)
+	}
+}
+
+// BenchmarkPick is one create's choice among 4 channels of 8 keys with room.
+func BenchmarkPick(b *testing.B) {
+	r := newRouter(b, `channels:
+  - {name: a, base_url: 'http://127.0.0.1:1/api/v3', keys: [a1, a2, a3, a4, a5, a6, a7, a8], priority: 1, concurrency: 100000, rpm: 0}
+  - {name: b, base_url: 'http://127.0.0.1:1/api/v3', keys: [b1, b2, b3, b4, b5, b6, b7, b8], priority: 1, concurrency: 100000}
+  - {name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [c1, c2, c3, c4, c5, c6, c7, c8], concurrency: 100000}
+  - {name: d, base_url: 'http://127.0.0.1:1/api/v3', keys: [d1, d2, d3, d4, d5, d6, d7, d8], concurrency: 100000}
+`, nil, nil)
+	m := mustModel(b, "seedance-1-0-pro-fast")
+	ctx := context.Background()
+	for b.Loop() {
+		c, _, err := r.Pick(ctx, Request{TaskID: "t", Model: m}, nil)
+		if err != nil || c == nil {
+			b.Fatal("no key", err)
+		}
+		r.Release("t")
+	}
 }

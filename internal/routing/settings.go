@@ -1,4 +1,4 @@
-package ark
+package routing
 
 import (
 	"bytes"
@@ -19,7 +19,7 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Upstream hosts (spec/ark.md).
+// Upstream hosts of the Ark API (Volcengine Ark and BytePlus ModelArk).
 const (
 	VolcengineBaseURL = "https://ark.cn-beijing.volces.com/api/v3"
 	BytePlusBaseURL   = "https://ark.ap-southeast.bytepluses.com/api/v3"
@@ -30,6 +30,10 @@ const (
 	FlavorVolcengine = "volcengine"
 	FlavorBytePlus   = "byteplus"
 )
+
+// MaxBatchSize bounds checks.batch_size: the most task ids one list call of
+// the upstream takes.
+const MaxBatchSize = 500
 
 // Settings is the channels file (SEEDGATE_CHANNELS_FILE), YAML or JSON:
 //
@@ -69,7 +73,12 @@ type CheckSettings struct {
 	BatchSize int `yaml:"batch_size"`
 }
 
-// Channel is one upstream account group: a base URL, its keys, what it serves.
+// Channel is one upstream account group: a base URL, its keys, what it
+// serves, its place in the choice (priority, weight) and its limits.
+// Everything here is about routing; what a channel speaks is the provider's
+// business. A channel of another upstream kind gets a kind field naming the
+// provider that uses it (each provider then routes over its own channels), a
+// price table, and health next to its keys' cool-downs (Router's keyState).
 type Channel struct {
 	Name     string `yaml:"name"`
 	BaseURL  string `yaml:"base_url"`
@@ -198,8 +207,8 @@ func (s *Settings) Validate() error {
 	if c.MinInterval > 0 && c.MaxInterval > 0 && c.MinInterval > c.MaxInterval {
 		errs = append(errs, errors.New("checks: min_interval is larger than max_interval"))
 	}
-	if c.BatchSize < 0 || c.BatchSize > maxPageSize {
-		errs = append(errs, fmt.Errorf("checks: batch_size must be in [1, %d]", maxPageSize))
+	if c.BatchSize < 0 || c.BatchSize > MaxBatchSize {
+		errs = append(errs, fmt.Errorf("checks: batch_size must be in [1, %d]", MaxBatchSize))
 	}
 	if len(s.Channels) == 0 {
 		errs = append(errs, errors.New("no channels"))
@@ -308,14 +317,17 @@ func (ch *Channel) UpstreamModel(modelID string) (string, bool) {
 	return up, ok
 }
 
+// APIKeys are the channel's keys, in the file's order (filled by Validate).
+func (ch *Channel) APIKeys() []*Key { return ch.keys }
+
 // Serves reports whether the channel serves the catalog model.
 func (ch *Channel) Serves(modelID string) bool {
 	_, ok := ch.routes[modelID]
 	return ok
 }
 
-// key returns the channel's key with the id.
-func (ch *Channel) key(id string) *Key {
+// Key returns the channel's key with the id, or nil.
+func (ch *Channel) Key(id string) *Key {
 	for _, k := range ch.keys {
 		if k.ID == id {
 			return k
@@ -324,8 +336,8 @@ func (ch *Channel) key(id string) *Key {
 	return nil
 }
 
-// limits returns the per-key-and-model concurrency and RPM for a model.
-func (ch *Channel) limits(m *task.Model) (concurrency, rpm int) {
+// Limits returns the per-key-and-model concurrency and RPM for a model.
+func (ch *Channel) Limits(m *task.Model) (concurrency, rpm int) {
 	concurrency, rpm = ch.Concurrency, ch.RPM
 	if concurrency == 0 {
 		concurrency = max(m.Concurrency, 1)
@@ -336,8 +348,8 @@ func (ch *Channel) limits(m *task.Model) (concurrency, rpm int) {
 	return concurrency, rpm
 }
 
-// served lists the catalog ids the channel serves, sorted.
-func (ch *Channel) served() []string {
+// Served lists the catalog ids the channel serves, sorted.
+func (ch *Channel) Served() []string {
 	var out []string
 	for id := range ch.routes {
 		out = append(out, id)

@@ -1,4 +1,4 @@
-package ark
+package routing
 
 import (
 	"os"
@@ -79,8 +79,8 @@ func TestParseJSONAndDefaults(t *testing.T) {
 	s, err := ParseSettings([]byte(`{"channels":[{"name":"only","base_url":"http://127.0.0.1:9000/api/v3","keys":["k1"]}]}`))
 	require.NoError(t, err)
 	ch := s.Channels[0]
-	require.Len(t, ch.served(), len(catalogIDs()), "no models: every catalog model")
-	conc, rpm := ch.limits(mustModel(t, "seedance-1-0-lite-t2v"))
+	require.Len(t, ch.Served(), len(catalogIDs()), "no models: every catalog model")
+	conc, rpm := ch.Limits(mustModel(t, "seedance-1-0-lite-t2v"))
 	require.Equal(t, 5, conc, "the model's Ark limits by default")
 	require.Equal(t, 300, rpm)
 }

@@ -29,11 +29,11 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 	now := s.c.Now().UTC()
 	groups := map[string][]*task.Task{}
 	var order []string
+	var own []*task.Task
 	for _, t := range tasks {
 		_, batching := s.c.Providers[t.Provider].(provider.BatchChecker)
-		if !batching || t.UpstreamID == "" || !now.Before(t.ExpiresAt) {
-			s.guarded(ctx, t, func() { s.step(ctx, t) })
-			renew.done(t.ID)
+		if !batching || t.UpstreamID == "" || !now.Before(t.ExpiresAt) || s.mirrorDue(t) {
+			own = append(own, t)
 			continue
 		}
 		if groups[t.Provider] == nil {
@@ -41,32 +41,45 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 		}
 		groups[t.Provider] = append(groups[t.Provider], t)
 	}
+	// Steps of their own (mirror steps above all: results finish together) in parallel.
+	s.each(own, func(t *task.Task) {
+		defer renew.done(t.ID)
+		s.guarded(ctx, t, func() { s.step(ctx, t) })
+	})
 	for _, name := range order {
 		p := s.c.Providers[name]
 		ts := groups[name]
 		ups, err := s.checkBatch(ctx, p.(provider.BatchChecker), ts)
 		// Record in parallel: a task missing from the answer costs an upstream call.
-		sem := make(chan struct{}, s.c.Workers)
-		var wg sync.WaitGroup
-		for _, t := range ts {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done(); renew.done(t.ID) }()
-				s.guarded(ctx, t, func() {
-					switch u, ok := ups[t.ID]; {
-					case ok:
-						s.record(ctx, t, u, nil)
-					case err != nil:
-						s.record(ctx, t, provider.Update{}, err)
-					default:
-						s.check(ctx, p, t)
-					}
-				})
-			}()
-		}
-		wg.Wait()
+		s.each(ts, func(t *task.Task) {
+			defer renew.done(t.ID)
+			s.guarded(ctx, t, func() {
+				switch u, ok := ups[t.ID]; {
+				case ok:
+					s.record(ctx, t, u, nil)
+				case err != nil:
+					s.record(ctx, t, provider.Update{}, err)
+				default:
+					s.check(ctx, p, t)
+				}
+			})
+		})
 	}
+}
+
+// each runs fn for every task, up to Workers at a time, and waits for all.
+func (s *Scheduler) each(ts []*task.Task, fn func(*task.Task)) {
+	sem := make(chan struct{}, s.c.Workers)
+	var wg sync.WaitGroup
+	for _, t := range ts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			fn(t)
+		}()
+	}
+	wg.Wait()
 }
 
 // checkBatch calls the provider, turning a panic into an error for the batch.

@@ -4,7 +4,8 @@
 //
 // Per task a step is one of: dispatch (record the intent, then create at the
 // provider, then record the provider's id), check (read the provider's state),
-// or expire. A crash between any two writes leaves a state the next step
+// mirror (copy a result the provider left at upstream URLs into blob storage,
+// see package mirror), or expire. A crash between any two writes leaves a state the next step
 // continues from; a create whose answer was lost is reconciled by the provider,
 // never blindly re-sent.
 package scheduler
@@ -22,6 +23,7 @@ import (
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/claimloop"
 	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/store"
@@ -44,9 +46,18 @@ type Config struct {
 	PollInterval time.Duration
 	// CheckInterval is the default delay between status checks.
 	CheckInterval time.Duration
+	// Mirror copies results that providers report at upstream URLs (package
+	// mirror). Without it such results are recorded as they are.
+	Mirror Mirror
 	// CheckBatchSize is how many due status checks of a provider.BatchChecker
 	// one step claims and hands over at once (default 500).
 	CheckBatchSize int
+}
+
+// Mirror runs the mirror step of a task whose result waits at upstream URLs
+// (mirror.Mirror).
+type Mirror interface {
+	Step(ctx context.Context, t *task.Task) provider.Update
 }
 
 // Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
@@ -197,6 +208,10 @@ func (s *Scheduler) step(ctx context.Context, t *task.Task) {
 	now := s.c.Now().UTC()
 	p := s.c.Providers[t.Provider]
 	switch {
+	case s.mirrorDue(t):
+		// The upstream finished: the copy has its own deadline, whatever the
+		// provider or the execution window.
+		s.mirror(ctx, t)
 	case p == nil:
 		s.finish(ctx, t, task.StatusFailed, &task.Error{Code: task.CodeUnavailable, Message: fmt.Sprintf("provider %q is not configured", t.Provider)})
 	case !now.Before(t.ExpiresAt):
@@ -271,6 +286,21 @@ func (s *Scheduler) submitted(ctx context.Context, t *task.Task, id string) {
 	s.c.Hub.Publish(t)
 }
 
+// mirrorDue reports whether t's next step is the mirror step: its provider
+// reported success at upstream URLs and the copy is not done.
+func (s *Scheduler) mirrorDue(t *task.Task) bool {
+	return s.c.Mirror != nil && !t.Status.Terminal() && mirror.Pending(t.Result)
+}
+
+// mirror runs the mirror step and records its outcome like a status check's.
+func (s *Scheduler) mirror(ctx context.Context, t *task.Task) {
+	u := s.c.Mirror.Step(ctx, t)
+	if u.Status.Terminal() && u.Status != task.StatusSucceeded {
+		t.Result, t.Usage = nil, nil // no result reached the gateway
+	}
+	s.record(ctx, t, u, nil)
+}
+
 func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task) {
 	u, err := p.Check(ctx, t)
 	s.record(ctx, t, u, err)
@@ -286,6 +316,10 @@ func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update,
 	t.Attempts = 0
 	switch u.Status {
 	case task.StatusSucceeded:
+		if s.c.Mirror != nil && u.Video == nil && mirror.Pending(u.Result) {
+			s.awaitMirror(ctx, t, u, now)
+			return
+		}
 		if err := s.recordOutputs(ctx, t, u); err != nil {
 			s.retryLater(ctx, t, err, 0)
 			return
@@ -325,6 +359,22 @@ func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update,
 	}
 	if s.save(ctx, t) && changed {
 		s.c.Hub.Publish(t)
+	}
+}
+
+// awaitMirror records a success whose result is still at upstream URLs: the
+// task stays running at 99% with the result noted (mirror.Pending), due now
+// for its mirror step.
+func (s *Scheduler) awaitMirror(ctx context.Context, t *task.Task, u provider.Update, now time.Time) {
+	if t.StartedAt == nil {
+		t.StartedAt = &now
+	}
+	t.Status, t.Progress, t.Error = task.StatusRunning, 99, nil
+	t.Result, t.Usage = u.Result, u.Usage
+	t.UpdatedAt, t.NextCheckAt = now, &now
+	if s.save(ctx, t) {
+		s.c.Hub.Publish(t)
+		s.Wake()
 	}
 }
 

@@ -398,6 +398,8 @@ func (s *Service) present(t *task.Task) *task.Task {
 	if !t.Status.Terminal() {
 		c := *t
 		c.Progress = task.EstimateProgress(t, s.now()) // elapsed vs expected, never past 99
+		// A result still being copied (the scheduler's mirror step) is not the client's yet.
+		c.Result = nil
 		t = &c
 	}
 	if t.Result == nil {

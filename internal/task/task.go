@@ -166,6 +166,9 @@ type Result struct {
 	ThumbnailFileID  string `json:"thumbnail_file_id,omitempty"`
 	UpstreamVideoURL string `json:"upstream_video_url,omitempty"`
 	UpstreamFrameURL string `json:"upstream_last_frame_url,omitempty"`
+	// UpstreamDoneAt is when the upstream finished the task: its result URLs
+	// stay valid for a day from then, so the copy is retried until shortly before.
+	UpstreamDoneAt *time.Time `json:"upstream_done_at,omitempty"`
 
 	Width      int     `json:"width"`
 	Height     int     `json:"height"`

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/blob/disk"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/task"
@@ -44,9 +45,9 @@ func newUnit(t *testing.T, publicURL string, mutate func(*Config)) *unitEnv {
 	require.NoError(t, err)
 	res, err := media.NewResolver(media.ResolverConfig{PublicURL: publicURL, GetFile: st.GetFile, Blobs: blobs})
 	require.NoError(t, err)
-	s, err := ParseSettings([]byte("channels: [{name: c1, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1]}]"))
+	s, err := routing.ParseSettings([]byte("channels: [{name: c1, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1]}]"))
 	require.NoError(t, err)
-	cfg := Config{Settings: s, Store: st, Blobs: blobs, Media: res, PublicURL: publicURL,
+	cfg := Config{Settings: s, Store: st, Media: res, PublicURL: publicURL,
 		FileURL: func(id string) string { return publicURL + "/v1/files/" + id + "/content?sig=SIGNED" }}
 	if mutate != nil {
 		mutate(&cfg)

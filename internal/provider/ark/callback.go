@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/seedgate/seedgate/internal/provider/timing"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -54,7 +55,7 @@ func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string
 			writeCallback(w, http.StatusOK, `{"ok":true}`)
 			return
 		}
-		if err := nudge(r.Context(), id, align(p.now(), callbackBatch)); err != nil {
+		if err := nudge(r.Context(), id, timing.Align(p.now(), callbackBatch)); err != nil {
 			p.log.Warn("callback could not wake the task; the upstream will retry", "task", id, "err", err)
 			writeCallback(w, http.StatusServiceUnavailable, `{"error":{"code":"Unavailable","message":"try again"}}`)
 			return

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -29,7 +30,7 @@ func (p *Provider) Check(ctx context.Context, t *task.Task) (provider.Update, er
 	if err != nil {
 		return provider.Update{}, checkError(err)
 	}
-	return p.update(ctx, t, up), nil
+	return p.update(t, up), nil
 }
 
 // checkError makes a failed read worth retrying: the task is still there.
@@ -48,8 +49,8 @@ func checkError(err error) error {
 
 // checkGroup is the tasks one key reads in one list call.
 type checkGroup struct {
-	ch    *Channel
-	key   *Key
+	ch    *routing.Channel
+	key   *routing.Key
 	cl    *client
 	tier  string
 	tasks []*task.Task
@@ -81,7 +82,7 @@ func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]
 		g.tasks = append(g.tasks, t)
 	}
 	var chunks []*checkGroup
-	size := p.timing.s.BatchSize
+	size := p.batchSize
 	for _, g := range order {
 		for i := 0; i < len(g.tasks); i += size {
 			c := *g
@@ -118,20 +119,10 @@ func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]
 
 	out := make(map[string]provider.Update, len(found))
 	for _, t := range ts {
-		up, ok := found[t.ID]
-		if !ok {
-			continue
+		if up, ok := found[t.ID]; ok {
+			out[t.ID] = p.update(t, up)
 		}
-		wg.Add(1)
-		go func() { // results are mirrored in parallel, bounded by p.mirrors
-			defer wg.Done()
-			u := p.update(ctx, t, up)
-			mu.Lock()
-			out[t.ID] = u
-			mu.Unlock()
-		}()
 	}
-	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return out, checkError(err)
 	}
@@ -188,26 +179,26 @@ func age(t *task.Task, now time.Time) time.Duration {
 }
 
 // update maps an upstream task object to what the scheduler records.
-func (p *Provider) update(ctx context.Context, t *task.Task, up *Task) provider.Update {
-	u := p.mapStatus(ctx, t, up)
+func (p *Provider) update(t *task.Task, up *Task) provider.Update {
+	u := p.mapStatus(t, up)
 	if u.Status.Terminal() {
-		p.release(t.ID) // its slot is free as soon as it is recorded
+		p.router.Release(t.ID) // its slot is free as soon as it is recorded
 	}
 	return u
 }
 
-func (p *Provider) mapStatus(ctx context.Context, t *task.Task, up *Task) provider.Update {
+func (p *Provider) mapStatus(t *task.Task, up *Task) provider.Update {
 	now := p.now()
 	a := age(t, now)
 	switch task.Status(up.Status) {
 	case task.StatusQueued:
-		at := p.timing.next(t, a, now)
+		at := p.timing.Next(t, a, now)
 		return provider.Update{Status: task.StatusQueued, CheckAt: at, NextCheck: at.Sub(now)}
 	case task.StatusRunning:
-		at := p.timing.next(t, a, now)
-		return provider.Update{Status: task.StatusRunning, Progress: p.timing.progress(t, a), CheckAt: at, NextCheck: at.Sub(now)}
+		at := p.timing.Next(t, a, now)
+		return provider.Update{Status: task.StatusRunning, Progress: p.timing.Progress(t, a), CheckAt: at, NextCheck: at.Sub(now)}
 	case task.StatusSucceeded:
-		return p.succeeded(ctx, t, up, now)
+		return p.succeeded(t, up, now)
 	case task.StatusFailed:
 		e := &task.Error{Code: task.CodeUpstream, UpstreamCode: "InternalServiceError", Message: "the upstream reported the task failed"}
 		if up.Error != nil {
@@ -226,44 +217,28 @@ func (p *Provider) mapStatus(ctx context.Context, t *task.Task, up *Task) provid
 	}
 }
 
-// mirrorDeadline: result URLs stay valid 24 h after success; a copy that has
-// not worked by then never will.
-const mirrorDeadline = 23 * time.Hour
-
-// succeeded copies the results and reports success, or reports the task still
-// running, with the copy's problem on it, until the copy works.
-func (p *Provider) succeeded(ctx context.Context, t *task.Task, up *Task, now time.Time) provider.Update {
-	done := now
-	if up.UpdatedAt > 0 {
-		done = time.Unix(up.UpdatedAt, 0)
-	}
-	video, frame, err := p.mirror(ctx, t, up)
-	if err != nil {
-		since := max(now.Sub(done), 0)
-		if since > mirrorDeadline || (errors.Is(err, errGone) && since > 10*time.Minute) {
-			return provider.Update{Status: task.StatusFailed, Error: &task.Error{Code: task.CodeUpstream, UpstreamCode: "ResultUnavailable",
-				Message: fmt.Sprintf("the video was generated but could not be copied before its upstream URL stopped working: %v", err)}}
-		}
-		p.log.Warn("mirroring the result failed; will retry", "task", t.ID, "err", err)
-		next := min(max(since/4, p.timing.s.MinInterval), 10*time.Minute)
-		return provider.Update{Status: task.StatusRunning, Progress: 99, NextCheck: next, Error: &task.Error{
-			Code: task.CodeUnavailable,
-			Message: fmt.Sprintf("the video is ready upstream, but copying it into the gateway's storage failed (%v); retrying until %s",
-				err, done.Add(mirrorDeadline).UTC().Format(time.RFC3339)),
-		}}
-	}
+// succeeded reports the result at its upstream URLs: the scheduler's mirror
+// step copies the files into blob storage before the task succeeds in the
+// gateway, until 23 h after UpstreamDoneAt (the URLs last 24 h).
+func (p *Provider) succeeded(t *task.Task, up *Task, now time.Time) provider.Update {
 	if up.CreatedAt > 0 && up.UpdatedAt >= up.CreatedAt {
-		p.timing.observe(t, time.Duration(up.UpdatedAt-up.CreatedAt)*time.Second)
+		p.timing.Observe(t, time.Duration(up.UpdatedAt-up.CreatedAt)*time.Second)
 	}
-	u := provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: p.result(t, up), Video: video, LastFrame: frame}
+	done := now.UTC().Truncate(time.Millisecond)
+	if up.UpdatedAt > 0 {
+		done = time.Unix(up.UpdatedAt, 0).UTC()
+	}
+	r := p.result(t, up)
+	r.UpstreamDoneAt = &done
+	u := provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: r}
 	if up.Usage != nil {
 		u.Usage = &task.Usage{CompletionTokens: up.Usage.CompletionTokens, TotalTokens: up.Usage.TotalTokens}
 	}
 	return u
 }
 
-// result describes the video from the task object; the URLs come from the
-// mirrored files (the scheduler fills VideoFileID, LastFrameFileID).
+// result describes the video from the task object; the gateway's URLs come
+// from the mirrored files (the mirror step fills VideoFileID, LastFrameFileID).
 func (p *Provider) result(t *task.Task, up *Task) *task.Result {
 	r := &task.Result{
 		UpstreamVideoURL: up.Content.VideoURL,

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/seedgate/seedgate/internal/routing"
 )
 
 const (
@@ -95,7 +97,7 @@ func (q listQuery) encode() string {
 	return v.Encode()
 }
 
-func (c *client) create(ctx context.Context, key *Key, body []byte) (string, error) {
+func (c *client) create(ctx context.Context, key *routing.Key, body []byte) (string, error) {
 	data, err := c.do(ctx, "create", http.MethodPost, tasksPath, key, body, c.createTimeout)
 	if err != nil {
 		return "", err
@@ -108,7 +110,7 @@ func (c *client) create(ctx context.Context, key *Key, body []byte) (string, err
 	return id, nil
 }
 
-func (c *client) get(ctx context.Context, key *Key, id string) (*Task, error) {
+func (c *client) get(ctx context.Context, key *routing.Key, id string) (*Task, error) {
 	data, err := c.do(ctx, "get", http.MethodGet, tasksPath+"/"+url.PathEscape(id), key, nil, readTimeout)
 	if err != nil {
 		return nil, err
@@ -120,7 +122,7 @@ func (c *client) get(ctx context.Context, key *Key, id string) (*Task, error) {
 	return t, nil
 }
 
-func (c *client) list(ctx context.Context, key *Key, q listQuery) ([]*Task, int, error) {
+func (c *client) list(ctx context.Context, key *routing.Key, q listQuery) ([]*Task, int, error) {
 	data, err := c.do(ctx, "list", http.MethodGet, tasksPath+"?"+q.encode(), key, nil, readTimeout)
 	if err != nil {
 		return nil, 0, err
@@ -132,14 +134,14 @@ func (c *client) list(ctx context.Context, key *Key, q listQuery) ([]*Task, int,
 	return items, total, nil
 }
 
-func (c *client) delete(ctx context.Context, key *Key, id string) error {
+func (c *client) delete(ctx context.Context, key *routing.Key, id string) error {
 	_, err := c.do(ctx, "delete", http.MethodDelete, tasksPath+"/"+url.PathEscape(id), key, nil, readTimeout)
 	return err
 }
 
 // do sends one call and returns a 2xx answer's body; anything else is an
 // *APIError or a *TransportError.
-func (c *client) do(ctx context.Context, op, method, path string, key *Key, body []byte, timeout time.Duration) ([]byte, error) {
+func (c *client) do(ctx context.Context, op, method, path string, key *routing.Key, body []byte, timeout time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var sent atomic.Bool // written by the transport's goroutine

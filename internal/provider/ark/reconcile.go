@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -22,8 +23,8 @@ const (
 // found is an upstream task that matched, with the key that owns it.
 type found struct {
 	up  *Task
-	ch  *Channel
-	key *Key
+	ch  *routing.Channel
+	key *routing.Key
 }
 
 // Reconcile implements provider.Reconciler: look for the task an earlier
@@ -45,15 +46,15 @@ func (p *Provider) Reconcile(ctx context.Context, t *task.Task) (string, error) 
 		tier = task.TierDefault
 	}
 	var matches []found
-	for _, c := range p.reconcileOrder(t, m.ID) {
+	for _, c := range p.router.Serving(m.ID, &routing.Pin{Channel: t.Channel, Key: t.UpstreamKey}) {
 		items, err := p.recent(ctx, c, tier, since)
 		if err != nil {
-			return "", provider.Transient(fmt.Errorf("reconcile: list tasks of %s/%s: %w", c.ch.Name, c.key.ID, err), 0)
+			return "", provider.Transient(fmt.Errorf("reconcile: list tasks of %s/%s: %w", c.Channel.Name, c.Key.ID, err), 0)
 		}
-		up, _ := c.ch.UpstreamModel(m.ID)
+		up, _ := c.Channel.UpstreamModel(m.ID)
 		for _, it := range items {
 			if matchTask(t, m, up, it, mk, since) {
-				matches = append(matches, found{up: it, ch: c.ch, key: c.key})
+				matches = append(matches, found{up: it, ch: c.Channel, key: c.Key})
 			}
 		}
 		if len(matches) > 0 && (mk.safety != "" || mk.seed != nil) {
@@ -83,25 +84,6 @@ func (p *Provider) Reconcile(ctx context.Context, t *task.Task) (string, error) 
 	return "", nil
 }
 
-// reconcileOrder lists every key that may own the task, the recorded one first.
-func (p *Provider) reconcileOrder(t *task.Task, model string) []*candidate {
-	var first, rest []*candidate
-	for _, ch := range p.channels {
-		if !ch.Serves(model) {
-			continue
-		}
-		for _, k := range ch.keys {
-			c := &candidate{ch: ch, key: k, cl: p.clients[ch.Name]}
-			if ch.Name == t.Channel && k.ID == t.UpstreamKey {
-				first = append(first, c)
-			} else {
-				rest = append(rest, c)
-			}
-		}
-	}
-	return append(first, rest...)
-}
-
 // quietAfter is when an unanswered create of t can no longer show up: when
 // its last attempt (when this process made it) stopped being in flight (see
 // Submit) or else the latest it could have been made, plus
@@ -117,14 +99,14 @@ func (p *Provider) quietAfter(t *task.Task) time.Time {
 		}
 		last = t.DispatchedAt.Add(2 * longest)
 	}
-	return last.Add(p.timing.s.ReconcileAfter)
+	return last.Add(p.reconcileAfter)
 }
 
 // recent lists a key's tasks created since, newest first.
-func (p *Provider) recent(ctx context.Context, c *candidate, tier string, since time.Time) ([]*Task, error) {
+func (p *Provider) recent(ctx context.Context, c *routing.Candidate, tier string, since time.Time) ([]*Task, error) {
 	var out []*Task
 	for page := 1; page <= reconcileMaxPages; page++ {
-		items, _, err := c.cl.list(ctx, c.key, listQuery{PageNum: page, PageSize: reconcilePageSize, ServiceTier: tier})
+		items, _, err := p.clients[c.Channel.Name].list(ctx, c.Key, listQuery{PageNum: page, PageSize: reconcilePageSize, ServiceTier: tier})
 		if err != nil {
 			return nil, err
 		}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -124,44 +123,4 @@ func FuzzDecodeTask(f *testing.F) {
 		}
 		_, _, _ = DecodeList(data) // must not panic either
 	})
-}
-
-func TestTimingNext(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	tk := &task.Task{Model: "seedance-1-0-pro", Request: task.Request{Resolution: "720p", Ratio: "16:9", Duration: task.Int(5)}}
-	tm := newTiming(CheckSettings{ExpectedTime: 60 * time.Second}, false)
-	require.Equal(t, 60*time.Second, tm.expected(tk))
-
-	d := tm.next(tk, 0, now).Sub(now)
-	require.InDelta(t, float64(60*time.Second), float64(d), float64(8*time.Second), "first look near the expected finish")
-	d = tm.next(tk, 50*time.Second, now).Sub(now)
-	require.InDelta(t, float64(10*time.Second), float64(d), float64(2*time.Second))
-	d = tm.next(tk, 61*time.Second, now).Sub(now)
-	require.Less(t, d, 10*time.Second, "overdue: look often at first")
-	d2 := tm.next(tk, 10*time.Minute, now).Sub(now)
-	require.Greater(t, d2, d, "then less")
-	require.LessOrEqual(t, tm.next(tk, 10*time.Hour, now).Sub(now), defaultMaxInterval+15*time.Second)
-	// Tasks of similar age fall due at the same instant (one list call).
-	a := tm.next(tk, 25*time.Second, now)
-	b := now.Add(300 * time.Millisecond)
-	b = tm.next(tk, 25*time.Second+300*time.Millisecond, b)
-	require.Equal(t, a, b)
-
-	cb := newTiming(CheckSettings{ExpectedTime: 60 * time.Second}, true)
-	require.Greater(t, cb.next(tk, 0, now).Sub(now), 2*time.Minute, "with callbacks, checks are a late safety net")
-
-	// Observed times replace the estimate.
-	tm.observe(tk, 20*time.Second)
-	require.Equal(t, 20*time.Second, tm.expected(tk))
-	tm.observe(tk, 40*time.Second)
-	require.Equal(t, 25*time.Second, tm.expected(tk))
-
-	def := newTiming(CheckSettings{}, false)
-	small := &task.Task{Model: "seedance-1-0-pro-fast", Request: task.Request{Resolution: "480p", Ratio: "16:9", Duration: task.Int(2)}}
-	big := &task.Task{Model: "seedance-2-0", Request: task.Request{Resolution: "4k", Ratio: "16:9", Duration: task.Int(15)}}
-	require.Less(t, def.expected(small), def.expected(big), "bigger videos take longer")
-	flex := *small
-	flex.Request.ServiceTier = task.TierFlex
-	require.Greater(t, def.expected(&flex), def.expected(small))
 }

@@ -1,4 +1,10 @@
-package ark
+// Package timing estimates how long an upstream task takes, and so when a
+// provider that polls should look at it again: rarely early, close to the
+// expected finish, then backing off. The estimate per model, resolution and
+// tier starts from a table (or a configured expected time) and follows the
+// create-to-result times observed. Any provider kind that polls an upstream
+// can use it; it knows nothing of a wire protocol.
+package timing
 
 import (
 	"sync"
@@ -7,11 +13,10 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Check timing defaults.
+// Defaults of Settings.
 const (
-	defaultMinInterval    = 2 * time.Second
-	defaultMaxInterval    = 5 * time.Minute
-	defaultReconcileAfter = 5 * time.Second
+	DefaultMinInterval = 2 * time.Second
+	DefaultMaxInterval = 5 * time.Minute
 	// callbackGrace: with callbacks, the first safety-net check comes this long
 	// after twice the expected time.
 	callbackGrace = 30 * time.Second
@@ -21,7 +26,7 @@ const (
 
 // refSeconds is roughly how long each model takes for a 720p 5 s video, from
 // create to result, under normal load. Only the starting point: observed times
-// replace it (timing.observe).
+// replace it (Model.Observe).
 var refSeconds = map[string]float64{
 	"seedance-1-0-lite-t2v": 30,
 	"seedance-1-0-lite-i2v": 30,
@@ -32,42 +37,48 @@ var refSeconds = map[string]float64{
 	"seedance-2-0-fast":     45,
 }
 
-// timing estimates how long tasks take and so when to look at them: rarely
-// early, close to the expected finish, then backing off. The estimate per
-// model, resolution and tier starts from the table (or checks.expected_time)
-// and follows observed create-to-result times.
-type timing struct {
-	s         CheckSettings
-	callbacks bool
+// Settings tune the checks. Zero values mean the defaults.
+type Settings struct {
+	MinInterval time.Duration // never check a task more often
+	MaxInterval time.Duration // never leave a task unchecked longer
+	// ExpectedTime replaces the per-model starting estimate of how long a task
+	// takes from create to result (observed times still refine it).
+	ExpectedTime time.Duration
+	// Callbacks says the upstream tells when a task finishes: checks are then
+	// only a late safety net.
+	Callbacks bool
+}
+
+// Model is the learned timing of one provider. It is safe for concurrent use.
+type Model struct {
+	s Settings
 
 	mu      sync.Mutex
 	learned map[string]time.Duration // EWMA per model|resolution|tier
 }
 
-func newTiming(s CheckSettings, callbacks bool) *timing {
+// New returns a Model with the defaults filled in.
+func New(s Settings) *Model {
 	if s.MinInterval <= 0 {
-		s.MinInterval = defaultMinInterval
+		s.MinInterval = DefaultMinInterval
 	}
 	if s.MaxInterval <= 0 {
-		s.MaxInterval = max(defaultMaxInterval, s.MinInterval)
+		s.MaxInterval = max(DefaultMaxInterval, s.MinInterval)
 	}
-	if s.ReconcileAfter <= 0 {
-		s.ReconcileAfter = defaultReconcileAfter
-	}
-	if s.BatchSize <= 0 {
-		s.BatchSize = maxPageSize
-	}
-	return &timing{s: s, callbacks: callbacks, learned: map[string]time.Duration{}}
+	return &Model{s: s, learned: map[string]time.Duration{}}
 }
 
-func timingKey(t *task.Task) string {
+// MinInterval is the shortest delay between two looks at a task.
+func (tm *Model) MinInterval() time.Duration { return tm.s.MinInterval }
+
+func key(t *task.Task) string {
 	return t.Model + "|" + t.Request.Resolution + "|" + t.Request.ServiceTier
 }
 
-// expected is how long t should take from create to result.
-func (tm *timing) expected(t *task.Task) time.Duration {
+// Expected is how long t should take from create to result.
+func (tm *Model) Expected(t *task.Task) time.Duration {
 	tm.mu.Lock()
-	d, ok := tm.learned[timingKey(t)]
+	d, ok := tm.learned[key(t)]
 	tm.mu.Unlock()
 	if ok {
 		return d
@@ -92,12 +103,12 @@ func (tm *timing) expected(t *task.Task) time.Duration {
 	return min(max(d, 15*time.Second), 2*time.Hour)
 }
 
-// observe learns from a task that took d from create to result.
-func (tm *timing) observe(t *task.Task, d time.Duration) {
+// Observe learns from a task that took d from create to result.
+func (tm *Model) Observe(t *task.Task, d time.Duration) {
 	if d < 0 {
 		return
 	}
-	k := timingKey(t)
+	k := key(t)
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	old, ok := tm.learned[k]
@@ -108,16 +119,16 @@ func (tm *timing) observe(t *task.Task, d time.Duration) {
 	tm.learned[k] = old + (d-old)/4
 }
 
-// next is when t should be checked again, at age since its create. Times are
+// Next is when t should be checked again, at age since its create. Times are
 // rounded up to a grain of up to half the delay, so that tasks of similar age
 // fall due at the same instant and share one list call.
-func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Time {
-	e := tm.expected(t)
+func (tm *Model) Next(t *task.Task, age time.Duration, now time.Time) time.Time {
+	e := tm.Expected(t)
 	var d time.Duration
 	switch {
-	case tm.callbacks && age < 2*e+callbackGrace:
+	case tm.s.Callbacks && age < 2*e+callbackGrace:
 		d = 2*e + callbackGrace - age // callbacks tell; checks are the safety net
-	case tm.callbacks:
+	case tm.s.Callbacks:
 		d = max(e/2, callbackGrace)
 	case age < e:
 		d = e - age
@@ -127,11 +138,11 @@ func (tm *timing) next(t *task.Task, age time.Duration, now time.Time) time.Time
 	d = min(max(d, tm.s.MinInterval), tm.s.MaxInterval)
 	// Never finer than half the shortest interval: below that, lining tasks
 	// up saves more requests than the extra wait costs.
-	return align(now.Add(d), max(d/4, tm.s.MinInterval/2))
+	return Align(now.Add(d), max(d/4, tm.s.MinInterval/2))
 }
 
-// align rounds at up to the largest grain not above most.
-func align(at time.Time, most time.Duration) time.Time {
+// Align rounds at up to the largest grain not above most.
+func Align(at time.Time, most time.Duration) time.Time {
 	grain := grains[0]
 	for _, g := range grains {
 		if g <= most {
@@ -149,9 +160,9 @@ func align(at time.Time, most time.Duration) time.Time {
 var grains = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 250 * time.Millisecond,
 	500 * time.Millisecond, time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second}
 
-// progress estimates a running task's percent done.
-func (tm *timing) progress(t *task.Task, age time.Duration) int {
-	e := tm.expected(t)
+// Progress estimates a running task's percent done.
+func (tm *Model) Progress(t *task.Task, age time.Duration) int {
+	e := tm.Expected(t)
 	if e <= 0 {
 		return 50
 	}
