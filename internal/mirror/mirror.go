@@ -4,7 +4,8 @@
 // (and UpstreamFrameURL) set and no files; the scheduler then keeps the task
 // running at 99% and claims it for a mirror step (due time, lease) until the
 // copy works, or until the URLs have stopped working (ResultUnavailable).
-// The step also makes the thumbnail: a still of the copied video.
+// Right after the success is recorded the step makes the thumbnail, a still
+// of the copied video (Thumbnail).
 package mirror
 
 import (
@@ -58,7 +59,7 @@ type Config struct {
 	MaxConcurrent int
 	// FFmpegPath makes thumbnails ("" means ffmpeg from PATH).
 	FFmpegPath string
-	// WorkDir holds the video while its thumbnail is made ("" means the system's).
+	// WorkDir holds a video while its thumbnail is made ("" means the system's).
 	WorkDir string
 	// MinRetry is the shortest delay before a failed copy is tried again (default 2 s).
 	MinRetry time.Duration
@@ -109,7 +110,7 @@ func (m *Mirror) Step(ctx context.Context, t *task.Task) provider.Update {
 	if res.UpstreamDoneAt != nil {
 		done = *res.UpstreamDoneAt
 	}
-	video, frame, thumb, err := m.copy(ctx, t, &res)
+	video, frame, err := m.copy(ctx, t, &res)
 	if err != nil {
 		since := max(now.Sub(done), 0)
 		if since > Deadline || (errors.Is(err, errGone) && since > goneGrace) {
@@ -125,41 +126,29 @@ func (m *Mirror) Step(ctx context.Context, t *task.Task) provider.Update {
 		}}
 	}
 	return provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: &res, Usage: t.Usage,
-		Video: video, LastFrame: frame, Thumbnail: thumb}
+		Video: video, LastFrame: frame}
 }
 
-// copy copies the video and the last frame, and makes the thumbnail. The
-// files stream through (constant memory), through the SSRF-guarded client,
-// and are refused when larger than the limits, shorter than their
-// Content-Length, or not what they claim to be. A thumbnail that cannot be
-// made is left out (logged): the video is what the client asked for.
-func (m *Mirror) copy(ctx context.Context, t *task.Task, res *task.Result) (video, frame, thumb *task.File, err error) {
+// copy copies the video and the last frame. The files stream through
+// (constant memory), through the SSRF-guarded client, and are refused when
+// larger than the limits, shorter than their Content-Length, or not what they
+// claim to be.
+func (m *Mirror) copy(ctx context.Context, t *task.Task, res *task.Result) (video, frame *task.File, err error) {
 	select {
 	case m.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 	defer func() { <-m.slots }()
-	local, err := os.CreateTemp(m.c.WorkDir, "seedgate-mirror-*.mp4")
-	if err != nil {
-		return nil, nil, nil, fmt.Errorf("mirror: %w", err)
-	}
-	defer func() { local.Close(); os.Remove(local.Name()) }()
-	if video, err = m.copyFile(ctx, t, res.UpstreamVideoURL, resultVideo, res, local); err != nil {
-		return nil, nil, nil, err
+	if video, err = m.copyFile(ctx, t, res.UpstreamVideoURL, resultVideo, res); err != nil {
+		return nil, nil, err
 	}
 	if res.UpstreamFrameURL != "" {
-		if frame, err = m.copyFile(ctx, t, res.UpstreamFrameURL, resultFrame, res, nil); err != nil {
-			return nil, nil, nil, err
+		if frame, err = m.copyFile(ctx, t, res.UpstreamFrameURL, resultFrame, res); err != nil {
+			return nil, nil, err
 		}
 	}
-	if err := local.Close(); err == nil {
-		thumb, err = m.thumbnail(ctx, t, local.Name())
-		if err != nil {
-			m.log.Warn("no thumbnail for the result", "task", t.ID, "err", err)
-		}
-	}
-	return video, frame, thumb, nil
+	return video, frame, nil
 }
 
 type resultKind struct {
@@ -171,7 +160,7 @@ var (
 	resultFrame = resultKind{"last_frame", "last_frame.png", "image"}
 )
 
-func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk resultKind, res *task.Result, also io.Writer) (*task.File, error) {
+func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk resultKind, res *task.Result) (*task.File, error) {
 	limit := int64(maxFrameBytes)
 	if rk.kind == "video" {
 		limit = m.c.MaxVideoBytes
@@ -192,12 +181,8 @@ func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk r
 		return nil, fmt.Errorf("download %s: the upstream sent something else (%q…)", rk.what, head)
 	}
 	h := sha256.New()
-	w := io.Writer(h)
-	if also != nil {
-		w = io.MultiWriter(h, also)
-	}
-	key := "results/" + t.ID + "/" + rk.name
-	n, err := m.c.Blobs.Put(ctx, key, io.TeeReader(br, w))
+	key := resultKey(t.ID, rk.name)
+	n, err := m.c.Blobs.Put(ctx, key, io.TeeReader(br, h))
 	if err != nil {
 		return nil, fmt.Errorf("store %s: %w", rk.what, redact(err))
 	}
@@ -216,9 +201,29 @@ func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk r
 	return f, nil
 }
 
-// thumbnail stores a still of the video at path.
-func (m *Mirror) thumbnail(ctx context.Context, t *task.Task, path string) (*task.File, error) {
-	img, err := media.Still(ctx, m.c.FFmpegPath, path)
+// Thumbnail makes a still of t's mirrored video and stores it as a file
+// (not yet recorded: the caller records it and sets Result.ThumbnailFileID).
+// The scheduler calls it after it recorded the success, so that clients get
+// the video without waiting for ffmpeg.
+func (m *Mirror) Thumbnail(ctx context.Context, t *task.Task) (*task.File, error) {
+	obj, err := m.c.Blobs.Open(ctx, resultKey(t.ID, resultVideo.name))
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: open video: %w", err)
+	}
+	defer obj.Close()
+	local, err := os.CreateTemp(m.c.WorkDir, "seedgate-still-*.mp4")
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	defer os.Remove(local.Name())
+	_, err = io.Copy(local, obj)
+	if cerr := local.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("thumbnail: %w", err)
+	}
+	img, err := media.Still(ctx, m.c.FFmpegPath, local.Name())
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +231,7 @@ func (m *Mirror) thumbnail(ctx context.Context, t *task.Task, path string) (*tas
 	if err != nil {
 		return nil, fmt.Errorf("thumbnail: %w", err)
 	}
-	key := "results/" + t.ID + "/thumbnail.jpg"
+	key := resultKey(t.ID, "thumbnail.jpg")
 	n, err := m.c.Blobs.Put(ctx, key, bytes.NewReader(img))
 	if err != nil {
 		return nil, fmt.Errorf("store thumbnail: %w", err)
@@ -239,6 +244,8 @@ func (m *Mirror) thumbnail(ctx context.Context, t *task.Task, path string) (*tas
 		CreatedAt: m.c.Now().UTC().Truncate(time.Millisecond),
 	}, nil
 }
+
+func resultKey(taskID, name string) string { return "results/" + taskID + "/" + name }
 
 // sniffResult checks a result's first bytes: an MP4/MOV for the video, a PNG
 // (or JPEG) for the last frame.

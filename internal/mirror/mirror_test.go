@@ -141,7 +141,8 @@ func TestMirrorRetriesThenSucceeds(t *testing.T) {
 	require.Equal(t, fakeMP4, read(t, e.blobs, got.Video.BlobKey))
 	require.EqualValues(t, 10, got.Usage.TotalTokens)
 	require.Equal(t, 2.0, got.Result.Duration)
-	require.Nil(t, got.Thumbnail, "no still of something that is not a real video")
+	_, err := e.m.Thumbnail(context.Background(), tk)
+	require.Error(t, err, "no still of something that is not a real video")
 }
 
 func TestMirrorRefusesBadFiles(t *testing.T) {
@@ -216,13 +217,15 @@ func TestMirrorMakesThumbnail(t *testing.T) {
 	require.NoError(t, err)
 	e := newEnv(t, nil)
 	srv := resultServer(t, video, pngBytes(t, 320, 180), false)
-	got := e.m.Step(context.Background(), pendingTask(srv.URL, "/video.mp4", 0))
+	tk := pendingTask(srv.URL, "/video.mp4", 0)
+	got := e.m.Step(context.Background(), tk)
 	require.Equal(t, task.StatusSucceeded, got.Status, "%+v", got.Error)
-	require.NotNil(t, got.Thumbnail)
-	require.Equal(t, FileID("cgt-gw", "thumbnail"), got.Thumbnail.ID)
-	require.Equal(t, "image/jpeg", got.Thumbnail.ContentType)
-	cfg, err := jpeg.DecodeConfig(bytes.NewReader(read(t, e.blobs, got.Thumbnail.BlobKey)))
+	thumb, err := e.m.Thumbnail(context.Background(), tk)
+	require.NoError(t, err)
+	require.Equal(t, FileID("cgt-gw", "thumbnail"), thumb.ID)
+	require.Equal(t, "image/jpeg", thumb.ContentType)
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(read(t, e.blobs, thumb.BlobKey)))
 	require.NoError(t, err)
 	require.Equal(t, []int{320, 180}, []int{cfg.Width, cfg.Height})
-	require.Equal(t, []int{320, 180}, []int{got.Thumbnail.Width, got.Thumbnail.Height})
+	require.Equal(t, []int{320, 180}, []int{thumb.Width, thumb.Height})
 }

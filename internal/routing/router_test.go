@@ -238,14 +238,16 @@ func TestClassifyStatus(t *testing.T) {
 	}
 }
 
-// BenchmarkPick is one create's choice among 4 channels of 8 keys with room.
+// BenchmarkPick is one create's choice among 4 channels of 8 keys with room,
+// 100 creates a second (a clock that moves 10 ms a create).
 func BenchmarkPick(b *testing.B) {
+	clk := &clock{now: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)}
 	r := newRouter(b, `channels:
-  - {name: a, base_url: 'http://127.0.0.1:1/api/v3', keys: [a1, a2, a3, a4, a5, a6, a7, a8], priority: 1, concurrency: 100000, rpm: 0}
-  - {name: b, base_url: 'http://127.0.0.1:1/api/v3', keys: [b1, b2, b3, b4, b5, b6, b7, b8], priority: 1, concurrency: 100000}
-  - {name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [c1, c2, c3, c4, c5, c6, c7, c8], concurrency: 100000}
-  - {name: d, base_url: 'http://127.0.0.1:1/api/v3', keys: [d1, d2, d3, d4, d5, d6, d7, d8], concurrency: 100000}
-`, nil, nil)
+  - {name: a, base_url: 'http://127.0.0.1:1/api/v3', keys: [a1, a2, a3, a4, a5, a6, a7, a8], priority: 1, concurrency: 100000, rpm: 100000}
+  - {name: b, base_url: 'http://127.0.0.1:1/api/v3', keys: [b1, b2, b3, b4, b5, b6, b7, b8], priority: 1, concurrency: 100000, rpm: 100000}
+  - {name: c, base_url: 'http://127.0.0.1:1/api/v3', keys: [c1, c2, c3, c4, c5, c6, c7, c8], concurrency: 100000, rpm: 100000}
+  - {name: d, base_url: 'http://127.0.0.1:1/api/v3', keys: [d1, d2, d3, d4, d5, d6, d7, d8], concurrency: 100000, rpm: 100000}
+`, clk, nil)
 	m := mustModel(b, "seedance-1-0-pro-fast")
 	ctx := context.Background()
 	for b.Loop() {
@@ -254,5 +256,6 @@ func BenchmarkPick(b *testing.B) {
 			b.Fatal("no key", err)
 		}
 		r.Release("t")
+		clk.add(10 * time.Millisecond)
 	}
 }

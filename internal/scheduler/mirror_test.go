@@ -16,11 +16,18 @@ import (
 type fakeMirror struct {
 	steps   chan *task.Task
 	answers chan provider.Update
+	thumbs  chan *task.Task // tasks a thumbnail was asked for, as recorded
 }
 
 func (m *fakeMirror) Step(ctx context.Context, t *task.Task) provider.Update {
 	m.steps <- t
 	return <-m.answers
+}
+
+func (m *fakeMirror) Thumbnail(ctx context.Context, t *task.Task) (*task.File, error) {
+	m.thumbs <- t
+	return &task.File{ID: "file-thumb", Kind: "image", Purpose: "output", ContentType: "image/jpeg", BlobKey: "results/" + t.ID + "/thumbnail.jpg",
+		TaskID: t.ID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}, nil
 }
 
 // A result left at upstream URLs is copied by a mirror step of its own: the
@@ -30,7 +37,7 @@ func TestMirrorIsAStepOfItsOwn(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.fake.checkSteps = []task.Status{task.StatusSucceeded}
-	m := &fakeMirror{steps: make(chan *task.Task), answers: make(chan provider.Update)}
+	m := &fakeMirror{steps: make(chan *task.Task), answers: make(chan provider.Update), thumbs: make(chan *task.Task)}
 	s := New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": b.fake}, Hub: b.hub, Owner: "a",
 		Workers: 4, Lease: time.Minute, PollInterval: 20 * time.Millisecond, CheckInterval: 5 * time.Millisecond, Mirror: m})
 	b.addTask(t, "t1", time.Hour)
@@ -59,15 +66,23 @@ func TestMirrorIsAStepOfItsOwn(t *testing.T) {
 	res := *step.Result
 	video := &task.File{ID: "file-video", Kind: "video", Purpose: "output", ContentType: "video/mp4", BlobKey: "results/t1/video.mp4",
 		TaskID: "t1", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	thumb := &task.File{ID: "file-thumb", Kind: "image", Purpose: "output", ContentType: "image/jpeg", BlobKey: "results/t1/thumbnail.jpg",
-		TaskID: "t1", CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
-	m.answers <- provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: &res, Usage: step.Usage, Video: video, Thumbnail: thumb}
+	m.answers <- provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: &res, Usage: step.Usage, Video: video}
 
-	got := waitStatus(t, b.store, "t1", task.StatusSucceeded)
+	// The success is recorded before the thumbnail is made: clients get the
+	// video without waiting for ffmpeg.
+	asked := <-m.thumbs
+	require.Equal(t, "file-video", asked.Result.VideoFileID)
+	got, err := b.store.GetTask(context.Background(), "t1")
+	require.NoError(t, err)
+	require.Equal(t, task.StatusSucceeded, got.Status)
 	require.Nil(t, got.Error)
 	require.Equal(t, "file-video", got.Result.VideoFileID)
-	require.Equal(t, "file-thumb", got.Result.ThumbnailFileID)
 	require.EqualValues(t, 38800, got.Usage.TotalTokens)
+	require.Eventually(t, func() bool {
+		got, err = b.store.GetTask(context.Background(), "t1")
+		return err == nil && got.Result.ThumbnailFileID == "file-thumb"
+	}, 10*time.Second, 5*time.Millisecond, "the thumbnail is recorded on the task")
+	require.Equal(t, task.StatusSucceeded, got.Status)
 	for _, id := range []string{"file-video", "file-thumb"} {
 		f, err := b.store.GetFile(context.Background(), id)
 		require.NoError(t, err, id)
@@ -83,7 +98,7 @@ func TestMirrorGivesUp(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	b.fake.checkSteps = []task.Status{task.StatusSucceeded}
-	m := &fakeMirror{steps: make(chan *task.Task, 1), answers: make(chan provider.Update, 1)}
+	m := &fakeMirror{steps: make(chan *task.Task, 1), answers: make(chan provider.Update, 1), thumbs: make(chan *task.Task)}
 	m.answers <- provider.Update{Status: task.StatusFailed, Error: &task.Error{Code: task.CodeUpstream, UpstreamCode: "ResultUnavailable", Message: "gone"}}
 	s := New(Config{Store: b.store, Providers: map[string]provider.Provider{"fake": b.fake}, Hub: b.hub, Owner: "a",
 		Workers: 4, Lease: time.Minute, PollInterval: 20 * time.Millisecond, CheckInterval: 5 * time.Millisecond, Mirror: m})

@@ -57,7 +57,11 @@ type Config struct {
 // Mirror runs the mirror step of a task whose result waits at upstream URLs
 // (mirror.Mirror).
 type Mirror interface {
+	// Step copies the result: success with the files, a retry (running, with
+	// the reason and when), or failure.
 	Step(ctx context.Context, t *task.Task) provider.Update
+	// Thumbnail makes a still of the copied video, once the success is recorded.
+	Thumbnail(ctx context.Context, t *task.Task) (*task.File, error)
 }
 
 // Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
@@ -69,6 +73,9 @@ type Scheduler struct {
 	loop *claimloop.Loop
 	// batchers are the providers that check tasks in batches (provider.BatchChecker).
 	batchers []string
+
+	thumbOnce sync.Once
+	thumbs    chan *task.Task // successes waiting for their thumbnail (queueThumbnail)
 
 	mu       sync.Mutex
 	inflight map[string]bool      // tasks this instance is working on
@@ -293,12 +300,70 @@ func (s *Scheduler) mirrorDue(t *task.Task) bool {
 }
 
 // mirror runs the mirror step and records its outcome like a status check's.
+// Once the success is recorded it makes the thumbnail: clients get the video
+// without waiting for ffmpeg.
 func (s *Scheduler) mirror(ctx context.Context, t *task.Task) {
 	u := s.c.Mirror.Step(ctx, t)
 	if u.Status.Terminal() && u.Status != task.StatusSucceeded {
 		t.Result, t.Usage = nil, nil // no result reached the gateway
 	}
-	s.record(ctx, t, u, nil)
+	if s.record(ctx, t, u, nil) && t.Status == task.StatusSucceeded && t.Result.ThumbnailFileID == "" {
+		s.queueThumbnail(ctx, t)
+	}
+}
+
+// thumbnailQueue bounds the successes waiting for their thumbnail.
+const thumbnailQueue = 10000
+
+// queueThumbnail hands a recorded success to the thumbnailer: one ffmpeg at
+// a time, off the worker slots, so that a burst of results neither waits
+// for its stills nor lets them starve the copies and checks of other tasks.
+func (s *Scheduler) queueThumbnail(ctx context.Context, t *task.Task) {
+	s.thumbOnce.Do(func() {
+		s.thumbs = make(chan *task.Task, thumbnailQueue)
+		s.wg.Add(1)
+		go s.thumbnailer(ctx)
+	})
+	select {
+	case s.thumbs <- t:
+	default:
+		s.log.Warn("no thumbnail for the result: too many waiting", "task", t.ID)
+	}
+}
+
+// thumbnailer makes the queued thumbnails until the scheduler stops; those
+// still queued then get none.
+func (s *Scheduler) thumbnailer(ctx context.Context) {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case t := <-s.thumbs:
+			s.thumbnail(ctx, t)
+		}
+	}
+}
+
+// thumbnail records a still of t's mirrored video. Without one (ffmpeg
+// failed, the process stopped) the task keeps its video and has no thumbnail.
+func (s *Scheduler) thumbnail(ctx context.Context, t *task.Task) {
+	f, err := s.c.Mirror.Thumbnail(ctx, t)
+	if err == nil {
+		f.Tenant = t.Tenant
+		if err = s.c.Store.CreateFile(ctx, f); errors.Is(err, store.ErrConflict) {
+			err = nil
+		}
+	}
+	if err == nil {
+		// t was published: change a copy.
+		c, r := *t, *t.Result
+		r.ThumbnailFileID, c.Result = f.ID, &r
+		err = s.c.Store.UpdateTask(ctx, &c) // a conflict: the client deleted or changed it meanwhile
+	}
+	if err != nil {
+		s.log.Warn("no thumbnail for the result", "task", t.ID, "err", err)
+	}
 }
 
 func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task) {
@@ -306,30 +371,28 @@ func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task
 	s.record(ctx, t, u, err)
 }
 
-// record applies what a status check learned (or its failure) to t.
-func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update, err error) {
+// record applies what a status check learned (or its failure) to t, and
+// reports whether it was saved.
+func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update, err error) bool {
 	if err != nil {
 		s.stepFailed(ctx, t, err)
-		return
+		return false
 	}
 	now := s.c.Now().UTC().Truncate(time.Millisecond)
 	t.Attempts = 0
 	switch u.Status {
 	case task.StatusSucceeded:
 		if s.c.Mirror != nil && u.Video == nil && mirror.Pending(u.Result) {
-			s.awaitMirror(ctx, t, u, now)
-			return
+			return s.awaitMirror(ctx, t, u, now)
 		}
 		if err := s.recordOutputs(ctx, t, u); err != nil {
 			s.retryLater(ctx, t, err, 0)
-			return
+			return false
 		}
 		t.Result, t.Usage, t.Progress = u.Result, u.Usage, 100
-		s.finish(ctx, t, task.StatusSucceeded, nil)
-		return
+		return s.finish(ctx, t, task.StatusSucceeded, nil)
 	case task.StatusFailed, task.StatusCancelled, task.StatusExpired:
-		s.finish(ctx, t, u.Status, u.Error)
-		return
+		return s.finish(ctx, t, u.Status, u.Error)
 	case task.StatusRunning:
 		if t.StartedAt == nil {
 			t.StartedAt = &now
@@ -357,25 +420,29 @@ func (s *Scheduler) record(ctx context.Context, t *task.Task, u provider.Update,
 	if changed {
 		t.UpdatedAt = now
 	}
-	if s.save(ctx, t) && changed {
+	saved := s.save(ctx, t)
+	if saved && changed {
 		s.c.Hub.Publish(t)
 	}
+	return saved
 }
 
 // awaitMirror records a success whose result is still at upstream URLs: the
 // task stays running at 99% with the result noted (mirror.Pending), due now
 // for its mirror step.
-func (s *Scheduler) awaitMirror(ctx context.Context, t *task.Task, u provider.Update, now time.Time) {
+func (s *Scheduler) awaitMirror(ctx context.Context, t *task.Task, u provider.Update, now time.Time) bool {
 	if t.StartedAt == nil {
 		t.StartedAt = &now
 	}
 	t.Status, t.Progress, t.Error = task.StatusRunning, 99, nil
 	t.Result, t.Usage = u.Result, u.Usage
 	t.UpdatedAt, t.NextCheckAt = now, &now
-	if s.save(ctx, t) {
-		s.c.Hub.Publish(t)
-		s.Wake()
+	if !s.save(ctx, t) {
+		return false
 	}
+	s.c.Hub.Publish(t)
+	s.Wake()
+	return true
 }
 
 // recordOutputs stores the file rows of outputs the provider already put in blob storage.
@@ -415,15 +482,18 @@ func (s *Scheduler) expire(ctx context.Context, p provider.Provider, t *task.Tas
 		Message: fmt.Sprintf("the task did not finish within execution_expires_after (%ds)", t.Request.ExpiresAfter())})
 }
 
-// finish moves t to a terminal status and releases it.
-func (s *Scheduler) finish(ctx context.Context, t *task.Task, st task.Status, e *task.Error) {
+// finish moves t to a terminal status and releases it; it reports whether
+// that was saved.
+func (s *Scheduler) finish(ctx context.Context, t *task.Task, st task.Status, e *task.Error) bool {
 	now := s.c.Now().UTC().Truncate(time.Millisecond)
 	t.Status, t.Error = st, e
 	t.UpdatedAt, t.FinishedAt, t.NextCheckAt = now, &now, nil
-	if s.save(ctx, t) {
-		s.log.Info("task finished", "task", t.ID, "status", st)
-		s.c.Hub.Publish(t)
+	if !s.save(ctx, t) {
+		return false
 	}
+	s.log.Info("task finished", "task", t.ID, "status", st)
+	s.c.Hub.Publish(t)
+	return true
 }
 
 // retryLater schedules the same step again with exponential backoff and jitter.

@@ -257,9 +257,11 @@ func TestSucceedsWithMirroredResults(t *testing.T) {
 	frame, err := png.DecodeConfig(bytes.NewReader(g.download(shown.Result.LastFrameURL)))
 	require.NoError(t, err)
 	require.Equal(t, []int{736, 544}, []int{frame.Width, frame.Height})
-	// The mirror step made the thumbnail: a still of the copied video.
-	require.NotEmpty(t, res.ThumbnailFileID)
-	thumb, err := jpeg.DecodeConfig(bytes.NewReader(g.download(g.app.Service.FileURL(res.ThumbnailFileID))))
+	// The mirror step made the thumbnail, a still of the copied video, right
+	// after it recorded the success.
+	g.waitFor("thumbnail", func() bool { return g.get(tk.ID).Result.ThumbnailFileID != "" })
+	thumbID := g.get(tk.ID).Result.ThumbnailFileID
+	thumb, err := jpeg.DecodeConfig(bytes.NewReader(g.download(g.app.Service.FileURL(thumbID))))
 	require.NoError(t, err)
 	require.Equal(t, []int{736, 544}, []int{thumb.Width, thumb.Height})
 	require.Contains(t, g.logs.String(), `providers="ark(1 channel, 1 key)"`, "the startup log names the real provider")
