@@ -74,8 +74,7 @@ type Scheduler struct {
 	// batchers are the providers that check tasks in batches (provider.BatchChecker).
 	batchers []string
 
-	thumbOnce sync.Once
-	thumbs    chan *task.Task // successes waiting for their thumbnail (queueThumbnail)
+	thumbs chan *task.Task // successes waiting for their thumbnail (queueThumbnail)
 
 	mu       sync.Mutex
 	inflight map[string]bool      // tasks this instance is working on
@@ -106,7 +105,8 @@ func New(c Config) *Scheduler {
 		c.CheckBatchSize = 500
 	}
 	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), inflight: map[string]bool{},
-		nudged: map[string]time.Time{}, toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1)}
+		nudged: map[string]time.Time{}, toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1),
+		thumbs: make(chan *task.Task, thumbnailQueue)}
 	s.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
 		Claim: s.claim, Sleep: s.sleep})
 	for name, p := range c.Providers {
@@ -123,7 +123,11 @@ func (s *Scheduler) Wake() { s.loop.Wake() }
 
 // Start runs the loop until Stop; starting a running scheduler does nothing.
 func (s *Scheduler) Start(ctx context.Context) {
-	s.run.Go(ctx, s.loop.Run, s.flushNudges)
+	run := []func(context.Context){s.loop.Run, s.flushNudges}
+	if s.c.Mirror != nil {
+		run = append(run, s.thumbnailer)
+	}
+	s.run.Go(ctx, run...)
 }
 
 // Stop stops claiming, and waits for steps in progress until ctx ends; steps
@@ -308,7 +312,7 @@ func (s *Scheduler) mirror(ctx context.Context, t *task.Task) {
 		t.Result, t.Usage = nil, nil // no result reached the gateway
 	}
 	if s.record(ctx, t, u, nil) && t.Status == task.StatusSucceeded && t.Result.ThumbnailFileID == "" {
-		s.queueThumbnail(ctx, t)
+		s.queueThumbnail(t)
 	}
 }
 
@@ -318,12 +322,7 @@ const thumbnailQueue = 10000
 // queueThumbnail hands a recorded success to the thumbnailer: one ffmpeg at
 // a time, off the worker slots, so that a burst of results neither waits
 // for its stills nor lets them starve the copies and checks of other tasks.
-func (s *Scheduler) queueThumbnail(ctx context.Context, t *task.Task) {
-	s.thumbOnce.Do(func() {
-		s.thumbs = make(chan *task.Task, thumbnailQueue)
-		s.wg.Add(1)
-		go s.thumbnailer(ctx)
-	})
+func (s *Scheduler) queueThumbnail(t *task.Task) {
 	select {
 	case s.thumbs <- t:
 	default:
@@ -334,7 +333,6 @@ func (s *Scheduler) queueThumbnail(ctx context.Context, t *task.Task) {
 // thumbnailer makes the queued thumbnails until the scheduler stops; those
 // still queued then get none.
 func (s *Scheduler) thumbnailer(ctx context.Context) {
-	defer s.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():
