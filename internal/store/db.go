@@ -132,7 +132,7 @@ func (db *DB) outboxEvent(t *task.Task, version int64) (*WebhookMessage, error) 
 	}
 	at := db.stamp(t.UpdatedAt)
 	return &WebhookMessage{
-		ID: NewMessageID(), TaskID: t.ID, Tenant: t.Tenant, KeyID: t.Request.KeyID, Dialect: t.Dialect,
+		ID: newMessageID(), TaskID: t.ID, Tenant: t.Tenant, KeyID: t.Request.KeyID, Dialect: t.Dialect,
 		URL: t.Request.CallbackURL, Status: t.Status, TaskVersion: version, Snapshot: snap,
 		State: WebhookPending, NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at,
 	}, nil
@@ -146,8 +146,8 @@ func (db *DB) stamp(at time.Time) time.Time {
 	return at
 }
 
-// NewMessageID returns a webhook-id in the Standard Webhooks style.
-func NewMessageID() string {
+// newMessageID returns a webhook-id in the Standard Webhooks style.
+func newMessageID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return "msg_" + hex.EncodeToString(b)

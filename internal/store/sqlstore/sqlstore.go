@@ -83,11 +83,8 @@ func toMillis(t time.Time) int64 { return t.UnixMilli() }
 
 func fromMillis(ms int64) time.Time { return time.UnixMilli(ms).UTC() }
 
-// ToMillis and FromMillis are the time encoding, for adapters.
+// ToMillis is the time encoding, for the adapters' own queries.
 func ToMillis(t time.Time) int64 { return toMillis(t) }
-
-// FromMillis decodes a stored time.
-func FromMillis(ms int64) time.Time { return fromMillis(ms) }
 
 func nullMillis(t *time.Time) *int64 {
 	if t == nil {
