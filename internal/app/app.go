@@ -76,17 +76,14 @@ type listenFunc = func(ctx context.Context, ready func(), changed func(id string
 func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype) (store.Store, listenFunc, error) {
 	o := store.Options{Now: base.Now}
 	if postgres.IsURL(c.DatabaseURL) {
-		d, err := postgres.OpenDriver(ctx, c.DatabaseURL, base.Logger)
+		st, err := postgres.Open(ctx, c.DatabaseURL, base.Logger, o)
 		if err != nil {
 			return nil, nil, err
 		}
-		return store.New(d, o), d.Listen, nil
+		return st, st.Listen, nil
 	}
-	d, err := sqlite.OpenDriver(ctx, c.SQLitePath(), base.Logger)
-	if err != nil {
-		return nil, nil, err
-	}
-	return store.New(d, o), nil, nil
+	st, err := sqlite.Open(ctx, c.SQLitePath(), base.Logger, o)
+	return st, nil, err
 }
 
 // OpenBlobs opens the file storage the config names: S3-compatible storage

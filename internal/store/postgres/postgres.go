@@ -70,13 +70,18 @@ func defaultMaxConns() int32 { return int32(max(16, 4*runtime.GOMAXPROCS(0))) }
 
 // Open connects to the database at rawURL (pgx's URL or key=value form; pool
 // settings such as pool_max_conns and any run-time parameter such as
-// search_path may be given in it) and brings its schema up to date.
-func Open(ctx context.Context, rawURL string, logger *slog.Logger) (*Store, error) {
+// search_path may be given in it) and brings its schema up to date. o, when
+// given, sets the store's options (the gateway's clock).
+func Open(ctx context.Context, rawURL string, logger *slog.Logger, o ...store.Options) (*Store, error) {
 	d, err := OpenDriver(ctx, rawURL, logger)
 	if err != nil {
 		return nil, err
 	}
-	return &Store{DB: store.New(d, store.Options{}), d: d}, nil
+	var opts store.Options
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	return &Store{DB: store.New(d, opts), d: d}, nil
 }
 
 // OpenDriver is Open's driver, for store.New.

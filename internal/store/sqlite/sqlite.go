@@ -57,13 +57,17 @@ var _ store.Driver = (*Driver)(nil)
 // Open opens (creating it and its parent directories if needed) the database
 // at path, brings its schema up to date and returns the store on it. path
 // must name a file: an in-memory database would not be shared between the
-// two pools.
-func Open(ctx context.Context, path string, logger *slog.Logger) (store.Store, error) {
+// two pools. o, when given, sets the store's options (the gateway's clock).
+func Open(ctx context.Context, path string, logger *slog.Logger, o ...store.Options) (store.Store, error) {
 	d, err := OpenDriver(ctx, path, logger)
 	if err != nil {
 		return nil, err
 	}
-	return store.New(d, store.Options{}), nil
+	var opts store.Options
+	if len(o) > 0 {
+		opts = o[0]
+	}
+	return store.New(d, opts), nil
 }
 
 // OpenDriver is Open's driver, for store.New.
