@@ -9,11 +9,9 @@ import (
 	"strings"
 	"time"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
-
-// maxBody is Ark's request body limit (64 MB).
-const maxBody = 64 << 20
 
 // createBody is the create call's JSON body (docs/upstream-ark.md#create-body).
 // Pointers tell "absent" from zero.
@@ -105,11 +103,11 @@ func arkParam(field string) string {
 
 func (s *Server) handleCreate(c *call) reply {
 	now := s.opts.Now()
-	raw, err := io.ReadAll(io.LimitReader(c.r.Body, maxBody+1))
+	raw, err := io.ReadAll(io.LimitReader(c.r.Body, arkproto.MaxBody+1))
 	if err != nil {
 		return errReply(c, http.StatusBadRequest, "InvalidParameter", "", "The request body could not be read.")
 	}
-	if len(raw) > maxBody {
+	if len(raw) > arkproto.MaxBody {
 		return errReply(c, http.StatusBadRequest, "InvalidParameter", "", "The request body exceeds 64 MB.")
 	}
 	var body createBody

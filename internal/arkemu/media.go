@@ -26,11 +26,9 @@ import (
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
-
-// maxImageBytes is Ark's per-image limit (30 MB).
-const maxImageBytes = 30 << 20
 
 // probeImages checks every input image the emulator can see (data URLs always,
 // downloadable URLs when reachable) for format and geometry, and returns the
@@ -113,7 +111,7 @@ func (s *Server) probeImage(ctx context.Context, m *task.Model, u string) (w, h 
 	default:
 		return 0, 0, invalidFormat("The image URL must be http(s), a data URL or an asset.")
 	}
-	if len(data) > maxImageBytes {
+	if len(data) > arkproto.MaxImageBytes {
 		return 0, 0, invalidParam("image_url", "The image is larger than 30 MB.")
 	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
@@ -138,7 +136,7 @@ func (s *Server) download(ctx context.Context, u string) ([]byte, error) {
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("get: status %d", resp.StatusCode)
 	}
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxImageBytes+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, arkproto.MaxImageBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}

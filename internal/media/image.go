@@ -21,11 +21,12 @@ import (
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// MaxImageBytes is the upstream's limit for one input image (docs/upstream-ark.md#input-limits: under 30 MB).
-const MaxImageBytes = 30 << 20
+// MaxImageBytes is the upstream's limit for one input image.
+const MaxImageBytes = arkproto.MaxImageBytes
 
 // MaxImagePixels bounds full decodes, so a tiny file that claims a huge canvas
 // (a decompression bomb) is refused before memory is allocated for it.

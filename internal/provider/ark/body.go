@@ -16,17 +16,9 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/media"
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
-)
-
-// maxCreateBody is the upstream's request body limit (64 MB).
-const maxCreateBody = 64 << 20
-
-// Execution window limits of the create body (spec/ark.md).
-const (
-	minExecutionExpiresAfter = 3600
-	maxExecutionExpiresAfter = 259200
 )
 
 // marker is what lets a create whose answer was lost be found again in the
@@ -216,7 +208,7 @@ func (p *Provider) createBody(t *task.Task, upstreamModel string, content []cont
 	if err != nil {
 		return nil, fmt.Errorf("encode create body: %w", err)
 	}
-	if len(data) > maxCreateBody {
+	if len(data) > arkproto.MaxBody {
 		return nil, task.Errorf(task.CodeInvalidParameter, "content",
 			"the request is %d MB with its images inline, more than the upstream's 64 MB: use fewer or smaller images, or set SEEDGATE_PUBLIC_URL to a public address so images go by URL",
 			len(data)>>20)
@@ -228,12 +220,12 @@ func (p *Provider) createBody(t *task.Task, upstreamModel string, content []cont
 // window counted from the gateway's created time (as Ark counts from its own),
 // but never below the upstream's minimum.
 func executionWindow(t *task.Task, now time.Time) int {
-	want := task.Or(t.Request.ExecutionExpiresAfter, 172800)
+	want := t.Request.ExpiresAfter()
 	left := int(math.Ceil(t.ExpiresAt.Sub(now).Seconds()))
 	if t.ExpiresAt.IsZero() {
 		left = want
 	}
-	return min(max(min(left, want), minExecutionExpiresAfter), maxExecutionExpiresAfter)
+	return min(max(min(left, want), task.MinExecutionExpiresAfter), task.MaxExecutionExpiresAfter)
 }
 
 // publicReachable reports whether a URL's host can be reached from the

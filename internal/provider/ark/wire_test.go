@@ -10,7 +10,7 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Task objects as the spec (spec/ark.md) and seed 001 show them.
+// Task objects as docs/upstream-ark.md#task-object and the ark dialect's reference example show them.
 const (
 	specTask = `{"id":"cgt-2025****","model":"seedance-1-0-pro-250528","status":"succeeded",
  "content":{"video_url":"https://example.com/v.mp4"},"usage":{"completion_tokens":246840,"total_tokens":246840},
