@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/seedgate/seedgate/internal/app"
 	"github.com/seedgate/seedgate/internal/config"
-	"github.com/seedgate/seedgate/internal/dialect/jobs"
 )
 
 const key = "openapi-test-key"
@@ -63,7 +63,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc struct {
 		Paths map[string]map[string]json.RawMessage `json:"paths"`
 	}
-	require.NoError(t, json.Unmarshal(jobs.OpenAPIDocument(), &doc))
+	require.NoError(t, json.Unmarshal(openAPIDocument(t), &doc))
 	var inDoc []string
 	for path, ops := range doc.Paths {
 		for method := range ops {
@@ -110,7 +110,7 @@ func TestConsoleAndOpenAPIServed(t *testing.T) {
 	resp, body := get("GET", "/openapi.json")
 	require.Equal(t, 200, resp.StatusCode)
 	require.Equal(t, "application/json", resp.Header.Get("Content-Type"))
-	require.JSONEq(t, string(jobs.OpenAPIDocument()), body)
+	require.JSONEq(t, string(openAPIDocument(t)), body)
 
 	resp, body = get("GET", "/")
 	require.Equal(t, 200, resp.StatusCode)
@@ -146,4 +146,12 @@ func TestConsoleAndOpenAPIServed(t *testing.T) {
 	require.Equal(t, 401, resp.StatusCode)
 	resp, _ = get("GET", "/v1/models")
 	require.Equal(t, 401, resp.StatusCode)
+}
+
+// openAPIDocument is the document the jobs dialect embeds and serves.
+func openAPIDocument(t *testing.T) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../dialect/jobs/openapi.json")
+	require.NoError(t, err)
+	return b
 }

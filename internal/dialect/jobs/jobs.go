@@ -66,19 +66,6 @@ func toRequest(in *jp.Input) (task.Request, error) {
 	}, nil
 }
 
-// DecodeCreate decodes a create body (exported for the fuzz target and tests).
-func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var cr jp.CreateRequest
-	if err := wire.Unmarshal(body, &cr, true); err != nil {
-		return "", task.Request{}, err
-	}
-	if cr.Input == nil {
-		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "input", "input is required: {\"model\":…,\"input\":{\"prompt\":…}}")
-	}
-	req, err = toRequest(cr.Input)
-	return cr.Model, req, err
-}
-
 // Create is POST /v1/jobs.
 func (h *Handler) Create(w http.ResponseWriter, r *http.Request) {
 	var cr jp.CreateRequest

@@ -12,9 +12,6 @@ import (
 //go:embed openapi.json
 var openAPIDoc []byte
 
-// OpenAPIDocument returns the OpenAPI document's JSON.
-func OpenAPIDocument() []byte { return append([]byte(nil), openAPIDoc...) }
-
 // OpenAPI is GET /openapi.json.
 func OpenAPI(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")

@@ -17,7 +17,7 @@ import (
 func loadDoc(t *testing.T) map[string]any {
 	t.Helper()
 	var doc map[string]any
-	require.NoError(t, json.Unmarshal(OpenAPIDocument(), &doc))
+	require.NoError(t, json.Unmarshal(openAPIDoc, &doc))
 	return doc
 }
 

@@ -60,15 +60,6 @@ type form struct {
 	imageName                    string
 }
 
-// DecodeJSON decodes a JSON create body (exported for the fuzz target).
-func DecodeJSON(body []byte) (model string, req task.Request, err error) {
-	f, err := decodeJSON(body)
-	if err != nil {
-		return "", task.Request{}, err
-	}
-	return f.request()
-}
-
 func decodeJSON(body []byte) (form, error) {
 	var b oa.CreateBody
 	if err := wire.Unmarshal(body, &b, false); err != nil {

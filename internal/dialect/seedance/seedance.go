@@ -49,16 +49,6 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	WriteError(w, r, err)
 }
 
-// DecodeCreate decodes a create body into the model name and request
-// (exported for the fuzz target).
-func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b sp.CreateBody
-	if err := wire.Unmarshal(body, &b, false); err != nil {
-		return "", task.Request{}, ark.ParamsError(err)
-	}
-	return toRequest(&b)
-}
-
 func toRequest(b *sp.CreateBody) (string, task.Request, error) {
 	if strings.TrimSpace(b.Model) == "" {
 		return "", task.Request{}, task.Errorf(task.CodeMissingParameter, "model", "model is required, e.g. doubao-seedance-1-0-pro-250528")

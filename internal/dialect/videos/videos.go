@@ -44,16 +44,6 @@ func (h *Handler) WriteError(w http.ResponseWriter, r *http.Request, err error) 
 	WriteError(w, r, err)
 }
 
-// DecodeCreate decodes a create body into the model name and request
-// (exported for the fuzz target).
-func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b vp.CreateBody
-	if err := wire.Unmarshal(body, &b, false); err != nil {
-		return "", task.Request{}, err
-	}
-	return toRequest(&b)
-}
-
 func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 	var r task.Request
 	if b.Model == nil || strings.TrimSpace(*b.Model) == "" {

@@ -266,16 +266,6 @@ type createRequest struct {
 	Params
 }
 
-// DecodeCreate decodes a create body into the model name and request. Every
-// error is a *task.Error naming the body's field.
-func DecodeCreate(body []byte) (model string, req task.Request, err error) {
-	var b createRequest
-	if err := wire.Unmarshal(body, &b, false); err != nil {
-		return "", task.Request{}, ParamsError(err)
-	}
-	return b.request()
-}
-
 // DecodeCreateRequest is DecodeCreate reading r's body within maxBytes.
 func DecodeCreateRequest(w http.ResponseWriter, r *http.Request, maxBytes int64) (model string, req task.Request, err error) {
 	var b createRequest
