@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
-	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
+	"github.com/seedgate/seedgate/internal/service/servicetest"
 )
 
 // Keys, tenants and budgets through every dialect (issue 6).
@@ -515,7 +515,7 @@ func TestConcurrentSubmissionsSQLite(t *testing.T) {
 func TestConcurrentSubmissionsPostgres(t *testing.T) {
 	t.Parallel()
 	concurrentSubmissions(t, dialecttest.Start(t, "SEEDGATE_ADMIN_KEY="+adminKey, "SEEDGATE_SANDBOX_QUEUE_DELAY=1h",
-		"SEEDGATE_DATABASE_URL="+pgtest.Schema(t)))
+		"SEEDGATE_DATABASE_URL="+servicetest.PostgresURL(t)))
 }
 
 func concurrentSubmissions(t *testing.T, g *dialecttest.Gateway) {

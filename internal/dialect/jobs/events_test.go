@@ -5,7 +5,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/service/servicetest"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -22,9 +21,7 @@ import (
 // client has fully seen answers 204.
 func TestEventsKeepAlive(t *testing.T) {
 	t.Parallel()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "seedgate.db"), nil)
-	require.NoError(t, err)
-	t.Cleanup(func() { st.Close() })
+	st := servicetest.SQLite(t)
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for id, status := range map[string]task.Status{"cgt-quiet": task.StatusQueued, "cgt-done": task.StatusSucceeded} {
 		require.NoError(t, st.CreateTask(context.Background(), &task.Task{ID: id, Dialect: Dialect, Model: "seedance-1-0-pro",

@@ -4,24 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/service"
-	"github.com/seedgate/seedgate/internal/store"
-	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/service/servicetest"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -49,97 +43,13 @@ func FuzzDecodeJobs(f *testing.F) {
 	})
 }
 
-// memFiles keeps file rows and blobs in memory, so a fuzz execution costs no
-// fsync (the SQLite store is there for the rest of the interface).
-type memFiles struct {
-	store.Store
-	mu    sync.Mutex
-	rows  map[string]*task.File
-	blobs map[string][]byte
-}
-
-func (m *memFiles) CreateFile(_ context.Context, f *task.File) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.rows[f.ID]; ok {
-		return store.ErrConflict
-	}
-	c := *f
-	m.rows[f.ID] = &c
-	return nil
-}
-
-func (m *memFiles) GetFile(_ context.Context, id string) (*task.File, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	f, ok := m.rows[id]
-	if !ok {
-		return nil, store.ErrNotFound
-	}
-	c := *f
-	return &c, nil
-}
-
-func (m *memFiles) DeleteFile(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.rows, id)
-	return nil
-}
-
-func (m *memFiles) count() (rows, blobs int) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.rows), len(m.blobs)
-}
-
-// memBlobs is the blob.Store side of memFiles.
-type memBlobs struct{ m *memFiles }
-
-func (b memBlobs) Put(_ context.Context, key string, r io.Reader) (int64, error) {
-	data, err := io.ReadAll(r)
-	if err != nil {
-		return 0, err
-	}
-	b.m.mu.Lock()
-	b.m.blobs[key] = data
-	b.m.mu.Unlock()
-	return int64(len(data)), nil
-}
-
-func (b memBlobs) Open(_ context.Context, key string) (blob.Object, error) {
-	b.m.mu.Lock()
-	data, ok := b.m.blobs[key]
-	b.m.mu.Unlock()
-	if !ok {
-		return nil, blob.ErrNotFound
-	}
-	return memObject{bytes.NewReader(data)}, nil
-}
-
-func (b memBlobs) Delete(_ context.Context, key string) error {
-	b.m.mu.Lock()
-	delete(b.m.blobs, key)
-	b.m.mu.Unlock()
-	return nil
-}
-
-type memObject struct{ *bytes.Reader }
-
-func (memObject) Close() error       { return nil }
-func (o memObject) Size() int64      { return o.Reader.Size() }
-func (memObject) ModTime() time.Time { return time.Time{} }
-
 // FuzzUpload: POST /v1/files/upload with any multipart body (and boundary)
 // answers 200 with a stored file whose content is the recorded size, or a 4xx
 // JSON error and nothing stored; never a 5xx or a panic. The corpus is
 // uploads of the seeds' kinds of input: a first-frame PNG, a video, audio.
 func FuzzUpload(f *testing.F) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(f.TempDir(), "db"), nil)
-	require.NoError(f, err)
-	f.Cleanup(func() { st.Close() })
-	mem := &memFiles{Store: st, rows: map[string]*task.File{}, blobs: map[string][]byte{}}
-	blobs := memBlobs{mem}
+	mem := servicetest.NewMemFiles(f)
+	blobs := mem.Blobs()
 	res, err := media.NewResolver(media.ResolverConfig{PublicURL: "http://gw.test", GetFile: mem.GetFile, Blobs: blobs})
 	require.NoError(f, err)
 	svc := service.New(service.Config{Store: mem, Blobs: blobs, Media: res, MaxUploadBytes: 1 << 20,
@@ -171,12 +81,12 @@ func FuzzUpload(f *testing.F) {
 	f.Add("fuzzboundary", form("image", "../../x.png", "image/png", []byte("not an image")))
 	f.Add("other", form("image", "first.png", "image/png", png))
 	f.Fuzz(func(t *testing.T, boundary string, body []byte) {
-		rowsBefore, blobsBefore := mem.count()
+		rowsBefore, blobsBefore := mem.Count()
 		req := httptest.NewRequest(http.MethodPost, "/v1/files/upload", bytes.NewReader(body))
 		req.Header.Set("Content-Type", "multipart/form-data; boundary="+boundary)
 		w := httptest.NewRecorder()
 		h.Upload(w, req)
-		rows, blobsNow := mem.count()
+		rows, blobsNow := mem.Count()
 		stored, storedBlobs := rows-rowsBefore, blobsNow-blobsBefore
 		switch {
 		case w.Code == http.StatusOK:
