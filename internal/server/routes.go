@@ -34,7 +34,7 @@ func (s *Server) routes() http.Handler {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
 	})
 
-	// Progress, callbacks and safety (issue 5): job events (SSE), webhook deliveries and
+	// Progress, callbacks and safety: job events (SSE), webhook deliveries and
 	// the webhook signing secret. Every create route takes Idempotency-Key (s.idempotent);
 	// the jobs, ark and openai create and get routes take "Prefer: wait=N" (s.createThenWait,
 	// s.waitThenGet).
@@ -44,7 +44,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /v1/webhooks/secret", s.authed(j, j.WebhookSecret))
 	mux.Handle("POST /v1/webhooks/secret/rotate", s.authed(j, j.RotateWebhookSecret))
 
-	// People's interfaces (issue 8): the model catalog for clients and the console's playground.
+	// People's interfaces: the model catalog for clients and the console's playground.
 	mux.Handle("GET /v1/models", s.authed(j, j.Models))
 	mux.Handle("GET /v1/models/{id}", s.authed(j, j.Model))
 	// … the OpenAPI document of the native API, and the web console: its page at exactly
@@ -54,7 +54,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", con.Index)
 	mux.HandleFunc("GET /console/", con.Asset)
 
-	// Client dialects (issue 4): the official Ark API and the reseller dialects, over the same tasks.
+	// Client dialects: the official Ark API and the reseller dialects, over the same tasks.
 	a := ark.New(s.svc, ark.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
 	for _, prefix := range []string{"/api/v3", "/byteplus/v3"} {
 		mux.Handle("POST "+prefix+"/contents/generations/tasks", s.authed(a, s.createThenWait(s.idempotent(a, a.Create), a.Get)))
@@ -92,7 +92,7 @@ func (s *Server) routes() http.Handler {
 	rs := responses.New(s.svc, responses.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
 	mux.Handle("POST /v1/responses", s.authed(rs, s.idempotentWhen(rs, rs.Handle, responsesSubmit)))
 
-	// Keys, tenants and budgets (issue 6): the caller's usage, and the admin API (admin
+	// Keys, tenants and budgets: the caller's usage, and the admin API (admin
 	// scope, see requiredScope; every change is recorded in the audit log).
 	adm := errorWriter(admin.WriteError)
 	ad := &admin.Handler{Store: s.store, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
@@ -116,7 +116,7 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /admin/v1/audit", s.authed(adm, ad.Audit))
 	mux.Handle("GET /admin/v1/prices", s.authed(adm, ad.PriceTable))
 
-	// Upstream channels (issue 3): Ark's callbacks (provider/ark CallbackPath). No API key:
+	// Upstream channels: Ark's callbacks (provider/ark CallbackPath). No API key:
 	// the URL carries an HMAC of the task id, and a callback only makes the task's next
 	// status check happen now.
 	if s.cfg.ArkCallbacks != nil {

@@ -25,7 +25,7 @@ type Config struct {
 	MaxBodyBytes int64
 	// Keys authenticates API keys; nil means the gateway is open to anyone.
 	Keys auth.StaticKeys
-	// Keyring authenticates the admin, static and stored keys (issue 6); nil:
+	// Keyring authenticates the admin, static and stored keys; nil:
 	// one is made from Keys and the store.
 	Keyring *auth.Keyring
 	// Prices is the price table of budgets kept in a currency (nil: tokens).

@@ -34,7 +34,7 @@ func DecodeError(data []byte) (e APIError, ok bool) {
 }
 
 // ErrorTable maps every error code to Ark's status and code (the upstream's
-// error table; docs/upstream-ark.md "Errors").
+// error table).
 var ErrorTable = wire.ErrorTable{
 	task.CodeInvalidParameter: {Status: http.StatusBadRequest, Code: "InvalidParameter"},
 	task.CodeMissingParameter: {Status: http.StatusBadRequest, Code: "MissingParameter"},
