@@ -79,7 +79,9 @@ func (f *fakeWebhooks) Retry(_ context.Context, taskID, msgID string) (*store.We
 	return nil, task.Errorf(task.CodeNotFound, "delivery_id", "no delivery %s", msgID)
 }
 
-func (f *fakeWebhooks) Secret(context.Context, string) (store.WebhookSecret, error) { return f.secret, nil }
+func (f *fakeWebhooks) Secret(context.Context, string) (store.WebhookSecret, error) {
+	return f.secret, nil
+}
 
 func (f *fakeWebhooks) RotateSecret(_ context.Context, keyID string) (store.WebhookSecret, error) {
 	return store.WebhookSecret{}, errors.New("rotate " + keyID)
