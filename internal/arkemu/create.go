@@ -232,7 +232,7 @@ func (s *Server) handleCreate(c *call) reply {
 	s.notifyLocked(t)
 	s.log.Debug("arkemu: task created", "id", t.id, "model", t.modelName, "key", c.key)
 
-	out, _ := json.Marshal(map[string]string{"id": t.id})
+	out, _ := json.Marshal(arkproto.CreateAnswer{ID: t.id})
 	return reply{status: http.StatusOK, body: out}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
@@ -113,10 +114,7 @@ func (s *Server) handleList(c *call) reply {
 			}
 		}
 	}
-	out := struct {
-		Items []Task `json:"items"`
-		Total int    `json:"total"`
-	}{Items: []Task{}, Total: len(match)}
+	out := arkproto.ListAnswer{Items: []Task{}, Total: len(match)}
 	start := (pageNum - 1) * pageSize
 	for i := start; i < len(match) && i < start+pageSize; i++ {
 		out.Items = append(out.Items, s.wireLocked(match[i]))
