@@ -119,9 +119,10 @@ func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) {
 
 // WriteError writes err in the native API's shape ({"error":{"code","message",
 // "field","request_id"}}), with the field named as the admin API names it.
-func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	e := task.AsError(err)
-	wire.SetRetryAfter(w, e)
-	wire.WriteJSON(w, wire.HTTPStatus(e.Code), map[string]any{"error": map[string]string{
-		"code": string(e.Code), "message": e.Message, "field": e.Field, "request_id": wire.RequestID(r.Context())}})
-}
+func WriteError(w http.ResponseWriter, r *http.Request, err error) { adminErrors.Write(w, r, err) }
+
+// adminErrors keeps the default statuses (an empty table) in the admin API's shape.
+var adminErrors = wire.Errors{Table: wire.ErrorTable{}, Shape: func(r *http.Request, e *task.Error, row wire.ErrorRow) any {
+	return map[string]any{"error": map[string]string{
+		"code": row.Code, "message": e.Message, "field": e.Field, "request_id": wire.RequestID(r.Context())}}
+}}
