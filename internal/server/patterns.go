@@ -9,8 +9,8 @@ type routeMux struct {
 	patterns *[]string
 }
 
-func newRouteMux(patterns *[]string) routeMux {
-	return routeMux{ServeMux: http.NewServeMux(), patterns: patterns}
+func newRouteMux() routeMux {
+	return routeMux{ServeMux: http.NewServeMux(), patterns: new([]string)}
 }
 
 func (m routeMux) Handle(pattern string, h http.Handler) {

@@ -13,10 +13,11 @@ import (
 	"github.com/seedgate/seedgate/internal/dialect/videos"
 )
 
-// routes is every route of the gateway, in one place. It builds handlers and
-// reads the server's state, never changes it (New makes what routes use).
-func (s *Server) routes() http.Handler {
-	mux := newRouteMux(&s.patterns)
+// routes is every route of the gateway, in one place: the handler and the
+// patterns it registered. It builds handlers and reads the server's state,
+// never changes it (New makes what routes use, and keeps what it returns).
+func (s *Server) routes() (http.Handler, []string) {
+	mux := newRouteMux()
 
 	// Health: no auth, for load balancers and orchestrators.
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -127,5 +128,5 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		j.WriteError(w, r, notFound(r))
 	})
-	return s.middleware(mux)
+	return s.middleware(mux), *mux.patterns
 }

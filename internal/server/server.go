@@ -63,7 +63,7 @@ func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Se
 	}
 	s.idem = newIdempotencyKeys(s.store, s.log)
 	s.stopping = newStopSignal()
-	s.handler = s.routes()
+	s.handler, s.patterns = s.routes()
 	return s
 }
 
