@@ -163,7 +163,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 		Provider:    s.route(m),
 		CreatedAt:   now,
 		UpdatedAt:   now,
-		ExpiresAt:   now.Add(time.Duration(task.Or(req.ExecutionExpiresAfter, 172800)) * time.Second),
+		ExpiresAt:   now.Add(time.Duration(req.ExpiresAfter()) * time.Second),
 		NextCheckAt: &now,
 	}
 	p, ok := s.providers[t.Provider]

@@ -18,7 +18,7 @@ func Render(t *task.Task) arkproto.Task {
 		Resolution: q.Resolution, Ratio: q.Ratio, Duration: q.Duration, Frames: q.Frames,
 		FramesPerSecond: arkproto.OutputFPS, GenerateAudio: q.GenerateAudio, Draft: task.Bool(task.Or(q.Draft, false)),
 		DraftTaskID: q.DraftTaskID, ServiceTier: q.ServiceTier,
-		ExecutionExpiresAfter: task.Or(q.ExecutionExpiresAfter, 172800), SafetyIdentifier: q.SafetyIdentifier,
+		ExecutionExpiresAfter: q.ExpiresAfter(), SafetyIdentifier: q.SafetyIdentifier,
 	}
 	if q.Seed != nil && *q.Seed >= 0 {
 		o.Seed = q.Seed
