@@ -130,7 +130,7 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 		if tee.status == 0 {
 			tee.status = http.StatusOK
 		}
-		// 402 too (issue 6): nothing was created, and after a top-up the same
+		// 402 too: nothing was created, and after a top-up the same
 		// request under the same key should go through.
 		if tee.status >= 500 || tee.status == http.StatusTooManyRequests || tee.status == http.StatusPaymentRequired {
 			return

@@ -23,7 +23,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /readyz", s.readyz)
 
-	// jobs: the native API (seed 004) and files.
+	// jobs: the native API and files.
 	j := jobs.New(s.svc, jobs.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
 	mux.Handle("POST /v1/jobs", s.authed(j, s.createThenWait(s.idempotent(j, j.Create), j.Get)))
 	mux.Handle("GET /v1/jobs", s.authed(j, j.List))

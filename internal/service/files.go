@@ -53,7 +53,7 @@ var uploadTypes = map[string][]string{
 	"audio": {"audio/wav", "audio/x-wav", "audio/wave", "audio/mpeg"},
 }
 
-// upload size limits per kind (spec/ark.md input limits); videos use MaxUploadBytes.
+// upload size limits per kind (docs/upstream-ark.md#input-limits); videos use MaxUploadBytes.
 var uploadLimits = map[string]int64{"image": 30 << 20, "audio": 15 << 20}
 
 // UploadInput is one file to store.

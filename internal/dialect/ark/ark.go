@@ -1,5 +1,5 @@
 // Package ark serves the official Volcengine Ark / BytePlus ModelArk task API
-// (spec/ark.md; seed 001 exposes it under /byteplus/v3): create, get, list and
+// (docs/upstream-ark.md; a reseller exposes it under /byteplus/v3): create, get, list and
 // delete of content generation tasks, with Ark's error envelope and codes. The
 // official SDKs work against it unchanged.
 package ark
@@ -160,7 +160,7 @@ func (h *Handler) listFilter(r *http.Request) (*service.ListFilter, error) {
 	return f, nil
 }
 
-// Delete is DELETE …/contents/generations/tasks/{id}, by status (spec/ark.md):
+// Delete is DELETE …/contents/generations/tasks/{id}, by status (docs/upstream-ark.md#delete):
 // queued → cancelled; succeeded, failed, expired → the record is deleted;
 // running and cancelled → refused. The answer is an empty 200.
 func (h *Handler) Delete(w http.ResponseWriter, r *http.Request) {

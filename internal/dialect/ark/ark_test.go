@@ -135,7 +135,7 @@ func TestErrors(t *testing.T) {
 	require.EqualValues(t, 0, out["total"])
 }
 
-// DELETE by status (spec/ark.md): queued → cancelled; running → refused;
+// DELETE by status (docs/upstream-ark.md#delete): queued → cancelled; running → refused;
 // finished → deleted; cancelled → refused.
 func TestDeleteRules(t *testing.T) {
 	t.Parallel()

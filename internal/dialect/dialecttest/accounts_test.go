@@ -21,7 +21,7 @@ import (
 	"github.com/seedgate/seedgate/internal/service/servicetest"
 )
 
-// Keys, tenants and budgets through every dialect (issue 6).
+// Keys, tenants and budgets through every dialect.
 
 const adminKey = "admin-key-of-the-accounts-tests"
 

@@ -20,7 +20,7 @@ import (
 )
 
 // FuzzDecodeJobs: any body decodes to a request or a *task.Error; never a
-// panic. The corpus is seed 004's example.
+// panic. The corpus is the dialect's reference example (docs/dialects.md#jobs).
 func FuzzDecodeJobs(f *testing.F) {
 	for _, b := range dialecttest.Corpus(f, "004_create.json") {
 		f.Add(b)

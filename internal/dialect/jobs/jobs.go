@@ -1,4 +1,4 @@
-// Package jobs is the gateway's native API (seed 004): /v1/jobs and /v1/files.
+// Package jobs is the gateway's native API (docs/dialects.md#jobs): /v1/jobs and /v1/files.
 // It can express everything the other dialects can.
 package jobs
 
@@ -53,7 +53,7 @@ func toRequest(in *jp.Input) (task.Request, error) {
 		ratio = in.AspectRatio
 	}
 	tier := in.ServiceTier
-	if tier == "auto" { // seed 004's value: let the gateway choose, i.e. the default tier
+	if tier == "auto" { // the reference example's value: let the gateway choose, i.e. the default tier
 		tier = ""
 	}
 	return task.Request{

@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzDecodeResponses: any body decodes to a submit, a query or a
-// *task.Error; never a panic. The corpus is seed 000's submit and query.
+// *task.Error; never a panic. The corpus is the dialect's reference submit and query.
 func FuzzDecodeResponses(f *testing.F) {
 	for _, b := range dialecttest.Corpus(f, "*.json") {
 		f.Add(b)

@@ -1,4 +1,4 @@
-// Package responses serves the DMXAPI dialect (seed 000) at POST /v1/responses:
+// Package responses serves the DMXAPI dialect (docs/dialects.md#responses) at POST /v1/responses:
 // a submit (Ark's content items in input[], top-level fields) answers
 // {"id","usage"}; a query (model "seedance-get", input = the task id) answers
 // in the OpenAI Responses API style, streamed as Server-Sent Events ending in

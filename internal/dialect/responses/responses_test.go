@@ -28,7 +28,7 @@ const path = "/v1/responses"
 
 func seed(t *testing.T, name string) string { return dialecttest.Fixture(t, "seed/"+name) }
 
-// bare sends the key the way seed 000's scripts do: without "Bearer ".
+// bare sends the key the way the dialect's reference scripts do: without "Bearer ".
 var bare = map[string]string{"Authorization": dialecttest.Key, "Content-Type": "application/json"}
 
 type event struct {

@@ -1,4 +1,4 @@
-// Package seedance serves the xhuoapi dialect (seed 003): POST
+// Package seedance serves the xhuoapi dialect (docs/dialects.md#seedance): POST
 // /v1/seedance/videos with Ark's content[] and top-level fields. Without
 // callback_url the call waits for the result (bounded) and answers the
 // {"success","task_id","trace_id","data":{…}} envelope; with callback_url it

@@ -18,7 +18,7 @@ const createPath = "/v1/seedance/videos"
 
 func seed(t *testing.T, name string) string { return dialecttest.Fixture(t, "seed/"+name) }
 
-// Every request example of seed 003, sent as written (its image URLs replaced
+// Every reference example of the dialect (docs/dialects.md#seedance), sent as written (its image URLs replaced
 // by uploaded images): the call waits and answers the documented envelope.
 func TestSeed003(t *testing.T) {
 	t.Parallel()

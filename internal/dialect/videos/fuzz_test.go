@@ -9,7 +9,7 @@ import (
 )
 
 // FuzzDecodeVideos: any body decodes to a request or a *task.Error; never a
-// panic. The corpus is seed 002's examples.
+// panic. The corpus is the dialect's reference examples.
 func FuzzDecodeVideos(f *testing.F) {
 	for _, b := range dialecttest.Corpus(f, "*.json") {
 		f.Add(b)

@@ -1,4 +1,4 @@
-// Package videos serves the xcompute dialect (seed 002): POST
+// Package videos serves the xcompute dialect (docs/dialects.md#videos): POST
 // /v1/videos/generations with top-level fields and image_urls or
 // image_with_roles, answering {"code":200,"data":[{"status":"submitted","task_id":…}]},
 // and the task status at GET /v1/videos/generations/{task_id} and GET /v1/tasks/{task_id}.

@@ -17,7 +17,7 @@ func seed(t *testing.T, name string) string { return dialecttest.Fixture(t, "see
 // statusVolatile are the status object's fields that differ from run to run.
 var statusVolatile = []string{"created_at", "updated_at", "finished_at", "seed"}
 
-// Every request example of seed 002, sent as written (example.com images
+// Every reference example of the dialect (docs/dialects.md#videos), sent as written (example.com images
 // replaced by uploaded ones); each is accepted with the documented answer,
 // renders, and its status reads back at both status paths.
 func TestSeed002(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package ark is the wire protocol of the Volcengine Ark / BytePlus ModelArk
-// content generation task API: the task object, the create body and its
-// content items, the list answer and the error envelope, with codecs for both
-// directions. The ark dialect serves it, the ark provider
+// content generation task API (docs/upstream-ark.md): the task object, the
+// create body and its content items, the list answer and the error envelope,
+// with codecs for both directions. The ark dialect serves it, the ark provider
 // calls it and the emulator imitates it, all through these types, so the three
 // cannot drift apart. No HTTP handlers live here.
 package ark

@@ -11,7 +11,7 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Task objects as the upstream documents them and seed 001 shows them.
+// Task objects as the upstream documents them and the ark reference example shows them.
 const (
 	specTask = `{"id":"cgt-2025****","model":"seedance-1-0-pro-250528","status":"succeeded",
  "content":{"video_url":"https://example.com/v.mp4"},"usage":{"completion_tokens":246840,"total_tokens":246840},

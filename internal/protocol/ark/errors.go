@@ -33,8 +33,8 @@ func DecodeError(data []byte) (e APIError, ok bool) {
 	return *env.Error, true
 }
 
-// ErrorTable maps every error code to Ark's status and code (the upstream's
-// error table).
+// ErrorTable maps every error code to Ark's status and code
+// (docs/upstream-ark.md#errors).
 var ErrorTable = wire.ErrorTable{
 	task.CodeInvalidParameter: {Status: http.StatusBadRequest, Code: "InvalidParameter"},
 	task.CodeMissingParameter: {Status: http.StatusBadRequest, Code: "MissingParameter"},

@@ -8,7 +8,7 @@ import (
 )
 
 // FuzzDecodeArk: any body decodes to a request or a *task.Error naming what is
-// wrong; never a panic. The corpus is seed 001's example and the error cases.
+// wrong; never a panic. The corpus is the ark reference example and the error cases.
 func FuzzDecodeArk(f *testing.F) {
 	for _, b := range corpus(f, "../../dialect/ark/testdata/*.json") {
 		f.Add(b)

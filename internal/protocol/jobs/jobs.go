@@ -15,7 +15,7 @@ type CreateRequest struct {
 	Model string `json:"model"`
 	Input *Input `json:"input"`
 	// Strict rejects what the model cannot take; by default the job is relaxed
-	// (Model.Relax: seed 004's own example sends more than 1.5 pro takes) and
+	// (Model.Relax: the reference example sends more than 1.5 pro takes) and
 	// the changes are returned as warnings.
 	Strict bool `json:"strict,omitempty"`
 }
