@@ -18,6 +18,7 @@ import (
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/auth"
+	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	oa "github.com/seedgate/seedgate/internal/protocol/openai"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/task"
@@ -92,7 +93,7 @@ func decodeJSON(body []byte) (form, error) {
 }
 
 // maxImage bounds an input_reference file (the upstream's image limit).
-const maxImage = 30 << 20
+const maxImage = arkproto.MaxImageBytes
 
 func decodeMultipart(w http.ResponseWriter, r *http.Request, boundary string, limit int64) (form, error) {
 	var f form
