@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/blob"
+	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -54,7 +55,7 @@ var uploadTypes = map[string][]string{
 }
 
 // upload size limits per kind (docs/upstream-ark.md#input-limits); videos use MaxUploadBytes.
-var uploadLimits = map[string]int64{"image": 30 << 20, "audio": 15 << 20}
+var uploadLimits = map[string]int64{"image": media.MaxImageBytes, "audio": 15 << 20}
 
 // UploadInput is one file to store.
 type UploadInput struct {
