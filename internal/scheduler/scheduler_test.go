@@ -176,6 +176,7 @@ func TestStartStopTwice(t *testing.T) {
 	s.Start(context.Background())
 	s.Start(context.Background())
 	b.addTask(t, "t1", time.Hour)
+	s.Wake() // new work: the loop may have made its first claim before the task was stored
 	waitStatus(t, b.store, "t1", task.StatusSucceeded)
 	require.Equal(t, 1, b.fake.createCount())
 	require.NoError(t, s.Stop(context.Background()))
