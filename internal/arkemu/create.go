@@ -14,26 +14,11 @@ import (
 )
 
 // createBody is the create call's JSON body (docs/upstream-ark.md#create-body).
-// Pointers tell "absent" from zero.
+// Pointers tell "absent" from zero; the generation fields are the protocol's Params.
 type createBody struct {
-	Model                 *string       `json:"model"`
-	Content               []contentItem `json:"content"`
-	CallbackURL           *string       `json:"callback_url"`
-	ReturnLastFrame       *bool         `json:"return_last_frame"`
-	ServiceTier           *string       `json:"service_tier"`
-	ExecutionExpiresAfter *int          `json:"execution_expires_after"`
-	GenerateAudio         *bool         `json:"generate_audio"`
-	Draft                 *bool         `json:"draft"`
-	Resolution            *string       `json:"resolution"`
-	Ratio                 *string       `json:"ratio"`
-	Duration              *int          `json:"duration"`
-	Frames                *int          `json:"frames"`
-	Seed                  *int64        `json:"seed"`
-	CameraFixed           *bool         `json:"camera_fixed"`
-	Watermark             *bool         `json:"watermark"`
-	Tools                 []tool        `json:"tools"`
-	SafetyIdentifier      *string       `json:"safety_identifier"`
-	Priority              *int          `json:"priority"`
+	Model   *string       `json:"model"`
+	Content []contentItem `json:"content"`
+	arkproto.Params
 }
 
 type contentItem struct {
@@ -50,10 +35,6 @@ type contentItem struct {
 
 type urlRef struct {
 	URL string `json:"url"`
-}
-
-type tool struct {
-	Type string `json:"type"`
 }
 
 // badRequest is a create validation failure: HTTP status, Ark code, param, message.
@@ -114,8 +95,9 @@ func (s *Server) handleCreate(c *call) reply {
 	if err := json.Unmarshal(raw, &body); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return errReply(c, http.StatusBadRequest, "InvalidParameter", te.Field,
-				fmt.Sprintf("The parameter `%s` specified in the request has the wrong type (want %s).", te.Field, te.Type))
+			field := strings.ReplaceAll(te.Field, "Params.", "") // encoding/json names the embedded struct
+			return errReply(c, http.StatusBadRequest, "InvalidParameter", field,
+				fmt.Sprintf("The parameter `%s` specified in the request has the wrong type (want %s).", field, te.Type))
 		}
 		return errReply(c, http.StatusBadRequest, "InvalidParameter", "", "The request body is not valid JSON.")
 	}
