@@ -272,7 +272,7 @@ func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
 func (s *Service) checkURL(field, u string) error {
 	switch {
 	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
-		return s.checkRemote(field, u)
+		return s.checkInput(field, u)
 	case strings.HasPrefix(u, "data:"), strings.HasPrefix(u, "asset://"):
 		return nil
 	}
