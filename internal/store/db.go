@@ -133,7 +133,7 @@ func (db *DB) outboxEvent(t *task.Task, version int64) (*WebhookMessage, error) 
 	at := db.stamp(t.UpdatedAt)
 	return &WebhookMessage{
 		ID: newMessageID(), TaskID: t.ID, Tenant: t.Tenant, KeyID: t.Request.KeyID, Dialect: t.Dialect,
-		URL: t.Request.CallbackURL, Status: t.Status, TaskVersion: version, Snapshot: snap,
+		URL: t.Request.CallbackURL, Endpoint: WebhookEndpoint(t.Request.CallbackURL), Status: t.Status, TaskVersion: version, Snapshot: snap,
 		State: WebhookPending, NextAttemptAt: &at, CreatedAt: at, UpdatedAt: at,
 	}, nil
 }

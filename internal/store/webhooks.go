@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"net"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/task"
@@ -30,8 +33,9 @@ type WebhookStore interface {
 type WebhookQueries interface {
 	// ClaimWebhooks leases up to limit pending messages whose NextAttemptAt <= now
 	// and whose lease is free or expired, oldest due first, leaving out messages
-	// to the URLs in skip (endpoints this instance is already busy with).
-	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*WebhookMessage, error)
+	// to the endpoints and of the tenants in skip (those this instance is
+	// already as busy with as it may be).
+	ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip WebhookSkip) ([]*WebhookMessage, error)
 	// NextWebhookDue returns the earliest NextAttemptAt of a pending message (zero if none).
 	NextWebhookDue(ctx context.Context) (time.Time, error)
 	// ListWebhookMessages returns a task's messages, oldest first, each with its Attempts.
@@ -64,6 +68,35 @@ type IdempotencyStore interface {
 	DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int64, error)
 }
 
+// WebhookSkip is what a claim of webhook messages leaves out.
+type WebhookSkip struct {
+	Endpoints []string // WebhookEndpoint values
+	Tenants   []string
+}
+
+// WebhookEndpoint names the receiver of a callback URL: its scheme, host and
+// port ("https://example.com:443"), the default port spelled out, so that
+// URLs differing only in path or query share one receiver's limits. An
+// unparseable URL is its own endpoint.
+func WebhookEndpoint(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.Host == "" {
+		return rawURL
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "https":
+			port = "443"
+		case "http":
+			port = "80"
+		}
+	}
+	host := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
 // WebhookState is where a message is in its delivery.
 type WebhookState string
 
@@ -77,12 +110,14 @@ const (
 
 // WebhookMessage is one event to deliver to a task's callback_url.
 type WebhookMessage struct {
-	ID          string // the webhook-id: "msg_…", the same on every attempt
-	TaskID      string
-	Tenant      string
-	KeyID       string // the API key whose secret signs it
-	Dialect     string // the payload is rendered in the shape of this dialect
-	URL         string
+	ID      string // the webhook-id: "msg_…", the same on every attempt
+	TaskID  string
+	Tenant  string
+	KeyID   string // the API key whose secret signs it
+	Dialect string // the payload is rendered in the shape of this dialect
+	URL     string
+	// Endpoint is WebhookEndpoint(URL): per-receiver limits count by it.
+	Endpoint    string
 	Status      task.Status // the status this event announces
 	TaskVersion int64
 	// Snapshot is the task as written with the change (JSON of task.Task).

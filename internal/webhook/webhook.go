@@ -8,9 +8,11 @@
 // workers, and records every attempt. A message is delivered by a 2xx answer
 // only; a redirect is not followed (it counts as a failure); 410 Gone stops
 // every pending message to that endpoint; Retry-After is honoured; otherwise
-// the retry schedule is DefaultSchedule with jitter. A receiver that is slow
-// or dead holds at most PerEndpoint workers, so it never delays other tasks'
-// events, and task processing never waits for any receiver.
+// the retry schedule is DefaultSchedule with jitter. A receiver (scheme, host
+// and port: URLs differing in path or query are one receiver) that is slow or
+// dead holds at most PerEndpoint workers, and one tenant's deliveries at most
+// PerTenant, so neither delays other tenants' events; task processing never
+// waits for any receiver.
 package webhook
 
 import (
@@ -66,9 +68,12 @@ type Config struct {
 	Hub   *events.Hub
 	Owner string // names this instance in leases
 	// Workers bounds concurrent deliveries (default 8); PerEndpoint bounds those
-	// to one URL (default 2).
+	// to one receiver (store.WebhookEndpoint; default 2), PerTenant those of one
+	// tenant (default half the workers, at least PerEndpoint+1), so that one tenant's slow receivers
+	// leave workers for the others. Both count this instance's deliveries.
 	Workers     int
 	PerEndpoint int
+	PerTenant   int
 	// AttemptTimeout bounds one POST, connecting and reading the answer included (default 10 s).
 	AttemptTimeout time.Duration
 	// Lease is how long a claimed message stays with this instance (default 2×AttemptTimeout + 5 s).
@@ -88,8 +93,9 @@ type Dispatcher struct {
 	run  startstop.Base
 	loop *claimloop.Loop
 
-	mu   sync.Mutex
-	busy map[string]int // in-flight deliveries per URL
+	mu      sync.Mutex
+	busy    map[string]int // in-flight deliveries per endpoint
+	tenants map[string]int // in-flight deliveries per tenant
 }
 
 // New returns a stopped Dispatcher.
@@ -100,6 +106,12 @@ func New(c Config) *Dispatcher {
 	}
 	if c.PerEndpoint <= 0 {
 		c.PerEndpoint = 2
+	}
+	if c.PerTenant <= 0 {
+		// Room for one more receiver than a saturated one, half the workers
+		// when that is more: a tenant's one slow receiver does not stall its
+		// other receivers, and a tenant's many leave workers for the others.
+		c.PerTenant = min(c.Workers, max(c.PerEndpoint+1, c.Workers/2))
 	}
 	if c.AttemptTimeout <= 0 {
 		c.AttemptTimeout = 10 * time.Second
@@ -127,7 +139,7 @@ func New(c Config) *Dispatcher {
 	if c.Owner == "" {
 		c.Owner = "webhook-" + strconv.FormatInt(rand.Int64(), 36)
 	}
-	d := &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), busy: map[string]int{}}
+	d := &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), busy: map[string]int{}, tenants: map[string]int{}}
 	d.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
 		Claim: d.claim, Sleep: d.sleep})
 	return d
@@ -187,34 +199,54 @@ func (d *Dispatcher) wakeOnChanges(ctx context.Context) {
 
 // claim claims due messages for free worker slots (claimloop.Config.Claim).
 func (d *Dispatcher) claim(ctx context.Context, now time.Time, free int) (claimed int, more bool) {
-	ms, err := d.c.Store.ClaimWebhooks(ctx, d.c.Owner, now, d.c.Lease, free, d.busyURLs())
+	skip := d.skip()
+	ms, err := d.c.Store.ClaimWebhooks(ctx, d.c.Owner, now, d.c.Lease, free, skip)
 	if err != nil && ctx.Err() == nil {
 		d.log.Error("claiming webhook messages failed", "err", err)
 	}
+	held := 0
 	for _, m := range ms {
-		if !d.hold(m.URL, 1) {
-			d.release(ctx, m) // one batch may hold more for a URL than PerEndpoint allows
+		if !d.hold(m, 1) {
+			d.release(ctx, m) // one batch may hold more for a receiver or tenant than allowed
 			continue
 		}
+		held++
 		d.loop.Go(func() {
-			defer d.hold(m.URL, -1)
+			defer d.hold(m, -1)
 			d.deliver(ctx, m)
 		})
 	}
-	return len(ms), len(ms) > 0 && len(ms) == free
+	// Claim again at once when the slots were filled, or when this batch
+	// saturated a receiver or tenant: the next claim leaves those out and may
+	// find other tenants' messages behind them.
+	after := d.skip()
+	grew := len(after.Endpoints)+len(after.Tenants) > len(skip.Endpoints)+len(skip.Tenants)
+	return held, len(ms) > 0 && (len(ms) == free && held > 0 || grew)
 }
 
-// hold counts a delivery to url in (n=1) or out (n=-1); it refuses one past PerEndpoint.
-func (d *Dispatcher) hold(url string, n int) bool {
+// hold counts a delivery of m in (n=1) or out (n=-1); it refuses one past
+// PerEndpoint for m's receiver or PerTenant for its tenant.
+func (d *Dispatcher) hold(m *store.WebhookMessage, n int) bool {
+	ep := endpoint(m)
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if n > 0 && d.busy[url] >= d.c.PerEndpoint {
+	if n > 0 && (d.busy[ep] >= d.c.PerEndpoint || d.tenants[m.Tenant] >= d.c.PerTenant) {
 		return false
 	}
-	if d.busy[url] += n; d.busy[url] <= 0 {
-		delete(d.busy, url)
+	if d.busy[ep] += n; d.busy[ep] <= 0 {
+		delete(d.busy, ep)
+	}
+	if d.tenants[m.Tenant] += n; d.tenants[m.Tenant] <= 0 {
+		delete(d.tenants, m.Tenant)
 	}
 	return true
+}
+
+func endpoint(m *store.WebhookMessage) string {
+	if m.Endpoint != "" {
+		return m.Endpoint
+	}
+	return store.WebhookEndpoint(m.URL)
 }
 
 // release hands a claimed message back untouched (no attempt), for a later claim.
@@ -224,13 +256,19 @@ func (d *Dispatcher) release(ctx context.Context, m *store.WebhookMessage) {
 	}
 }
 
-func (d *Dispatcher) busyURLs() []string {
+// skip lists the receivers and tenants this instance is as busy with as it may be.
+func (d *Dispatcher) skip() store.WebhookSkip {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var out []string
-	for u, n := range d.busy {
+	var out store.WebhookSkip
+	for ep, n := range d.busy {
 		if n >= d.c.PerEndpoint {
-			out = append(out, u)
+			out.Endpoints = append(out.Endpoints, ep)
+		}
+	}
+	for t, n := range d.tenants {
+		if n >= d.c.PerTenant {
+			out.Tenants = append(out.Tenants, t)
 		}
 	}
 	return out
@@ -238,9 +276,9 @@ func (d *Dispatcher) busyURLs() []string {
 
 // sleep is how long the loop may wait (claimloop.Config.Sleep).
 func (d *Dispatcher) sleep(ctx context.Context) time.Duration {
-	// While an endpoint is saturated its due backlog must not make us spin: a
-	// finished delivery wakes the loop anyway.
-	if len(d.busyURLs()) > 0 {
+	// While a receiver or tenant is saturated its due backlog must not make us
+	// spin: a finished delivery wakes the loop anyway.
+	if sk := d.skip(); len(sk.Endpoints)+len(sk.Tenants) > 0 {
 		return max(d.c.PollInterval, time.Second)
 	}
 	next, err := d.c.Store.NextWebhookDue(ctx)

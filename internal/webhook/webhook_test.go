@@ -156,6 +156,18 @@ func (b *bundle) addTask(t *testing.T, id, url string) *task.Task {
 	return tk
 }
 
+// addTenantTask is addTask for a task of tenant.
+func (b *bundle) addTenantTask(t *testing.T, id, tenant, url string) *task.Task {
+	t.Helper()
+	now := b.clock.Now()
+	tk := &task.Task{ID: id, Tenant: tenant, Dialect: "jobs", Model: "seedance-1-0-pro", ModelAlias: "seedance-1-0-pro",
+		Status: task.StatusQueued, Request: task.Request{Prompt: "p", CallbackURL: url, KeyID: "static:1"},
+		Provider: "sandbox", CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(time.Hour), NextCheckAt: &now}
+	require.NoError(t, b.store.CreateTask(context.Background(), tk))
+	b.d.Wake()
+	return tk
+}
+
 func (b *bundle) deliveries(t *testing.T, id string) []*store.WebhookMessage {
 	t.Helper()
 	ms, err := b.d.Deliveries(context.Background(), id)
@@ -494,4 +506,53 @@ func BenchmarkDelivery(b *testing.B) {
 	for received.Load() < int64(n) {
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// One tenant's slow receivers, reached through many URLs that differ only in
+// their query and through several hosts, must not hold every worker: another
+// tenant's event goes out at once.
+func TestSlowTenantDoesNotDelayOtherTenants(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	var slows []*receiver
+	for range 3 {
+		slows = append(slows, newReceiver(t, func(_ int, w http.ResponseWriter) { <-release }))
+	}
+	t.Cleanup(func() { close(release) })
+	arrived := make(chan struct{}, 1)
+	fast := newReceiver(t, func(_ int, w http.ResponseWriter) {
+		select {
+		case arrived <- struct{}{}:
+		default:
+		}
+	})
+	// An attempt would wait a minute for the slow receivers: only fair
+	// sharing lets the fast one through within the bound below.
+	b := setup(t, func(c *webhook.Config) {
+		c.Workers, c.PerEndpoint, c.AttemptTimeout = 4, 2, time.Minute
+		c.HTTP = webhook.NewClient(loopback, time.Minute)
+	})
+	hung := func() int {
+		n := 0
+		for _, s := range slows {
+			n += len(s.got())
+		}
+		return n
+	}
+	for i := range 12 {
+		b.addTenantTask(t, fmt.Sprintf("cgt-a%d", i), "ta", fmt.Sprintf("%s/hook?n=%d", slows[i%3].srv.URL, i))
+	}
+	eventually(t, "the slow tenant holds its share of workers", func() bool { return hung() >= 3 })
+	start := time.Now()
+	b.addTenantTask(t, "cgt-b", "tb", fast.srv.URL+"/hook")
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("tenant tb's event did not arrive while tenant ta's receivers hang (%d of ta's deliveries in flight)", hung())
+	}
+	t.Logf("tb's event arrived %s after its task was stored", time.Since(start).Round(time.Millisecond))
+	for _, s := range slows {
+		require.LessOrEqual(t, len(s.got()), 2, "at most PerEndpoint deliveries to one receiver, whatever the query")
+	}
+	require.LessOrEqual(t, hung(), 3, "at most PerTenant (here PerEndpoint+1) deliveries of one tenant")
 }

@@ -250,7 +250,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 	}{
 		{"claim", s.d.ClaimSQL(), "tasks_due_idx", claimArgs},
 		{"claim checks", s.d.ClaimChecksSQL(), "tasks_check_due_idx", append(claimArgs, `["ark"]`)},
-		{"claim webhooks", s.d.ClaimWebhooksSQL(), "webhook_messages_due_idx", append(claimArgs, `[]`)},
+		{"claim webhooks", s.d.ClaimWebhooksSQL(), "webhook_messages_due_idx", append(claimArgs, `[]`, `[]`)},
 		{"next due", `SELECT MIN(next_check_at) FROM tasks WHERE ` + sqlstore.LiveStatus, "tasks_due_idx", nil},
 		{"key load", sqlstore.KeyLoadSQL, "tasks_key_load_idx", []any{"ark", "seedance-1-0-pro"}},
 		{"list by tenant", `SELECT id FROM tasks WHERE tenant = ? ORDER BY created_at DESC, id DESC LIMIT 10`,

@@ -11,10 +11,10 @@ import (
 
 const webhookColumns = `id, task_id, tenant, key_id, dialect, url, status, task_version, snapshot_json,
 	state, attempts, next_attempt_at, last_status_code, last_error, created_at, updated_at, delivered_at,
-	lease_owner, lease_until`
+	lease_owner, lease_until, endpoint`
 
 var (
-	insertMessageSQL = `INSERT INTO webhook_messages (` + webhookColumns + `) VALUES (` + params(1, 19) + `)`
+	insertMessageSQL = `INSERT INTO webhook_messages (` + webhookColumns + `) VALUES (` + params(1, 20) + `)`
 	insertFileSQL    = `INSERT INTO files (` + fileColumns + `) VALUES (` + params(1, 14) + `)`
 )
 
@@ -30,8 +30,11 @@ func scanMessage(r Row) (*store.WebhookMessage, error) {
 	)
 	if err := r.Scan(&m.ID, &m.TaskID, &m.Tenant, &m.KeyID, &m.Dialect, &m.URL, &status, &m.TaskVersion, &snap,
 		&state, &m.Attempts, &next, &m.LastStatusCode, &m.LastError, &created, &updated, &delivered,
-		&m.LeaseOwner, &lease); err != nil {
+		&m.LeaseOwner, &lease, &m.Endpoint); err != nil {
 		return nil, err
+	}
+	if m.Endpoint == "" { // written before the column existed
+		m.Endpoint = store.WebhookEndpoint(m.URL)
 	}
 	m.Status, m.State, m.Snapshot = task.Status(status), store.WebhookState(state), []byte(snap)
 	m.NextAttemptAt, m.DeliveredAt, m.LeaseUntil = timePtr(next), timePtr(delivered), timePtr(lease)
@@ -44,7 +47,8 @@ func (c Conn) InsertWebhookMessage(ctx context.Context, m *store.WebhookMessage)
 	_, err := c.Q.Exec(ctx, insertMessageSQL,
 		m.ID, m.TaskID, m.Tenant, m.KeyID, m.Dialect, m.URL, string(m.Status), m.TaskVersion, string(m.Snapshot),
 		string(m.State), m.Attempts, nullMillis(m.NextAttemptAt), m.LastStatusCode, m.LastError,
-		toMillis(m.CreatedAt), toMillis(m.UpdatedAt), nullMillis(m.DeliveredAt), m.LeaseOwner, nullMillis(m.LeaseUntil))
+		toMillis(m.CreatedAt), toMillis(m.UpdatedAt), nullMillis(m.DeliveredAt), m.LeaseOwner, nullMillis(m.LeaseUntil),
+		m.Endpoint)
 	if err != nil {
 		return fmt.Errorf("enqueue webhook: %w", err)
 	}
@@ -78,15 +82,17 @@ func (c Conn) GoneWebhookEndpoint(ctx context.Context, keyID, url, except, lastE
 	return err
 }
 
-// ClaimWebhooksSQL is ClaimWebhooks' claim: $1 owner, $2 lease end, $3 now, $4 limit, $5 URLs to skip.
+// ClaimWebhooksSQL is ClaimWebhooks' claim: $1 owner, $2 lease end, $3 now,
+// $4 limit, $5 endpoints and $6 tenants to skip.
 func (c Conn) ClaimWebhooksSQL() string {
 	return c.D.Claim("webhook_messages", `lease_owner = $1, lease_until = $2`,
-		WebhookDue+` AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3) AND NOT (`+c.D.InList("url", "$5")+`)`,
+		WebhookDue+` AND next_attempt_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)`+
+			` AND NOT (`+c.D.InList("endpoint", "$5")+`) AND NOT (`+c.D.InList("tenant", "$6")+`)`,
 		"next_attempt_at, id", "$4", webhookColumns)
 }
 
 // ClaimWebhooks implements store.WebhookQueries.
-func (c Conn) ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip []string) ([]*store.WebhookMessage, error) {
+func (c Conn) ClaimWebhooks(ctx context.Context, owner string, now time.Time, lease time.Duration, limit int, skip store.WebhookSkip) ([]*store.WebhookMessage, error) {
 	if lease <= 0 {
 		return nil, fmt.Errorf("claim webhooks: lease must be positive, got %s", lease)
 	}
@@ -95,7 +101,8 @@ func (c Conn) ClaimWebhooks(ctx context.Context, owner string, now time.Time, le
 	}
 	var ms []*store.WebhookMessage
 	err := c.Q.Write(ctx, func(q Querier) error {
-		rows, err := q.Query(ctx, c.ClaimWebhooksSQL(), owner, toMillis(now.Add(lease)), toMillis(now), limit, c.D.List(skip))
+		rows, err := q.Query(ctx, c.ClaimWebhooksSQL(), owner, toMillis(now.Add(lease)), toMillis(now), limit,
+			c.D.List(skip.Endpoints), c.D.List(skip.Tenants))
 		ms, err = collect(rows, err, scanMessage)
 		return err
 	})
