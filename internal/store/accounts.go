@@ -66,6 +66,9 @@ type AccountQueries interface {
 	ListTenants(ctx context.Context) ([]*Tenant, error)
 	// SetTenantLimits stores the tenant's default limits, creating its row.
 	SetTenantLimits(ctx context.Context, id string, l Limits, now time.Time) (*Tenant, error)
+	// SetTenantStorageQuota stores the bytes of files the tenant may keep
+	// (nil: the gateway default; 0: unlimited), creating its row.
+	SetTenantStorageQuota(ctx context.Context, id string, quota *int64, now time.Time) (*Tenant, error)
 	// GetCharge returns a task's charge, or ErrNotFound.
 	GetCharge(ctx context.Context, taskID string) (*Charge, error)
 	// OpenCharges counts the open charges (in-flight tasks) of an API key.
@@ -120,9 +123,12 @@ type Tenant struct {
 	Limits Limits
 	// Balance, in Unit (tokens, or micro-units of the price table's currency);
 	// nil means the tenant is not limited by a balance.
-	Balance   *int64
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Balance *int64
+	// StorageQuota bounds the bytes of files the tenant keeps; nil: the
+	// gateway default, 0: unlimited.
+	StorageQuota *int64
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // Charge states.

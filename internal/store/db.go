@@ -98,11 +98,19 @@ func (db *DB) UpdateTask(ctx context.Context, t *task.Task) error {
 	return nil
 }
 
-// DeleteTask implements TaskStore: the row goes, and a live task's
-// reservation goes back to its tenant.
-func (db *DB) DeleteTask(ctx context.Context, id string) error {
+// DeleteTask implements TaskStore: the row goes, a live task's reservation
+// goes back to its tenant, and its files go (the trash rule of FileStore).
+func (db *DB) DeleteTask(ctx context.Context, id string, uploads ...string) error {
 	err := db.InTx(ctx, func(ctx context.Context, x Executor) error {
+		now := db.now()
+		t, err := x.GetTask(ctx, id)
+		if err != nil {
+			return err
+		}
 		if err := x.DeleteTaskRow(ctx, id); err != nil {
+			return err
+		}
+		if err := db.deleteTaskFiles(ctx, x, t, uploads, now); err != nil {
 			return err
 		}
 		c, err := x.OpenCharge(ctx, id)
@@ -112,12 +120,73 @@ func (db *DB) DeleteTask(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		return closeCharge(ctx, x, c, ChargeReleased, 0, 0, db.now())
+		return closeCharge(ctx, x, c, ChargeReleased, 0, 0, now)
 	})
 	if err != nil {
 		return fmt.Errorf("store: delete task %s: %w", id, err)
 	}
 	return nil
+}
+
+// deleteTaskFiles removes, after t's row, its result files and the uploads
+// of its tenant among uploads that no remaining task of the tenant names, and
+// trashes their blobs.
+func (db *DB) deleteTaskFiles(ctx context.Context, x Executor, t *task.Task, uploads []string, at time.Time) error {
+	files, err := x.TaskFiles(ctx, t.ID)
+	if err != nil {
+		return fmt.Errorf("files of the task: %w", err)
+	}
+	for _, fid := range uploads {
+		f, err := x.GetFile(ctx, fid)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if f.TaskID != "" || f.Tenant != t.Tenant {
+			continue // another task's result, or another tenant's file
+		}
+		named, err := x.FileNamed(ctx, f.Tenant, f.ID)
+		if err != nil {
+			return err
+		}
+		if !named {
+			files = append(files, f)
+		}
+	}
+	for _, f := range files {
+		if err := x.DeleteFile(ctx, f.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if f.BlobKey != "" && f.ExpiredAt == nil {
+			if err := x.TrashBlob(ctx, f.BlobKey, at); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ExpireResults implements FileStore.
+func (db *DB) ExpireResults(ctx context.Context, before, at time.Time, limit int) ([]*task.File, error) {
+	var files []*task.File
+	err := db.InTx(ctx, func(ctx context.Context, x Executor) error {
+		var err error
+		if files, err = x.ExpireResultFiles(ctx, before, at, limit); err != nil {
+			return err
+		}
+		for _, f := range files {
+			if err := x.TrashBlob(ctx, f.BlobKey, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: expire results: %w", err)
+	}
+	return files, nil
 }
 
 // outboxEvent is the webhook event of t's status at version (nil when t has

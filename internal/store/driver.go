@@ -25,7 +25,7 @@ type Driver interface {
 // few, in one snapshot), written by the driver.
 type Queries interface {
 	TaskQueries
-	FileStore
+	FileQueries
 	UpstreamStore
 	WebhookQueries
 	IdempotencyStore
@@ -47,6 +47,20 @@ type Executor interface {
 	UpdateTaskIfVersion(ctx context.Context, t *task.Task) (before task.Status, err error)
 	// DeleteTaskRow removes the task's row, or returns ErrNotFound.
 	DeleteTaskRow(ctx context.Context, id string) error
+
+	// GetTask, GetFile and DeleteFile are the queries' inside the transaction.
+	GetTask(ctx context.Context, id string) (*task.Task, error)
+	GetFile(ctx context.Context, id string) (*task.File, error)
+	DeleteFile(ctx context.Context, id string) error
+	// TaskFiles returns the result files of a task (TaskID = taskID).
+	TaskFiles(ctx context.Context, taskID string) ([]*task.File, error)
+	// FileNamed reports whether a task of tenant names fileID in its request.
+	FileNamed(ctx context.Context, tenant, fileID string) (bool, error)
+	// ExpireResultFiles sets ExpiredAt = at on up to limit unexpired result
+	// files created before before, oldest first, and returns them.
+	ExpireResultFiles(ctx context.Context, before, at time.Time, limit int) ([]*task.File, error)
+	// TrashBlob puts a blob key in the trash (once).
+	TrashBlob(ctx context.Context, key string, at time.Time) error
 
 	// InsertWebhookMessage appends m to the outbox.
 	InsertWebhookMessage(ctx context.Context, m *WebhookMessage) error

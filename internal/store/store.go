@@ -65,9 +65,12 @@ type TaskStore interface {
 	// A status change records a webhook event, a terminal status settles the
 	// task's charge (see AccountStore), in the same transaction.
 	UpdateTask(ctx context.Context, t *task.Task) error
-	// DeleteTask removes a task for good (the Ark dialect's DELETE of finished
-	// tasks), releasing its open charge. ErrNotFound if there is none.
-	DeleteTask(ctx context.Context, id string) error
+	// DeleteTask removes a task for good (a dialect's DELETE of a finished
+	// task), releasing its open charge, with its result files and those of
+	// uploads, the task's inputs, that no other task of their tenant names;
+	// their blobs go to the trash (FileStore) in the same transaction.
+	// ErrNotFound if there is no task.
+	DeleteTask(ctx context.Context, id string, uploads ...string) error
 }
 
 // TaskQueries are the task methods without a rule: a driver's plain queries.
@@ -89,13 +92,36 @@ type TaskQueries interface {
 	NextDue(ctx context.Context) (time.Time, error)
 }
 
-// FileStore holds the records of uploaded and produced files.
+// FileStore holds the records of uploaded and produced files, and the trash
+// of blobs to remove.
+//
+// The trash rule (kept by DB): a file row removed by DeleteTask, or a result
+// expired by ExpireResults, puts its blob key in the trash in the same
+// transaction; whoever empties the trash deletes the blob first and forgets
+// the key after, so a crash leaves work to redo, never an orphan, and two
+// instances deleting one blob do no harm.
 type FileStore interface {
+	FileQueries
+	// ExpireResults marks expired (ExpiredAt = at), and trashes the blobs
+	// of, up to limit result files (TaskID set) created before before, oldest
+	// first; it returns them.
+	ExpireResults(ctx context.Context, before, at time.Time, limit int) ([]*task.File, error)
+}
+
+// FileQueries are the file methods without a rule.
+type FileQueries interface {
 	// CreateFile records an uploaded or produced file. GetFile returns it or ErrNotFound.
 	CreateFile(ctx context.Context, f *task.File) error
 	GetFile(ctx context.Context, id string) (*task.File, error)
 	// DeleteFile removes a file's record (an upload whose request then failed), or ErrNotFound.
 	DeleteFile(ctx context.Context, id string) error
+	// StorageUsed is the size of the tenant's files whose content is kept
+	// (uploads and unexpired results).
+	StorageUsed(ctx context.Context, tenant string) (int64, error)
+	// TrashedBlobs returns up to limit blob keys waiting in the trash, oldest first.
+	TrashedBlobs(ctx context.Context, limit int) ([]string, error)
+	// ForgetTrashedBlob takes key out of the trash (its blob is deleted); no error if it is not there.
+	ForgetTrashedBlob(ctx context.Context, key string) error
 }
 
 // SettingStore holds settings every instance must agree on.

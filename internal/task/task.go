@@ -108,6 +108,9 @@ type File struct {
 	BlobKey     string    `json:"-"`                 // where the bytes live in blob storage
 	TaskID      string    `json:"task_id,omitempty"` // for results: the task that produced it
 	CreatedAt   time.Time `json:"created_at"`
+	// ExpiredAt is set when a result's content was removed after the
+	// retention period: the record stays to say so.
+	ExpiredAt *time.Time `json:"expired_at,omitempty"`
 }
 
 // Request is the normalized form of every dialect's create call.

@@ -12,7 +12,7 @@ import (
 const apiKeyColumns = `id, hash, name, tenant, scopes, rpm, max_in_flight, created_at, created_by,
 	expires_at, revoked_at, last_used_at`
 
-const tenantColumns = `id, rpm, max_in_flight, balance, created_at, updated_at`
+const tenantColumns = `id, rpm, max_in_flight, balance, created_at, updated_at, storage_quota`
 
 const chargeColumns = `task_id, tenant, key_id, model, state, held, estimate_tokens, reserved, rate, unit,
 	tokens, amount, created_at, settled_at`
@@ -129,7 +129,7 @@ func scanTenant(r Row) (*store.Tenant, error) {
 		t                store.Tenant
 		created, updated int64
 	)
-	if err := r.Scan(&t.ID, &t.Limits.RPM, &t.Limits.MaxInFlight, &t.Balance, &created, &updated); err != nil {
+	if err := r.Scan(&t.ID, &t.Limits.RPM, &t.Limits.MaxInFlight, &t.Balance, &created, &updated, &t.StorageQuota); err != nil {
 		return nil, err
 	}
 	t.CreatedAt, t.UpdatedAt = fromMillis(created), fromMillis(updated)
@@ -157,7 +157,7 @@ func (c Conn) ListTenants(ctx context.Context) ([]*store.Tenant, error) {
 
 // SetTenantLimits implements store.AccountQueries.
 func (c Conn) SetTenantLimits(ctx context.Context, id string, l store.Limits, now time.Time) (*store.Tenant, error) {
-	t, err := scanTenant(c.Q.QueryRow(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, NULL, $4, $4)
+	t, err := scanTenant(c.Q.QueryRow(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, $2, $3, NULL, $4, $4, NULL)
 		ON CONFLICT (id) DO UPDATE SET rpm = excluded.rpm, max_in_flight = excluded.max_in_flight, updated_at = excluded.updated_at
 		RETURNING `+tenantColumns, id, nullInt(l.RPM), nullInt(l.MaxInFlight), toMillis(now)))
 	if err != nil {
@@ -166,9 +166,20 @@ func (c Conn) SetTenantLimits(ctx context.Context, id string, l store.Limits, no
 	return t, nil
 }
 
+// SetTenantStorageQuota implements store.AccountQueries.
+func (c Conn) SetTenantStorageQuota(ctx context.Context, id string, quota *int64, now time.Time) (*store.Tenant, error) {
+	t, err := scanTenant(c.Q.QueryRow(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, NULL, NULL, NULL, $2, $2, $3)
+		ON CONFLICT (id) DO UPDATE SET storage_quota = excluded.storage_quota, updated_at = excluded.updated_at
+		RETURNING `+tenantColumns, id, toMillis(now), quota))
+	if err != nil {
+		return nil, fmt.Errorf("tenant %q storage quota: %w", id, err)
+	}
+	return t, nil
+}
+
 // EnsureTenant implements store.Executor.
 func (c Conn) EnsureTenant(ctx context.Context, id string, at time.Time) error {
-	_, err := c.Q.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, NULL, NULL, NULL, $2, $2)
+	_, err := c.Q.Exec(ctx, `INSERT INTO tenants (`+tenantColumns+`) VALUES ($1, NULL, NULL, NULL, $2, $2, NULL)
 		ON CONFLICT (id) DO NOTHING`, id, toMillis(at))
 	return err
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/store"
@@ -15,7 +16,7 @@ const webhookColumns = `id, task_id, tenant, key_id, dialect, url, status, task_
 
 var (
 	insertMessageSQL = `INSERT INTO webhook_messages (` + webhookColumns + `) VALUES (` + params(1, 20) + `)`
-	insertFileSQL    = `INSERT INTO files (` + fileColumns + `) VALUES (` + params(1, 14) + `)`
+	insertFileSQL    = `INSERT INTO files (` + fileColumns + `) VALUES (` + params(1, 15) + `)`
 )
 
 // WebhookDue must match the WHERE term of the index on pending messages.
@@ -323,23 +324,37 @@ func (c Conn) DeleteExpiredIdempotency(ctx context.Context, now time.Time) (int6
 }
 
 const fileColumns = `id, tenant, kind, purpose, name, content_type, size, sha256,
-	width, height, duration, blob_key, task_id, created_at`
+	width, height, duration, blob_key, task_id, created_at, expired_at`
 
-// CreateFile implements store.FileStore. ErrConflict if the id exists.
+func scanFile(r Row) (*task.File, error) {
+	var (
+		f       task.File
+		created int64
+		expired *int64
+	)
+	if err := r.Scan(&f.ID, &f.Tenant, &f.Kind, &f.Purpose, &f.Name, &f.ContentType, &f.Size, &f.SHA256,
+		&f.Width, &f.Height, &f.Duration, &f.BlobKey, &f.TaskID, &created, &expired); err != nil {
+		return nil, err
+	}
+	f.CreatedAt, f.ExpiredAt = fromMillis(created), timePtr(expired)
+	return &f, nil
+}
+
+// CreateFile implements store.FileQueries. ErrConflict if the id exists.
 func (c Conn) CreateFile(ctx context.Context, f *task.File) error {
 	if f == nil || f.ID == "" {
 		return fmt.Errorf("create file: a file with an id is required")
 	}
 	_, err := c.Q.Exec(ctx, insertFileSQL,
 		f.ID, f.Tenant, f.Kind, f.Purpose, f.Name, f.ContentType, f.Size, f.SHA256,
-		f.Width, f.Height, f.Duration, f.BlobKey, f.TaskID, toMillis(f.CreatedAt))
+		f.Width, f.Height, f.Duration, f.BlobKey, f.TaskID, toMillis(f.CreatedAt), nullMillis(f.ExpiredAt))
 	if err != nil {
 		return fmt.Errorf("create file %s: %w", f.ID, err)
 	}
 	return nil
 }
 
-// DeleteFile implements store.FileStore.
+// DeleteFile implements store.FileQueries and store.Executor.
 func (c Conn) DeleteFile(ctx context.Context, id string) error {
 	if err := changed(c.Q.Exec(ctx, `DELETE FROM files WHERE id = $1`, id)); err != nil {
 		return fmt.Errorf("delete file %s: %w", id, err)
@@ -347,18 +362,92 @@ func (c Conn) DeleteFile(ctx context.Context, id string) error {
 	return nil
 }
 
-// GetFile implements store.FileStore.
+// GetFile implements store.FileQueries and store.Executor.
 func (c Conn) GetFile(ctx context.Context, id string) (*task.File, error) {
-	var (
-		f       task.File
-		created int64
-	)
-	err := c.Q.QueryRow(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id).Scan(
-		&f.ID, &f.Tenant, &f.Kind, &f.Purpose, &f.Name, &f.ContentType, &f.Size, &f.SHA256,
-		&f.Width, &f.Height, &f.Duration, &f.BlobKey, &f.TaskID, &created)
+	f, err := scanFile(c.Q.QueryRow(ctx, `SELECT `+fileColumns+` FROM files WHERE id = $1`, id))
 	if err != nil {
 		return nil, fmt.Errorf("get file %s: %w", id, err)
 	}
-	f.CreatedAt = fromMillis(created)
-	return &f, nil
+	return f, nil
+}
+
+// TaskFiles implements store.Executor.
+func (c Conn) TaskFiles(ctx context.Context, taskID string) ([]*task.File, error) {
+	rows, err := c.Q.Query(ctx, `SELECT `+fileColumns+` FROM files WHERE task_id = $1 AND task_id <> '' ORDER BY id`, taskID)
+	fs, err := collect(rows, err, scanFile)
+	if err != nil {
+		return nil, fmt.Errorf("files of task %s: %w", taskID, err)
+	}
+	return fs, nil
+}
+
+// FileNamed implements store.Executor. A task names a file through its
+// URL, which holds the id; ids are random enough that a substring match is
+// exact.
+func (c Conn) FileNamed(ctx context.Context, tenant, fileID string) (bool, error) {
+	var n int
+	err := c.Q.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM tasks
+		WHERE tenant = $1 AND request_json LIKE $2 ESCAPE '!' LIMIT 1) named`, tenant, "%"+likeEscape(fileID)+"%").Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("is file %s named by a task: %w", fileID, err)
+	}
+	return n > 0, nil
+}
+
+func likeEscape(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// ExpireResultFiles implements store.Executor.
+func (c Conn) ExpireResultFiles(ctx context.Context, before, at time.Time, limit int) ([]*task.File, error) {
+	rows, err := c.Q.Query(ctx, `UPDATE files SET expired_at = $1 WHERE id IN (
+		SELECT id FROM files WHERE task_id <> '' AND expired_at IS NULL AND created_at < $2
+		ORDER BY created_at, id LIMIT $3) AND expired_at IS NULL
+		RETURNING `+fileColumns, toMillis(at), toMillis(before), limit)
+	fs, err := collect(rows, err, scanFile)
+	if err != nil {
+		return nil, fmt.Errorf("expire results: %w", err)
+	}
+	return fs, nil
+}
+
+// TrashBlob implements store.Executor.
+func (c Conn) TrashBlob(ctx context.Context, key string, at time.Time) error {
+	_, err := c.Q.Exec(ctx, `INSERT INTO blob_trash (blob_key, created_at) VALUES ($1, $2)
+		ON CONFLICT (blob_key) DO NOTHING`, key, toMillis(at))
+	if err != nil {
+		return fmt.Errorf("trash blob %s: %w", key, err)
+	}
+	return nil
+}
+
+// TrashedBlobs implements store.FileQueries.
+func (c Conn) TrashedBlobs(ctx context.Context, limit int) ([]string, error) {
+	rows, err := c.Q.Query(ctx, `SELECT blob_key FROM blob_trash ORDER BY created_at, blob_key LIMIT $1`, limit)
+	keys, err := collect(rows, err, func(r Row) (string, error) {
+		var k string
+		return k, r.Scan(&k)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("trashed blobs: %w", err)
+	}
+	return keys, nil
+}
+
+// ForgetTrashedBlob implements store.FileQueries.
+func (c Conn) ForgetTrashedBlob(ctx context.Context, key string) error {
+	if _, err := c.Q.Exec(ctx, `DELETE FROM blob_trash WHERE blob_key = $1`, key); err != nil {
+		return fmt.Errorf("forget trashed blob %s: %w", key, err)
+	}
+	return nil
+}
+
+// StorageUsed implements store.FileQueries.
+func (c Conn) StorageUsed(ctx context.Context, tenant string) (int64, error) {
+	var n int64
+	err := c.Q.QueryRow(ctx, `SELECT CAST(COALESCE(SUM(size), 0) AS bigint) FROM files WHERE tenant = $1 AND expired_at IS NULL`, tenant).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("storage used by %q: %w", tenant, err)
+	}
+	return n, nil
 }

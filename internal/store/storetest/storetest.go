@@ -92,6 +92,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, newStore(t))
 		})
 	}
+	// Files of tasks, retention, the blob trash and storage quotas (files.go).
+	for _, tc := range fileTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
 	for _, tc := range upstreamTests {
 		t.Run(tc.name, func(t *testing.T) {
