@@ -21,15 +21,18 @@ type tenantView struct {
 	// Balance is nil for a tenant without one: it is not limited by a balance.
 	Balance   *int64 `json:"balance"`
 	Unlimited bool   `json:"unlimited"`
-	Unit      string `json:"unit"`
-	CreatedAt *int64 `json:"created_at"`
-	UpdatedAt *int64 `json:"updated_at"`
+	// StorageQuota is the tenant's own storage quota in bytes (null: the gateway default).
+	StorageQuota *int64 `json:"storage_quota"`
+	Unit         string `json:"unit"`
+	CreatedAt    *int64 `json:"created_at"`
+	UpdatedAt    *int64 `json:"updated_at"`
 }
 
 func (h *Handler) tenantView(id string, t *store.Tenant) tenantView {
 	v := tenantView{Object: "tenant", ID: TenantName(id), Unlimited: true, Unit: h.Prices.Unit()}
 	if t != nil {
 		v.RPM, v.MaxInFlight, v.Balance, v.Unlimited = t.Limits.RPM, t.Limits.MaxInFlight, t.Balance, t.Balance == nil
+		v.StorageQuota = t.StorageQuota
 		v.CreatedAt, v.UpdatedAt = unixPtr(&t.CreatedAt), unixPtr(&t.UpdatedAt)
 	}
 	return v

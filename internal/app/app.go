@@ -43,6 +43,8 @@ type App struct {
 	Store     store.Store
 	Service   *service.Service
 	Scheduler *scheduler.Scheduler
+	// Sweeper removes results past their retention and deleted files' blobs.
+	Sweeper *service.Sweeper
 	// Hub fans task changes out to this process's waiters.
 	Hub *events.Hub
 	// Webhooks delivers callbacks (nil when the store keeps no outbox).
@@ -208,10 +210,13 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), Workers: c.Workers, Lease: c.Lease,
 		Mirror: newMirror(c, blobs, workDir, a.base),
 	})
+	a.Sweeper = service.NewSweeper(service.SweeperConfig{Archetype: a.base, Store: a.Store, Blobs: blobs,
+		Retention: c.ResultRetention})
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
 		Logger: log, Now: a.base.Now, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
 		AllowPrivate: c.AllowPrivate, Prices: prices,
+		StorageQuota: c.StorageQuota, ResultRetention: c.ResultRetention, WakeSweeper: a.Sweeper.Wake,
 	})
 	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), a.base)
 	if a.Webhooks != nil {
@@ -233,6 +238,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
 	a.Scheduler.Start(ctx)
+	a.Sweeper.Start(ctx)
 	if a.Webhooks != nil {
 		a.Webhooks.Start(ctx)
 	}
@@ -265,7 +271,7 @@ func (a *App) Wait(ctx context.Context) error {
 func (a *App) Shutdown(timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx)}
+	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx), a.Sweeper.Stop(ctx)}
 	if a.debug != nil {
 		errs = append(errs, a.debug.Close())
 	}

@@ -46,6 +46,10 @@ type Config struct {
 	MaxBodyBytes    int64
 	MaxUploadBytes  int64
 	AllowPrivate    []netip.Prefix
+	// ResultRetention is how long results are kept (0: for ever);
+	// StorageQuota the bytes of files a tenant may keep (0: no quota).
+	ResultRetention time.Duration
+	StorageQuota    int64
 	// MaxWait caps "Prefer: wait=N"; WebhookWorkers and WebhookTimeout bound callback delivery.
 	MaxWait        time.Duration
 	WebhookWorkers int
@@ -209,6 +213,16 @@ var settings = []setting{
 	{"SEEDGATE_MAX_UPLOAD_BYTES", "209715200", "largest uploaded file", func(c *Config, v string) error {
 		return setInt64(&c.MaxUploadBytes, v, 1024, 1<<34)
 	}},
+	{"SEEDGATE_RESULT_RETENTION", "", "how long a result (video, last frame, thumbnail) is kept after it was made, e.g. 720h; then its content is removed and its URL answers that it expired (empty: kept until its task is deleted)", func(c *Config, v string) error {
+		if v == "" {
+			c.ResultRetention = 0
+			return nil
+		}
+		return setDuration(&c.ResultRetention, v, time.Minute, 100*365*24*time.Hour)
+	}},
+	{"SEEDGATE_STORAGE_QUOTA", "0", "bytes of files (uploads and results) a tenant may keep unless its own quota (admin API) says otherwise; past it uploads answer 413 and new tasks 402 (0: no quota)", func(c *Config, v string) error {
+		return setInt64(&c.StorageQuota, v, 0, 1<<60)
+	}},
 	{"SEEDGATE_ALLOW_PRIVATE_URLS", "", "comma-separated CIDRs that user-supplied URLs may reach (default: only public addresses)", func(c *Config, v string) error {
 		c.AllowPrivate = nil
 		for _, s := range strings.Split(v, ",") {
@@ -226,7 +240,7 @@ var settings = []setting{
 	{"SEEDGATE_MAX_WAIT", "60s", `longest hold of a "Prefer: wait=N" request (larger N are capped)`, func(c *Config, v string) error {
 		return setDuration(&c.MaxWait, v, time.Second, 10*time.Minute)
 	}},
-	{"SEEDGATE_WEBHOOK_WORKERS", "8", "callbacks delivered at once (at most 2 to one URL)", func(c *Config, v string) error {
+	{"SEEDGATE_WEBHOOK_WORKERS", "8", "callbacks delivered at once (at most 2 to one receiver, i.e. scheme, host and port; at most half of them, and at least 3, for one tenant)", func(c *Config, v string) error {
 		return setInt(&c.WebhookWorkers, v, 1, 256)
 	}},
 	{"SEEDGATE_WEBHOOK_TIMEOUT", "10s", "how long one callback attempt may take before it counts as failed", func(c *Config, v string) error {

@@ -110,6 +110,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("GET /admin/v1/tenants", s.authed(adm, ad.ListTenants))
 	mux.Handle("GET /admin/v1/tenants/{id}", s.authed(adm, ad.GetTenant))
 	mux.Handle("PUT /admin/v1/tenants/{id}/limits", s.authed(adm, ad.Audited("tenants.limits", ad.SetTenantLimits)))
+	mux.Handle("PUT /admin/v1/tenants/{id}/storage", s.authed(adm, ad.Audited("tenants.storage", ad.SetTenantStorage)))
 	mux.Handle("GET /admin/v1/tenants/{id}/balance", s.authed(adm, ad.GetTenant))
 	mux.Handle("POST /admin/v1/tenants/{id}/balance", s.authed(adm, ad.Audited("tenants.balance", ad.AdjustBalance)))
 	mux.Handle("GET /admin/v1/ledger", s.authed(adm, ad.Ledger))

@@ -106,6 +106,9 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error
 	if n > limit {
 		return nil, task.Errorf(task.CodeBodyTooLarge, "file", "%s files may be at most %d bytes", in.Kind, limit)
 	}
+	if err := s.checkUploadStorage(ctx, in.Tenant, n); err != nil {
+		return nil, err
+	}
 	head := make([]byte, 512)
 	k, _ := tmp.ReadAt(head, 0)
 	ctype := sniff(head[:k])
@@ -180,6 +183,9 @@ func (s *Service) OpenFile(ctx context.Context, id string) (*task.File, blob.Obj
 	if err != nil {
 		return nil, nil, fmt.Errorf("get file: %w", err)
 	}
+	if f.ExpiredAt != nil {
+		return nil, nil, s.expiredError(f)
+	}
 	o, err := s.blobs.Open(ctx, f.BlobKey)
 	if errors.Is(err, blob.ErrNotFound) {
 		return nil, nil, task.Errorf(task.CodeNotFound, "id", "file %s has no content", id)
@@ -204,6 +210,9 @@ func (s *Service) FileRedirect(ctx context.Context, id string) (string, error) {
 	}
 	if err != nil {
 		return "", fmt.Errorf("get file: %w", err)
+	}
+	if f.ExpiredAt != nil {
+		return "", s.expiredError(f)
 	}
 	u, err := r.RedirectURL(ctx, f.BlobKey, f.ContentType, f.Name)
 	if err != nil {

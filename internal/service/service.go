@@ -47,6 +47,12 @@ type Service struct {
 	webhooks Webhooks
 	// waitPoll is how often Wait re-reads the store besides the hub's wake-ups.
 	waitPoll time.Duration
+	// storageQuota is the tenants' default storage quota in bytes (0: none);
+	// retention is how long results are kept (0: for ever); wakeSweeper has
+	// the trash of a deleted task emptied now.
+	storageQuota int64
+	retention    time.Duration
+	wakeSweeper  func()
 
 	MaxUploadBytes int64
 }
@@ -72,6 +78,13 @@ type Config struct {
 	// WaitPoll is how often a waiter re-reads the store besides the hub's
 	// wake-ups, for changes made by another instance (default 2 s).
 	WaitPoll time.Duration
+	// StorageQuota is the bytes of files a tenant may keep unless its record
+	// says otherwise (SEEDGATE_STORAGE_QUOTA; 0: no quota).
+	StorageQuota int64
+	// ResultRetention is SEEDGATE_RESULT_RETENTION (0: results are kept), for messages.
+	ResultRetention time.Duration
+	// WakeSweeper has the Sweeper empty the trash now (a task was deleted).
+	WakeSweeper func()
 }
 
 // New returns a Service.
@@ -81,6 +94,7 @@ func New(c Config) *Service {
 		route: c.Route, urls: c.URLs, now: c.Now, log: c.Logger, wakeUp: c.WakeScheduler,
 		MaxUploadBytes: c.MaxUploadBytes, urlPolicy: safehttp.Options{AllowPrivate: c.AllowPrivate},
 		prices: c.Prices, waitPoll: c.WaitPoll,
+		storageQuota: c.StorageQuota, retention: c.ResultRetention, wakeSweeper: c.WakeSweeper,
 	}
 	if s.waitPoll <= 0 {
 		s.waitPoll = 2 * time.Second
@@ -91,6 +105,9 @@ func New(c Config) *Service {
 	s.now, s.log = baseservice.Now(s.now), baseservice.Logger(s.log)
 	if s.wakeUp == nil {
 		s.wakeUp = func() {}
+	}
+	if s.wakeSweeper == nil {
+		s.wakeSweeper = func() {}
 	}
 	if s.hub == nil {
 		s.hub = events.NewHub()
@@ -174,6 +191,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 		if err := v.Validate(ctx, &t.Request); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.checkResultStorage(ctx, in.Tenant); err != nil {
+		return nil, err
 	}
 	if err := s.admit(ctx, t, m); err != nil {
 		if errors.Is(err, store.ErrConflict) {
@@ -348,7 +368,9 @@ func (s *Service) Cancel(ctx context.Context, tenant, id string) (*task.Task, er
 	}
 }
 
-// Delete removes a finished task (the Ark dialect's DELETE of a terminal task).
+// Delete removes a finished task (a dialect's DELETE of a terminal task) with
+// its results and the uploads it alone used (store.TaskStore.DeleteTask): their
+// URLs answer not found at once, and the sweeper deletes their blobs.
 func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 	t, err := s.Get(ctx, tenant, id)
 	if err != nil {
@@ -357,9 +379,10 @@ func (s *Service) Delete(ctx context.Context, tenant, id string) error {
 	if !t.Status.Terminal() {
 		return task.Errorf(task.CodeConflict, "id", "task %s is %s; only finished tasks can be deleted", id, t.Status)
 	}
-	if err := s.store.DeleteTask(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+	if err := s.store.DeleteTask(ctx, id, s.inputFiles(&t.Request)...); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete task: %w", err)
 	}
+	s.wakeSweeper()
 	return nil
 }
 
