@@ -193,7 +193,9 @@ func pngImage(t *testing.T, w, h int) []byte {
 // gateway: its URLs still work after the upstream's have expired.
 func TestSucceedsWithMirroredResults(t *testing.T) {
 	t.Parallel()
-	g := start(t, setup{emu: arkemu.Options{URLTTL: 1500 * time.Millisecond, StrictImages: true}, channels: oneChannel("")})
+	// The URLs must outlive the mirror's copy even on a loaded machine, and
+	// expire within waitFor's deadline.
+	g := start(t, setup{emu: arkemu.Options{URLTTL: 8 * time.Second, StrictImages: true}, channels: oneChannel("")})
 
 	// A first frame uploaded to the gateway: the gateway's URL is not public,
 	// so the image goes upstream inline.
