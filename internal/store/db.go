@@ -18,6 +18,9 @@ type Options struct {
 	// Now stamps the writes whose time the caller does not give (the release
 	// of a deleted task's charge). Nil: time.Now.
 	Now func() time.Time
+	// Observer, when set, hears of every write transaction and what it
+	// wrote (observe.go); a GroupCommitObserver also of SQLite's group commits.
+	Observer Observer
 }
 
 // DB is the Store over a Driver: the driver's queries, and the rules that
@@ -27,13 +30,14 @@ type Options struct {
 type DB struct {
 	Driver
 	now func() time.Time
+	obs Observer // nil: none
 }
 
 var _ Store = (*DB)(nil)
 
 // New returns the Store of d.
 func New(d Driver, o Options) *DB {
-	return &DB{Driver: d, now: baseservice.Now(o.Now)}
+	return &DB{Driver: d, now: baseservice.Now(o.Now), obs: o.Observer}
 }
 
 // CreateTask implements TaskStore.
@@ -311,6 +315,7 @@ func (db *DB) AdmitTask(ctx context.Context, t *task.Task, c *Charge, maxInFligh
 	if err != nil {
 		c.Held = false
 		if errors.Is(err, ErrTooManyInFlight) || errors.Is(err, ErrInsufficientBalance) {
+			db.refused(err)
 			return err
 		}
 		return fmt.Errorf("store: admit task %s: %w", t.ID, err)

@@ -31,6 +31,7 @@ type Queries interface {
 	IdempotencyStore
 	AccountQueries
 	SettingStore
+	StatsQueries
 }
 
 // Executor is the statements the rules of DB are made of, run inside a

@@ -46,6 +46,7 @@ type Store interface {
 	IdempotencyStore
 	AccountStore
 	SettingStore
+	StatsQueries
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

@@ -168,7 +168,7 @@ func (s *Driver) commitBatch(batch []*writeReq) {
 		failAll(err)
 		return
 	}
-	s.commits.Add(1)
+	s.committed(len(live))
 	for i, r := range live {
 		r.done <- errs[i]
 	}
@@ -187,8 +187,16 @@ func (s *Driver) commitOne(r *writeReq) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	s.commits.Add(1)
+	s.committed(1)
 	return nil
+}
+
+// committed counts a commit of n writes.
+func (s *Driver) committed(n int) {
+	s.commits.Add(1)
+	if g := s.grouped.Load(); g != nil {
+		(*g).GroupCommit(n)
+	}
 }
 
 // run calls fn, turning a panic into an error so the writer goroutine survives it.

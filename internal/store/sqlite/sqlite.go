@@ -50,6 +50,8 @@ type Driver struct {
 	loopDone chan struct{}
 	closing  sync.Once
 	commits  atomic.Int64 // write transactions committed (tests see the grouping)
+	// grouped hears of each commit's number of writes (store.GroupCommitObserver; nil: none).
+	grouped atomic.Pointer[store.GroupCommitObserver]
 }
 
 var _ store.Driver = (*Driver)(nil)
@@ -66,6 +68,9 @@ func Open(ctx context.Context, path string, logger *slog.Logger, o ...store.Opti
 	var opts store.Options
 	if len(o) > 0 {
 		opts = o[0]
+	}
+	if g, ok := opts.Observer.(store.GroupCommitObserver); ok {
+		d.grouped.Store(&g)
 	}
 	return store.New(d, opts), nil
 }
