@@ -25,6 +25,7 @@ import (
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/events"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/provider/sandbox"
 	"github.com/seedgate/seedgate/internal/safehttp"
@@ -53,6 +54,10 @@ type App struct {
 	Server *server.Server
 	// Addr is the address the HTTP server listens on (resolved, for :0).
 	Addr string
+	// Metrics is the process's Prometheus registry and hooks (nil: SEEDGATE_METRICS=false).
+	Metrics *metrics.Metrics
+	// MetricsAddr is SEEDGATE_METRICS_LISTEN's bound address ("" without it).
+	MetricsAddr string
 
 	log    *slog.Logger
 	base   baseservice.Archetype // the one logger and clock of every service
@@ -61,11 +66,15 @@ type App struct {
 	ln     net.Listener
 	served chan error
 	debug  *http.Server // SEEDGATE_DEBUG_LISTEN (nil: none)
+	// metricsSrv serves SEEDGATE_METRICS_LISTEN (nil: none); ops samples the
+	// operations page's series (nil: metrics off).
+	metricsSrv *http.Server
+	ops        *metrics.Ops
 }
 
 // OpenStore opens the database named by the config (and migrates it).
 func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.Store, error) {
-	st, _, err := openStore(ctx, c, baseservice.New(log))
+	st, _, err := openStore(ctx, c, baseservice.New(log), nil)
 	return st, err
 }
 
@@ -74,9 +83,10 @@ func OpenStore(ctx context.Context, c *config.Config, log *slog.Logger) (store.S
 type listenFunc = func(ctx context.Context, ready func(), changed func(id string)) error
 
 // openStore is OpenStore on base's clock and logger, with the database's
-// change announcements when it can be shared (nil for SQLite).
-func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype) (store.Store, listenFunc, error) {
-	o := store.Options{Now: base.Now}
+// change announcements when it can be shared (nil for SQLite); obs, when
+// set, hears of its writes (metrics).
+func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype, obs store.Observer) (store.Store, listenFunc, error) {
+	o := store.Options{Now: base.Now, Observer: obs}
 	if postgres.IsURL(c.DatabaseURL) {
 		st, err := postgres.Open(ctx, c.DatabaseURL, base.Logger, o)
 		if err != nil {
@@ -150,9 +160,13 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		}
 	}
 	var listen listenFunc
-	if a.Store, listen, err = openStore(ctx, c, a.base); err != nil {
+	if c.Metrics {
+		a.Metrics = metrics.New(metrics.Options{TenantLabel: c.MetricsTenantLabel})
+	}
+	if a.Store, listen, err = openStore(ctx, c, a.base, a.Metrics.Store()); err != nil {
 		return nil, err
 	}
+	a.Metrics.CountQueues(a.Store, 0)
 	// Keys, tenants and budgets: static, admin and stored keys.
 	keyring := auth.NewKeyring(auth.KeyringConfig{Store: a.Store, Static: c.APIKeys, AdminKey: c.AdminKey,
 		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log,
@@ -166,6 +180,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	if err != nil {
 		return nil, err
 	}
+	blobs = a.Metrics.Blobs(blobs)
 	if postgres.IsURL(c.DatabaseURL) && c.S3.Endpoint == "" {
 		log.Warn("the database can be shared but files are kept in this instance's data dir: with several instances, set SEEDGATE_S3_ENDPOINT so that each can serve every file")
 	}
@@ -194,7 +209,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels: models a channel serves run on Ark; others are refused.
-	arkp, err := newArk(ctx, c, a.Store, resolver, urls, a.base)
+	arkp, err := newArk(ctx, c, a.Store, resolver, urls, a.base, a.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -222,10 +237,11 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	if a.Webhooks != nil {
 		a.Service.UseWebhooks(a.Webhooks)
 	}
+	a.ops = a.Metrics.NewOps(metrics.OpsConfig{Usage: a.Store.Usage})
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
-		ArkCallbacks: a.arkCallbacks(arkp),
+		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops,
 	}, a.Service, a.Store, log)
 	a.Server = handler
 
@@ -234,11 +250,19 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			return nil, err
 		}
 	}
+	if c.MetricsListen != "" && a.Metrics != nil {
+		if a.metricsSrv, a.MetricsAddr, err = startMetrics(c.MetricsListen, a.Metrics, log); err != nil {
+			return nil, err
+		}
+	}
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
 	a.Scheduler.Start(ctx)
 	a.Sweeper.Start(ctx)
+	if a.ops != nil {
+		a.ops.Start(ctx)
+	}
 	if a.Webhooks != nil {
 		a.Webhooks.Start(ctx)
 	}
@@ -274,6 +298,12 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	errs := []error{a.http.Shutdown(ctx), a.Scheduler.Stop(ctx), a.Sweeper.Stop(ctx)}
 	if a.debug != nil {
 		errs = append(errs, a.debug.Close())
+	}
+	if a.metricsSrv != nil {
+		errs = append(errs, a.metricsSrv.Close())
+	}
+	if a.ops != nil {
+		errs = append(errs, a.ops.Stop(ctx))
 	}
 	if a.Webhooks != nil {
 		errs = append(errs, a.Webhooks.Stop(ctx))

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/seedgate/seedgate/internal/metrics"
 )
 
 // startDebug serves Go's profiler on addr (SEEDGATE_DEBUG_LISTEN), apart from
@@ -31,4 +33,23 @@ func startDebug(addr string, log *slog.Logger) (*http.Server, error) {
 	}()
 	log.Info("profiler listening", "addr", ln.Addr().String(), "path", "/debug/pprof/")
 	return srv, nil
+}
+
+// startMetrics serves /metrics without a key on addr (SEEDGATE_METRICS_LISTEN),
+// for a scraper on a private network.
+func startMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (*http.Server, string, error) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", m.Handler())
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics listener %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "err", err)
+		}
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String(), "path", "/metrics")
+	return srv, ln.Addr().String(), nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/seedgate/seedgate/internal/blob"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider/ark"
 	"github.com/seedgate/seedgate/internal/routing"
@@ -22,7 +23,7 @@ import (
 // newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
 // SEEDGATE_ARK_API_KEY shortcut; nil when neither is set (sandbox only).
 func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *media.Resolver,
-	urls *service.URLSigner, base baseservice.Archetype) (*ark.Provider, error) {
+	urls *service.URLSigner, base baseservice.Archetype, m *metrics.Metrics) (*ark.Provider, error) {
 	log := base.Logger
 	var settings *routing.Settings
 	if c.ChannelsFile != "" {
@@ -48,6 +49,9 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *med
 		Settings: settings, Store: st, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
 		Logger: log,
 		Now:    base.Now,
+	}
+	if m != nil {
+		cfg.Observe = m.Upstream
 	}
 	if c.PublicURLSet {
 		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))

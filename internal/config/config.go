@@ -73,6 +73,13 @@ type Config struct {
 
 	// DebugListen serves Go's profiler (/debug/pprof/) on a second address; "" = off.
 	DebugListen string
+
+	// Metrics turns the Prometheus metrics (GET /metrics, admin key) and the
+	// console's operations page on; MetricsListen serves /metrics without a
+	// key on a second address; MetricsTenantLabel labels task series by tenant.
+	Metrics            bool
+	MetricsListen      string
+	MetricsTenantLabel bool
 }
 
 type setting struct {
@@ -306,6 +313,31 @@ var settings = []setting{
 		c.DebugListen = v
 		return nil
 	}},
+	{"SEEDGATE_METRICS", "true", "Prometheus metrics at /metrics (admin key) and the console's operations page; false turns both off", func(c *Config, v string) error {
+		return setBool(&c.Metrics, v)
+	}},
+	{"SEEDGATE_METRICS_LISTEN", "", "address of a second listener serving /metrics WITHOUT a key, for a private network (e.g. 127.0.0.1:9464); empty: none", func(c *Config, v string) error {
+		if v == "" {
+			return nil
+		}
+		if _, _, err := net.SplitHostPort(v); err != nil {
+			return fmt.Errorf("want host:port, got %q", v)
+		}
+		c.MetricsListen = v
+		return nil
+	}},
+	{"SEEDGATE_METRICS_TENANT_LABEL", "false", "label the task and ledger metrics by tenant (one series per tenant: only with a bounded number of tenants)", func(c *Config, v string) error {
+		return setBool(&c.MetricsTenantLabel, v)
+	}},
+}
+
+func setBool(dst *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*dst = b
+	return nil
 }
 
 // Load builds the Config from the environment (getenv) and then the command-line

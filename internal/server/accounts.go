@@ -57,7 +57,7 @@ func (s *Server) admit(r *http.Request) (auth.Principal, error) {
 // cancels, deletes, uploads, webhook management).
 func (s *Server) requiredScope(r *http.Request) auth.Scope {
 	switch {
-	case strings.HasPrefix(r.URL.Path, "/admin/"):
+	case strings.HasPrefix(r.URL.Path, "/admin/"), r.URL.Path == "/metrics":
 		return auth.ScopeAdmin
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return auth.ScopeRead
@@ -97,6 +97,7 @@ func (s *Server) takeRequest(ctx context.Context, p auth.Principal) error {
 	if ok {
 		return nil
 	}
+	s.cfg.Metrics.Refused("rate_limit")
 	retry := int(window.Add(time.Minute).Sub(now)/time.Second) + 1
 	e := task.Errorf(task.CodeRateLimited, "", "this API key may make %d requests per minute; retry in %d s", p.RPM, retry)
 	e.RetryAfter = retry

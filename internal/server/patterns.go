@@ -1,26 +1,31 @@
 package server
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/seedgate/seedgate/internal/metrics"
+)
 
 // routeMux is an http.ServeMux that remembers the patterns registered on it,
-// so tests can hold the route table against the OpenAPI document.
+// so tests can hold the route table against the OpenAPI document, and
+// records each route's requests under its pattern (metrics.go).
 type routeMux struct {
 	*http.ServeMux
 	patterns *[]string
+	metrics  *metrics.Metrics // nil: none
 }
 
-func newRouteMux() routeMux {
-	return routeMux{ServeMux: http.NewServeMux(), patterns: new([]string)}
+func newRouteMux(m *metrics.Metrics) routeMux {
+	return routeMux{ServeMux: http.NewServeMux(), patterns: new([]string), metrics: m}
 }
 
 func (m routeMux) Handle(pattern string, h http.Handler) {
 	*m.patterns = append(*m.patterns, pattern)
-	m.ServeMux.Handle(pattern, h)
+	m.ServeMux.Handle(pattern, instrument(m.metrics, pattern, h))
 }
 
 func (m routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
-	*m.patterns = append(*m.patterns, pattern)
-	m.ServeMux.HandleFunc(pattern, h)
+	m.Handle(pattern, http.HandlerFunc(h))
 }
 
 // Patterns lists every route pattern the server registered, in registration order.

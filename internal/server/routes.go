@@ -17,7 +17,7 @@ import (
 // patterns it registered. It builds handlers and reads the server's state,
 // never changes it (New makes what routes use, and keeps what it returns).
 func (s *Server) routes() (http.Handler, []string) {
-	mux := newRouteMux()
+	mux := newRouteMux(s.cfg.Metrics)
 
 	// Health: no auth, for load balancers and orchestrators.
 	mux.HandleFunc("GET /healthz", s.healthz)
@@ -117,6 +117,13 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("GET /admin/v1/usage", s.authed(adm, ad.Usage))
 	mux.Handle("GET /admin/v1/audit", s.authed(adm, ad.Audit))
 	mux.Handle("GET /admin/v1/prices", s.authed(adm, ad.PriceTable))
+
+	// Operators: Prometheus metrics (admin scope; SEEDGATE_METRICS_LISTEN serves them
+	// without a key on a private address too) and the console's operations page's data.
+	if s.cfg.Metrics != nil {
+		mux.Handle("GET /metrics", s.authed(adm, s.cfg.Metrics.Handler().ServeHTTP))
+		mux.Handle("GET /admin/v1/ops", s.authed(adm, s.cfg.Ops.ServeHTTP))
+	}
 
 	// Upstream channels: Ark's callbacks (provider/ark CallbackPath). No API key:
 	// the URL carries an HMAC of the task id, and a callback only makes the task's next

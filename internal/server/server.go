@@ -13,6 +13,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/budget"
+	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/service"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
@@ -40,6 +41,10 @@ type Config struct {
 	SyncWait time.Duration
 	// ArkCallbacks takes the upstream's callbacks (provider/ark; nil: none are expected).
 	ArkCallbacks http.Handler
+	// Metrics records requests and serves GET /metrics; Ops serves the
+	// operations page's data (nil: metrics are off, neither route exists).
+	Metrics *metrics.Metrics
+	Ops     *metrics.Ops
 }
 
 // Server holds the handlers' dependencies.
@@ -137,6 +142,13 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 						"code": string(task.CodeInternal), "message": "internal error", "request_id": id}})
 				}
 			}
+			if s.cfg.Metrics != nil {
+				route := rec.route
+				if route == nil { // the mux answered itself (405)
+					route = s.cfg.Metrics.Unmatched()
+				}
+				route.Observe(rec.status, time.Since(start))
+			}
 			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 				"duration", time.Since(start), "request_id", id)
 		}()
@@ -148,6 +160,7 @@ type statusRecorder struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	route  *metrics.Route // the matched route's metrics (instrument)
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

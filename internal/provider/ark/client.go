@@ -63,6 +63,8 @@ type client struct {
 	base          string
 	createTimeout time.Duration
 	userAgent     string
+	channel       string
+	observe       func(channel, key, op string, status int, d time.Duration) // nil: none
 }
 
 // listQuery is the list endpoint's parameters.
@@ -167,12 +169,15 @@ func (c *client) do(ctx context.Context, op, method, path string, key *routing.K
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now()
 	resp, err := c.http.Do(req)
 	if err != nil {
+		c.observed(key, op, 0, start)
 		return nil, &TransportError{Op: op, Err: redact(err), Sent: sent.Load()}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	c.observed(key, op, resp.StatusCode, start)
 	if err == nil && len(data) > maxAnswerBytes {
 		err = errors.New("answer larger than 8 MB")
 	}
@@ -187,6 +192,13 @@ func (c *client) do(ctx context.Context, op, method, path string, key *routing.K
 		e.Code, e.Message, e.Param = code, msg, param
 	}
 	return nil, e
+}
+
+// observed reports a call that ended now (status 0: no answer).
+func (c *client) observed(key *routing.Key, op string, status int, start time.Time) {
+	if c.observe != nil {
+		c.observe(c.channel, key.ID, op, status, time.Since(start))
+	}
 }
 
 // redact drops the URL from a *url.Error (it repeats query strings).

@@ -77,6 +77,10 @@ type Config struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Observe, when set, hears of every call to the upstream: its channel,
+	// key id, operation (create, get, list, delete), HTTP status (0: no
+	// answer) and duration (metrics.Metrics.Upstream).
+	Observe func(channel, key, op string, status int, d time.Duration)
 }
 
 // Provider is the ark provider. It is safe for concurrent use.
@@ -145,7 +149,8 @@ func New(cfg Config) (*Provider, error) {
 		if timeout <= 0 {
 			timeout = defaultCreateTimeout
 		}
-		p.clients[ch.Name] = &client{http: cfg.HTTP, base: ch.BaseURL, createTimeout: timeout, userAgent: "seedgate"}
+		p.clients[ch.Name] = &client{http: cfg.HTTP, base: ch.BaseURL, createTimeout: timeout, userAgent: "seedgate",
+			channel: ch.Name, observe: cfg.Observe}
 	}
 	p.router = routing.New(routing.Config{Channels: channels, Load: keyLoad(cfg.Store), MinWait: p.timing.MinInterval(), Now: cfg.Now})
 	return p, nil
