@@ -20,7 +20,5 @@ if ! command -v apt-get >/dev/null 2>&1; then
 fi
 echo "installing prometheus (Debian package) for the metrics tests…" >&2
 $sudo apt-get update -qq
-# The package's own service is not wanted (the tests start their own server):
-# policy-rc.d refuses service starts during the install where invoke-rc.d is used.
-DEBIAN_FRONTEND=noninteractive RUNLEVEL=1 $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1
