@@ -1,7 +1,9 @@
 // Package console is the gateway's web console: a small single-page app in
 // plain HTML, CSS and JavaScript, embedded in the binary (no build step, no
-// CDN). It uses only the public API (/v1/jobs, /v1/files, /v1/models), with the
-// API key the person signs in with kept in the tab's sessionStorage.
+// CDN). It uses the public API (/v1/jobs, /v1/files, /v1/models) and, for
+// admin keys, the admin API (/admin/v1, the operations page's /admin/v1/ops,
+// charted with the vendored uPlot), with the API key the person signs in with
+// kept in the tab's sessionStorage.
 package console
 
 import (

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,9 +19,9 @@ import (
 
 // Ops is the data of the console's operations page (GET /admin/v1/ops):
 // series sampled from this process's registry every Interval and kept for
-// the last Window — throughput, latency percentiles, errors by channel, queue
-// depth, webhook backlog — and the spend per day from the store's settled
-// usage. Start/Stop like every background service.
+// the last Window — throughput, latency percentiles (of the HTTP answers but
+// event streams, and of the time to result), errors by channel, queue depth,
+// webhook backlog — and the spend per day from the store's settled usage. Start/Stop like every background service.
 type Ops struct {
 	m        *Metrics
 	usage    func(ctx context.Context, f store.UsageFilter) ([]store.UsageRow, error)
@@ -124,9 +125,9 @@ func (o *Ops) sample(fresh time.Duration) {
 				}
 			}
 		case "seedgate_http_request_duration_seconds":
-			s.http = sumHistograms(f)
+			s.http = sumHistograms(f, func(m *dto.Metric) bool { return !strings.HasSuffix(label(m, "route"), "/events") })
 		case "seedgate_task_duration_seconds":
-			s.result = sumHistograms(f)
+			s.result = sumHistograms(f, nil)
 		case "seedgate_tasks":
 			for _, m := range f.Metric {
 				s.tasks[label(m, "status")] = m.GetGauge().GetValue()
@@ -158,9 +159,14 @@ func label(m *dto.Metric, name string) string {
 	return ""
 }
 
-func sumHistograms(f *dto.MetricFamily) histogram {
+// sumHistograms adds up the series of a histogram family that keep says to
+// (nil: all).
+func sumHistograms(f *dto.MetricFamily, keep func(*dto.Metric) bool) histogram {
 	var h histogram
 	for _, m := range f.Metric {
+		if keep != nil && !keep(m) {
+			continue
+		}
 		hm := m.GetHistogram()
 		if h.bounds == nil {
 			for _, b := range hm.Bucket {

@@ -1,7 +1,9 @@
 // seedgate console: a small single-page app over the gateway's own API
 // (/v1/jobs, /v1/files, /v1/models). Plain ES modules, no build step, no
 // dependencies. Routes live in the URL hash: #/ (tasks), #/tasks/ID, #/new
-// (playground), #/admin.
+// (playground), #/admin, #/ops (operations, ops.js).
+
+import { opsView } from './ops.js';
 
 const KEY = 'seedgate.key';
 const DIALECTS = ['jobs', 'ark', 'videos', 'seedance', 'responses', 'openai'];
@@ -283,6 +285,7 @@ function route() {
   if (path.startsWith('/tasks/')) view = 'task';
   else if (path === '/new') view = 'new';
   else if (path === '/admin') view = 'admin';
+  else if (path === '/ops') view = 'ops';
   for (const a of document.querySelectorAll('#nav a[data-nav]')) {
     a.classList.toggle('active', a.dataset.nav === view || (view === 'task' && a.dataset.nav === 'tasks'));
   }
@@ -293,6 +296,7 @@ function route() {
     task: () => taskView(main, decodeURIComponent(path.slice('/tasks/'.length)), signal),
     new: () => playgroundView(main, params, signal),
     admin: () => adminView(main, signal),
+    ops: () => opsView(main, signal, { h, api }),
   };
   views[view]().catch((e) => {
     if (signal.aborted) return;
