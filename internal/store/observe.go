@@ -39,11 +39,11 @@ func (db *DB) InTx(ctx context.Context, fn func(ctx context.Context, x Executor)
 	if db.obs == nil {
 		return db.Driver.InTx(ctx, fn)
 	}
-	var seen observed
+	seen := new(observed)
 	start := time.Now()
 	err := db.Driver.InTx(ctx, func(ctx context.Context, x Executor) error {
-		seen = observed{Executor: x} // a retried transaction starts over
-		return fn(ctx, &seen)
+		seen.reset(x) // a retried transaction starts over
+		return fn(ctx, seen)
 	})
 	db.obs.Transaction(time.Since(start), err)
 	if err == nil {
@@ -65,13 +65,22 @@ func (db *DB) refused(err error) {
 	}
 }
 
-// observed is an Executor that notes the writes an Observer hears of.
+// observed is an Executor that notes the writes an Observer hears of. Its
+// lists start in arrays of its own: a transaction costs one allocation.
 type observed struct {
 	Executor
 	created, finished []*task.Task
 	ledger            []*LedgerEntry
 	attempt           *WebhookAttempt
 	messages          []*WebhookMessage
+
+	tasks   [2]*task.Task
+	entries [2]*LedgerEntry
+}
+
+func (o *observed) reset(x Executor) {
+	o.Executor, o.attempt, o.messages = x, nil, nil
+	o.created, o.finished, o.ledger = o.tasks[:0:1], o.tasks[1:1:2], o.entries[:0]
 }
 
 func (o *observed) InsertTask(ctx context.Context, t *task.Task) error {
