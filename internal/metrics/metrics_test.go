@@ -87,6 +87,8 @@ func TestScrapeAfterMixedRun(t *testing.T) {
 	require.Greater(t, sum("seedgate_blob_bytes_total", map[string]string{"op": "write"}), 10000.0, "videos and thumbnails")
 	require.Greater(t, sum("seedgate_store_transaction_duration_seconds", map[string]string{"outcome": "committed"}), 10.0)
 	require.Greater(t, sum("seedgate_store_group_commit_writes", nil), 1.0)
+	require.Greater(t, sum("seedgate_ledger_tokens_total", map[string]string{"kind": "settle"}), 0.0, "the successes' usage")
+	require.Greater(t, sum("seedgate_ledger_amount_total", map[string]string{"kind": "release", "unit": "tokens"}), 0.0, "the failure's reservation back")
 	require.Greater(t, sum("go_goroutines", nil), 1.0)
 	require.Greater(t, sum("process_resident_memory_bytes", nil), 1.0)
 
