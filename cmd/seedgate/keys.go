@@ -45,7 +45,7 @@ func keysCmd(ctx context.Context, args []string, getenv func(string) string, std
 	asJSON := fs.Bool("json", false, "print JSON")
 	name := fs.String("name", "", "create: a name for people")
 	tenant := fs.String("tenant", "", `the key's tenant (create), or the tenant to list; "default" is the default tenant`)
-	scopes := fs.String("scopes", "read,submit", "create: comma-separated scopes: read, submit, admin")
+	scopes := fs.String("scopes", "read,submit", "create: comma-separated scopes: read, submit, admin (its own tenant), global_admin (every tenant)")
 	expiresIn := fs.Duration("expires-in", 0, "create: the key expires after this long (0: never)")
 	rpm := fs.Int("rpm", -1, "create: requests per minute (0: unlimited; default: the tenant's)")
 	inFlight := fs.Int("max-in-flight", -1, "create: queued + running tasks (0: unlimited; default: the tenant's)")

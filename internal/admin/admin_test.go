@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -311,4 +312,164 @@ func TestAdminValidation(t *testing.T) {
 	require.Equal(t, 404, status)
 	status, _ = g.do(adminKey, "POST", "/admin/v1/keys/key_nothere/revoke", "")
 	require.Equal(t, 404, status)
+}
+
+// An admin key of a tenant manages that tenant only: other tenants answer
+// like missing ones (404), and its own balance and limits are a global
+// admin's (403). The attack: tenant tb's admin key created keys in tenant ta,
+// read ta's ledger and made its own tenant unlimited.
+func TestTenantAdmin(t *testing.T) {
+	t.Parallel()
+	g := start(t)
+	taID, taKey := g.newKey(`{"name":"ta client","tenant":"ta"}`)
+	g.json(adminKey, "POST", "/admin/v1/tenants/ta/balance", `{"amount":1000000000,"note":"ta's money"}`, http.StatusOK)
+	g.json(adminKey, "POST", "/admin/v1/tenants/tb/balance", `{"amount":100}`, http.StatusOK)
+	job := g.json(taKey, "POST", "/v1/jobs", createJob, http.StatusOK)
+	require.Eventually(t, func() bool { // ta's task settles: it has usage
+		u := g.json(adminKey, "GET", "/admin/v1/usage?tenant=ta", "", http.StatusOK)
+		return len(u["data"].([]any)) == 1
+	}, 20*time.Second, 50*time.Millisecond)
+	tbAdminID, tbAdmin := g.newKey(`{"name":"tb admin","tenant":"tb","scopes":["admin","read","submit"]}`)
+
+	// The three moves of the attack, each on its own.
+	t.Run("creates a key in another tenant", func(t *testing.T) {
+		status, b := g.do(tbAdmin, "POST", "/admin/v1/keys", `{"name":"evil","tenant":"ta","scopes":["read","submit"]}`)
+		require.Equal(t, http.StatusNotFound, status, "%s", b)
+		keys := g.json(adminKey, "GET", "/admin/v1/keys?tenant=ta", "", http.StatusOK)["data"].([]any)
+		require.Len(t, keys, 1, "ta has only its own key")
+	})
+	t.Run("reads another tenant's ledger", func(t *testing.T) {
+		status, b := g.do(tbAdmin, "GET", "/admin/v1/ledger?tenant=ta", "")
+		require.Equal(t, http.StatusNotFound, status, "%s", b)
+		status, b = g.do(tbAdmin, "GET", "/admin/v1/ledger", "")
+		require.Equal(t, http.StatusOK, status, "%s", b)
+		require.NotContains(t, string(b), `"tenant":"ta"`)
+		require.NotContains(t, string(b), "ta's money")
+	})
+	t.Run("makes its own tenant unlimited", func(t *testing.T) {
+		status, b := g.do(tbAdmin, "POST", "/admin/v1/tenants/tb/balance", `{"unlimited":true}`)
+		require.Equal(t, http.StatusForbidden, status, "%s", b)
+		require.Contains(t, string(b), "needs a global admin")
+		tb := g.json(adminKey, "GET", "/admin/v1/tenants/tb", "", http.StatusOK)
+		require.EqualValues(t, 100, tb["balance"], "the balance is unchanged")
+	})
+	if t.Failed() {
+		return
+	}
+
+	notFound := func(method, path, body, field string) {
+		t.Helper()
+		out := g.json(tbAdmin, method, path, body, http.StatusNotFound)
+		e := out["error"].(map[string]any)
+		require.Equal(t, field, e["field"], "%s %s", method, path)
+		require.NotContains(t, e["message"], "global", "another tenant answers like a missing one")
+	}
+	forbidden := func(method, path, body, field string) {
+		t.Helper()
+		out := g.json(tbAdmin, method, path, body, http.StatusForbidden)
+		e := out["error"].(map[string]any)
+		require.Equal(t, field, e["field"], "%s %s", method, path)
+		require.Contains(t, e["message"], "needs a global admin", "the answer says why")
+		require.Contains(t, e["message"], "tenant tb only")
+	}
+
+	// Keys of another tenant: not made, not seen, not touched.
+	notFound("POST", "/admin/v1/keys", `{"name":"evil","tenant":"ta","scopes":["read","submit"]}`, "tenant")
+	notFound("POST", "/admin/v1/keys", `{"tenant":"default","scopes":["read"]}`, "tenant")
+	notFound("GET", "/admin/v1/keys?tenant=ta", "", "tenant")
+	for _, c := range []struct{ method, path, body string }{
+		{"GET", "/admin/v1/keys/" + taID, ""},
+		{"POST", "/admin/v1/keys/" + taID + "/revoke", ""},
+		{"DELETE", "/admin/v1/keys/" + taID, ""},
+		{"PUT", "/admin/v1/keys/" + taID + "/limits", `{"rpm":1}`},
+		{"GET", "/admin/v1/keys/" + taID + "/webhook-secret", ""},
+		{"POST", "/admin/v1/keys/" + taID + "/webhook-secret/rotate", ""},
+	} {
+		notFound(c.method, c.path, c.body, "id")
+		missing := g.json(tbAdmin, c.method, strings.Replace(c.path, taID, "key_nothere", 1), c.body, http.StatusNotFound)["error"].(map[string]any)
+		theirs := g.json(tbAdmin, c.method, c.path, c.body, http.StatusNotFound)["error"].(map[string]any)
+		delete(missing, "request_id")
+		delete(theirs, "request_id")
+		missing["message"] = strings.ReplaceAll(missing["message"].(string), "key_nothere", taID)
+		require.Equal(t, missing, theirs, "the same answer as a missing key")
+	}
+	g.json(taKey, "GET", "/v1/jobs", "", http.StatusOK) // ta's key still works
+	keys := g.json(tbAdmin, "GET", "/admin/v1/keys", "", http.StatusOK)["data"].([]any)
+	require.Len(t, keys, 1)
+	require.Equal(t, tbAdminID, keys[0].(map[string]any)["id"])
+
+	// Tenants, ledger, usage and audit: its own only.
+	notFound("GET", "/admin/v1/tenants/ta", "", "id")
+	notFound("GET", "/admin/v1/tenants/ta/balance", "", "id")
+	notFound("POST", "/admin/v1/tenants/ta/balance", `{"amount":5}`, "id")
+	notFound("PUT", "/admin/v1/tenants/ta/limits", `{"rpm":1}`, "id")
+	notFound("GET", "/admin/v1/ledger?tenant=ta", "", "tenant")
+	notFound("GET", "/admin/v1/usage?tenant=ta", "", "tenant")
+	tenants := g.json(tbAdmin, "GET", "/admin/v1/tenants", "", http.StatusOK)["data"].([]any)
+	require.Len(t, tenants, 1)
+	require.Equal(t, "tb", tenants[0].(map[string]any)["id"])
+	require.EqualValues(t, 100, tenants[0].(map[string]any)["balance"])
+	for _, q := range []string{"", "?tenant=tb", "?task_id=" + job["id"].(string)} {
+		for _, e := range g.json(tbAdmin, "GET", "/admin/v1/ledger"+q, "", http.StatusOK)["data"].([]any) {
+			require.Equal(t, "tb", e.(map[string]any)["tenant"], "ledger%s: %v", q, e)
+		}
+	}
+	require.Empty(t, g.json(tbAdmin, "GET", "/admin/v1/usage", "", http.StatusOK)["data"])
+
+	// Its own balance and limits are not its to set.
+	forbidden("POST", "/admin/v1/tenants/tb/balance", `{"unlimited":true}`, "")
+	forbidden("POST", "/admin/v1/tenants/tb/balance", `{"amount":1000000}`, "")
+	forbidden("PUT", "/admin/v1/tenants/tb/limits", `{"rpm":0,"max_in_flight":0}`, "")
+	forbidden("POST", "/admin/v1/keys", `{"name":"fast","rpm":0}`, "rpm")
+	forbidden("POST", "/admin/v1/keys", `{"name":"fast","max_in_flight":0}`, "max_in_flight")
+	forbidden("POST", "/admin/v1/keys", `{"name":"root","scopes":["global_admin"]}`, "scopes")
+	forbidden("PUT", "/admin/v1/keys/"+tbAdminID+"/limits", `{"rpm":0}`, "")
+	tb := g.json(adminKey, "GET", "/admin/v1/tenants/tb", "", http.StatusOK)
+	require.EqualValues(t, 100, tb["balance"], "the balance is unchanged")
+
+	// What it may do: keys of its own tenant (admin ones too), their secrets, revoking them.
+	k := g.json(tbAdmin, "POST", "/admin/v1/keys", `{"name":"tb app"}`, http.StatusCreated)
+	require.Equal(t, "tb", k["tenant"], "a tenant admin's keys are its tenant's")
+	k2 := g.json(tbAdmin, "POST", "/admin/v1/keys", `{"name":"tb ops","tenant":"tb","scopes":["admin"]}`, http.StatusCreated)
+	g.json(tbAdmin, "GET", "/admin/v1/keys/"+k["id"].(string)+"/webhook-secret", "", http.StatusOK)
+	g.json(tbAdmin, "POST", "/admin/v1/keys/"+k2["id"].(string)+"/revoke", "", http.StatusOK)
+	g.json(tbAdmin, "GET", "/admin/v1/tenants/tb", "", http.StatusOK)
+	g.json(tbAdmin, "GET", "/admin/v1/prices", "", http.StatusOK)
+	var audit []string
+	for _, e := range g.json(tbAdmin, "GET", "/admin/v1/audit", "", http.StatusOK)["data"].([]any) {
+		e := e.(map[string]any)
+		tbs := []any{tbAdminID, k["id"], k2["id"]}
+		require.True(t, slices.Contains(tbs, e["actor"]) || slices.Contains(tbs, e["target"]),
+			"tb's audit log has what its keys did and what was done to them, nothing of ta's: %v", e)
+		audit = append(audit, e["action"].(string)+" "+jsonOf(e["status"]))
+	}
+	require.Contains(t, audit, "keys.revoke 200")
+	require.Contains(t, audit, "tenants.balance 403")
+	require.Contains(t, audit, "keys.create 404")
+
+	// A stored key of the default tenant with the admin scope is a tenant admin too.
+	_, defAdmin := g.newKey(`{"scopes":["admin"]}`)
+	status, _ := g.do(defAdmin, "GET", "/admin/v1/ledger?tenant=ta", "")
+	require.Equal(t, 404, status)
+	status, _ = g.do(defAdmin, "POST", "/admin/v1/tenants/default/balance", `{"unlimited":true}`)
+	require.Equal(t, 403, status)
+}
+
+// The global_admin scope, granted by a global admin only, manages every
+// tenant like SEEDGATE_ADMIN_KEY.
+func TestGlobalAdminKey(t *testing.T) {
+	t.Parallel()
+	g := start(t)
+	out := g.json(adminKey, "POST", "/admin/v1/keys", `{"name":"ops","tenant":"tb","scopes":["global_admin"]}`, http.StatusCreated)
+	require.Equal(t, []any{"admin", "global_admin"}, out["scopes"], "global_admin implies admin")
+	global := out["key"].(string)
+	k := g.json(global, "POST", "/admin/v1/keys", `{"name":"x","tenant":"ta","rpm":5}`, http.StatusCreated)
+	require.Equal(t, "ta", k["tenant"])
+	g.json(global, "GET", "/admin/v1/ledger?tenant=ta", "", http.StatusOK)
+	g.json(global, "POST", "/admin/v1/tenants/tb/balance", `{"unlimited":true}`, http.StatusOK)
+	g.json(global, "PUT", "/admin/v1/tenants/ta/limits", `{"rpm":10}`, http.StatusOK)
+	g.json(global, "POST", "/admin/v1/keys", `{"scopes":["global_admin"]}`, http.StatusCreated)
+	all := g.json(global, "GET", "/admin/v1/keys", "", http.StatusOK)["data"].([]any)
+	require.Len(t, all, 3)
+	require.Len(t, g.json(global, "GET", "/admin/v1/audit", "", http.StatusOK)["data"], 5, "every tenant's entries")
 }

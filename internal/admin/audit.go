@@ -94,14 +94,19 @@ type auditView struct {
 	Detail    json.RawMessage `json:"detail,omitempty"`
 }
 
-// Audit is GET /admin/v1/audit[?limit=&before=]: admin actions, newest first.
+// Audit is GET /admin/v1/audit[?limit=&before=]: admin actions, newest first
+// (for a tenant admin: those made by its tenant's keys or done to them).
 func (h *Handler) Audit(w http.ResponseWriter, r *http.Request) {
 	limit, before, err := pageParams(r)
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
 	}
-	es, err := h.Store.ListAudit(r.Context(), store.AuditFilter{Limit: limit, Before: before})
+	f := store.AuditFilter{Limit: limit, Before: before}
+	if p := caller(r); !p.Global() {
+		f.Tenant = &p.Tenant
+	}
+	es, err := h.Store.ListAudit(r.Context(), f)
 	if err != nil {
 		h.WriteError(w, r, err)
 		return

@@ -91,7 +91,7 @@ type CreatedKey struct {
 // signing secret.
 func CreateKey(ctx context.Context, st store.Store, in KeyInput, now time.Time) (*CreatedKey, error) {
 	if in.Scopes == 0 {
-		return nil, task.Errorf(task.CodeInvalidParameter, "scopes", "a key needs at least one scope: read, submit or admin")
+		return nil, task.Errorf(task.CodeInvalidParameter, "scopes", "a key needs at least one scope: read, submit, admin or global_admin")
 	}
 	id, key := auth.NewKey()
 	k := &store.APIKey{ID: id, Hash: auth.HashKey(key), Name: in.Name, Tenant: in.Tenant, Scopes: in.Scopes.Names(),
@@ -207,7 +207,7 @@ func (h *Handler) CreateKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) keyInput(r *http.Request, b createKeyBody) (KeyInput, error) {
-	p, _ := auth.FromContext(r.Context())
+	p := caller(r)
 	in := KeyInput{Name: strings.TrimSpace(b.Name), CreatedBy: p.KeyID}
 	if len(in.Name) > 200 {
 		return in, task.Errorf(task.CodeInvalidParameter, "name", "name is longer than 200 characters")
@@ -216,12 +216,29 @@ func (h *Handler) keyInput(r *http.Request, b createKeyBody) (KeyInput, error) {
 	if in.Tenant, err = TenantID(b.Tenant, "tenant"); err != nil {
 		return in, err
 	}
+	if strings.TrimSpace(b.Tenant) == "" && !p.Global() {
+		in.Tenant = p.Tenant // a tenant admin's keys are its tenant's
+	}
+	if err := reach(p, in.Tenant, "tenant"); err != nil {
+		return in, err
+	}
 	names := b.Scopes
 	if names == nil {
 		names = []string{"read", "submit"}
 	}
 	if in.Scopes, err = auth.ParseScopes(names); err != nil {
 		return in, task.Errorf(task.CodeInvalidParameter, "scopes", "%v", err)
+	}
+	if in.Scopes.Has(auth.ScopeGlobalAdmin) {
+		if err := onlyGlobal(p, "scopes", "granting the global_admin scope"); err != nil {
+			return in, err
+		}
+	}
+	if b.RPM != nil || b.MaxInFlight != nil {
+		field := map[bool]string{true: "rpm", false: "max_in_flight"}[b.RPM != nil]
+		if err := onlyGlobal(p, field, "giving a key its own limits (they override its tenant's)"); err != nil {
+			return in, err
+		}
 	}
 	switch {
 	case b.ExpiresAt != nil && b.ExpiresIn != nil:
@@ -245,16 +262,12 @@ func (h *Handler) keyInput(r *http.Request, b createKeyBody) (KeyInput, error) {
 
 // ListKeys is GET /admin/v1/keys[?tenant=].
 func (h *Handler) ListKeys(w http.ResponseWriter, r *http.Request) {
-	var f store.KeyFilter
-	if q := r.URL.Query(); q.Has("tenant") {
-		id, err := TenantID(q.Get("tenant"), "tenant")
-		if err != nil {
-			h.WriteError(w, r, err)
-			return
-		}
-		f.Tenant = &id
+	tenant, err := tenantFilter(r)
+	if err != nil {
+		h.WriteError(w, r, err)
+		return
 	}
-	keys, err := h.Store.ListAPIKeys(r.Context(), f)
+	keys, err := h.Store.ListAPIKeys(r.Context(), store.KeyFilter{Tenant: tenant})
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
@@ -264,14 +277,6 @@ func (h *Handler) ListKeys(w http.ResponseWriter, r *http.Request) {
 		out = append(out, h.view(k))
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
-}
-
-func (h *Handler) key(r *http.Request) (*store.APIKey, error) {
-	k, err := h.Store.GetAPIKey(r.Context(), r.PathValue("id"))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, task.Errorf(task.CodeNotFound, "id", "no API key %s", r.PathValue("id"))
-	}
-	return k, err
 }
 
 // GetKey is GET /admin/v1/keys/{id}.
@@ -288,7 +293,12 @@ func (h *Handler) GetKey(w http.ResponseWriter, r *http.Request) {
 // the key stops working at once here and within the key cache's TTL on every
 // other instance.
 func (h *Handler) RevokeKey(w http.ResponseWriter, r *http.Request) {
-	k, err := h.Store.RevokeAPIKey(r.Context(), r.PathValue("id"), h.now())
+	k, err := h.key(r)
+	if err != nil {
+		h.WriteError(w, r, err)
+		return
+	}
+	k, err = h.Store.RevokeAPIKey(r.Context(), k.ID, h.now())
 	if errors.Is(err, store.ErrNotFound) {
 		err = task.Errorf(task.CodeNotFound, "id", "no API key %s", r.PathValue("id"))
 	}
@@ -301,8 +311,17 @@ func (h *Handler) RevokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // SetKeyLimits is PUT /admin/v1/keys/{id}/limits: the key's own limits
-// (null or absent: its tenant's).
+// (null or absent: its tenant's). A global admin's: a key's own limits
+// override its tenant's.
 func (h *Handler) SetKeyLimits(w http.ResponseWriter, r *http.Request) {
+	k, err := h.key(r)
+	if err == nil {
+		err = onlyGlobal(caller(r), "", "setting a key's limits (they override its tenant's)")
+	}
+	if err != nil {
+		h.WriteError(w, r, err)
+		return
+	}
 	var b limitsBody
 	if err := wire.DecodeJSON(w, r, &b, wire.DecodeOptions{MaxBytes: 4 << 10, Strict: true}); err != nil {
 		h.WriteError(w, r, err)
@@ -313,7 +332,7 @@ func (h *Handler) SetKeyLimits(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, err)
 		return
 	}
-	k, err := h.Store.SetAPIKeyLimits(r.Context(), r.PathValue("id"), l)
+	k, err = h.Store.SetAPIKeyLimits(r.Context(), k.ID, l)
 	if errors.Is(err, store.ErrNotFound) {
 		err = task.Errorf(task.CodeNotFound, "id", "no API key %s", r.PathValue("id"))
 	}

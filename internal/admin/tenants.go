@@ -38,20 +38,35 @@ func (h *Handler) tenantView(id string, t *store.Tenant) tenantView {
 	return v
 }
 
+// tenantID is the tenant of the path, if the caller may manage it.
 func (h *Handler) tenantID(r *http.Request) (string, error) {
-	return TenantID(r.PathValue("id"), "id")
+	id, err := TenantID(r.PathValue("id"), "id")
+	if err != nil {
+		return id, err
+	}
+	return id, reach(caller(r), id, "id")
 }
 
-// ListTenants is GET /admin/v1/tenants: the tenants with limits or a balance.
+// ListTenants is GET /admin/v1/tenants: the tenants with limits or a balance
+// (for a tenant admin: its own tenant).
 func (h *Handler) ListTenants(w http.ResponseWriter, r *http.Request) {
-	ts, err := h.Store.ListTenants(r.Context())
-	if err != nil {
-		h.WriteError(w, r, err)
-		return
-	}
-	out := make([]tenantView, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, h.tenantView(t.ID, t))
+	out := []tenantView{}
+	if p := caller(r); !p.Global() {
+		t, err := h.Store.GetTenant(r.Context(), p.Tenant)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			h.WriteError(w, r, err)
+			return
+		}
+		out = append(out, h.tenantView(p.Tenant, t))
+	} else {
+		ts, err := h.Store.ListTenants(r.Context())
+		if err != nil {
+			h.WriteError(w, r, err)
+			return
+		}
+		for _, t := range ts {
+			out = append(out, h.tenantView(t.ID, t))
+		}
 	}
 	wire.WriteJSON(w, http.StatusOK, map[string]any{"object": "list", "data": out})
 }
@@ -76,6 +91,9 @@ func (h *Handler) GetTenant(w http.ResponseWriter, r *http.Request) {
 // the tenant's keys (null or absent: the gateway's defaults).
 func (h *Handler) SetTenantLimits(w http.ResponseWriter, r *http.Request) {
 	id, err := h.tenantID(r)
+	if err == nil {
+		err = onlyGlobal(caller(r), "", "setting a tenant's limits")
+	}
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
@@ -112,6 +130,9 @@ type balanceBody struct {
 // {"amount": N, "note": "…"}, or {"unlimited": true}.
 func (h *Handler) AdjustBalance(w http.ResponseWriter, r *http.Request) {
 	id, err := h.tenantID(r)
+	if err == nil {
+		err = onlyGlobal(caller(r), "", "changing a tenant's balance")
+	}
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
@@ -135,7 +156,7 @@ func (h *Handler) AdjustBalance(w http.ResponseWriter, r *http.Request) {
 		h.WriteError(w, r, err)
 		return
 	}
-	p, _ := auth.FromContext(r.Context())
+	p := caller(r)
 	e := &store.LedgerEntry{At: h.now(), Unit: h.Prices.Unit(), Actor: p.KeyID, Note: b.Note}
 	if b.Amount != nil {
 		e.Amount = *b.Amount
@@ -191,13 +212,9 @@ func (h *Handler) Ledger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := store.LedgerFilter{Limit: limit, Before: before, TaskID: r.URL.Query().Get("task_id")}
-	if q := r.URL.Query(); q.Has("tenant") {
-		id, err := TenantID(q.Get("tenant"), "tenant")
-		if err != nil {
-			h.WriteError(w, r, err)
-			return
-		}
-		f.Tenant = &id
+	if f.Tenant, err = tenantFilter(r); err != nil {
+		h.WriteError(w, r, err)
+		return
 	}
 	es, err := h.Store.ListLedger(r.Context(), f)
 	if err != nil {
@@ -263,16 +280,13 @@ func (h *Handler) usage(w http.ResponseWriter, r *http.Request, tenant *string, 
 	wire.WriteJSON(w, http.StatusOK, answer)
 }
 
-// Usage is GET /admin/v1/usage[?tenant=&from=&to=]: every tenant's settled usage per model and day.
+// Usage is GET /admin/v1/usage[?tenant=&from=&to=]: every tenant's settled
+// usage per model and day (for a tenant admin: its own tenant's).
 func (h *Handler) Usage(w http.ResponseWriter, r *http.Request) {
-	var tenant *string
-	if q := r.URL.Query(); q.Has("tenant") {
-		id, err := TenantID(q.Get("tenant"), "tenant")
-		if err != nil {
-			h.WriteError(w, r, err)
-			return
-		}
-		tenant = &id
+	tenant, err := tenantFilter(r)
+	if err != nil {
+		h.WriteError(w, r, err)
+		return
 	}
 	h.usage(w, r, tenant, nil)
 }

@@ -20,6 +20,10 @@ type Principal struct {
 	RPM, MaxInFlight int
 }
 
+// Global reports whether p administers every tenant (SEEDGATE_ADMIN_KEY or
+// the global_admin scope); an admin without it manages its own tenant only.
+func (p Principal) Global() bool { return p.Scopes.Has(ScopeGlobalAdmin) }
+
 type ctxKey struct{}
 
 // WithPrincipal returns ctx carrying p.

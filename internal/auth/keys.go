@@ -17,19 +17,23 @@ const (
 	ScopeRead Scope = 1 << iota
 	// ScopeSubmit: create, cancel and delete tasks, upload files, manage webhooks.
 	ScopeSubmit
-	// ScopeAdmin: the admin API (/admin/v1: keys, tenants, balances, audit).
+	// ScopeAdmin: the admin API (/admin/v1) for the key's own tenant: its
+	// keys, ledger, usage and audit log, never its balance or limits.
 	ScopeAdmin
+	// ScopeGlobalAdmin: the admin API for every tenant, balances and limits
+	// included. It implies ScopeAdmin (ParseScopes adds it).
+	ScopeGlobalAdmin
 
 	// ScopesClient is what a static key (SEEDGATE_API_KEYS) may do.
 	ScopesClient = ScopeRead | ScopeSubmit
 	// ScopesAll is everything (SEEDGATE_ADMIN_KEY).
-	ScopesAll = ScopeRead | ScopeSubmit | ScopeAdmin
+	ScopesAll = ScopeRead | ScopeSubmit | ScopeAdmin | ScopeGlobalAdmin
 )
 
 var scopeNames = []struct {
 	s    Scope
 	name string
-}{{ScopeRead, "read"}, {ScopeSubmit, "submit"}, {ScopeAdmin, "admin"}}
+}{{ScopeRead, "read"}, {ScopeSubmit, "submit"}, {ScopeAdmin, "admin"}, {ScopeGlobalAdmin, "global_admin"}}
 
 // Has reports whether every scope of want is in s.
 func (s Scope) Has(want Scope) bool { return s&want == want }
@@ -47,7 +51,8 @@ func (s Scope) Names() []string {
 
 func (s Scope) String() string { return strings.Join(s.Names(), ",") }
 
-// ParseScopes reads scope names (read, submit, admin); unknown names are an error.
+// ParseScopes reads scope names (read, submit, admin, global_admin); unknown
+// names are an error.
 func ParseScopes(names []string) (Scope, error) {
 	var s Scope
 next:
@@ -59,7 +64,10 @@ next:
 				continue next
 			}
 		}
-		return 0, fmt.Errorf("unknown scope %q: use read, submit or admin", name)
+		return 0, fmt.Errorf("unknown scope %q: use read, submit, admin or global_admin", name)
+	}
+	if s.Has(ScopeGlobalAdmin) {
+		s |= ScopeAdmin
 	}
 	return s, nil
 }

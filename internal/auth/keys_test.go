@@ -46,6 +46,13 @@ func TestScopes(t *testing.T) {
 	require.False(t, s.Has(auth.ScopeAdmin))
 	_, err = auth.ParseScopes([]string{"read", "root"})
 	require.Error(t, err)
+
+	g, err := auth.ParseScopes([]string{"global_admin"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"admin", "global_admin"}, g.Names(), "global_admin implies admin")
+	require.True(t, auth.Principal{Scopes: g}.Global())
+	require.True(t, auth.Principal{Scopes: auth.ScopesAll}.Global(), "SEEDGATE_ADMIN_KEY is a global admin")
+	require.False(t, auth.Principal{Scopes: auth.ScopeAdmin | auth.ScopesClient}.Global(), "admin alone is a tenant's")
 }
 
 func FuzzStoredKeyID(f *testing.F) {

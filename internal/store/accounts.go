@@ -274,6 +274,9 @@ type AuditEntry struct {
 type AuditFilter struct {
 	Limit  int   // 0: 100
 	Before int64 // entries with a smaller ID (paging)
+	// Tenant keeps the entries made by the tenant's stored keys or done to
+	// them (nil: every entry).
+	Tenant *string
 }
 
 // Admission errors.

@@ -385,6 +385,10 @@ func (c Conn) ListAudit(ctx context.Context, f store.AuditFilter) ([]*store.Audi
 	if f.Before > 0 {
 		w.Add("id < ?", f.Before)
 	}
+	if f.Tenant != nil {
+		w.Add("(actor IN (SELECT id FROM api_keys WHERE tenant = ?) OR target IN (SELECT id FROM api_keys WHERE tenant = ?))",
+			*f.Tenant, *f.Tenant)
+	}
 	rows, err := c.Q.Query(ctx, `SELECT `+auditColumns+` FROM audit_log`+w.SQL()+` ORDER BY id DESC LIMIT `+w.Next(limitOr100(f.Limit)), w.Args...)
 	out, err := collect(rows, err, func(r Row) (*store.AuditEntry, error) {
 		var (

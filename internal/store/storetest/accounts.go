@@ -586,4 +586,35 @@ func testAudit(t *testing.T, s store.Store, a store.Store) {
 	require.NoError(t, err)
 	require.Len(t, rest, 2)
 	require.Equal(t, "key_0", rest[1].Target)
+
+	// A tenant's entries: those made by its keys or done to them.
+	for _, k := range []*store.APIKey{{ID: "key_a1", Tenant: "ta"}, {ID: "key_a2", Tenant: "ta"}, {ID: "key_b1", Tenant: "tb"}} {
+		k.Hash, k.Scopes, k.CreatedAt = "h"+k.ID, []string{"admin"}, base
+		require.NoError(t, a.CreateAPIKey(ctx, k))
+	}
+	for _, e := range []store.AuditEntry{
+		{Actor: "key_a1", Action: "keys.create", Target: "key_a2"}, // by ta, to ta
+		{Actor: "admin", Action: "keys.revoke", Target: "key_a2"},  // to ta
+		{Actor: "key_a1", Action: "tenants.balance", Target: "ta"}, // by ta
+		{Actor: "key_b1", Action: "keys.create", Target: "key_x"},  // by tb
+		{Actor: "admin", Action: "tenants.limits", Target: "ta"},   // neither
+	} {
+		e.At, e.Detail = base, "{}"
+		require.NoError(t, a.AppendAudit(ctx, &e))
+	}
+	actions := func(tenant string) []string {
+		es, err := a.ListAudit(ctx, store.AuditFilter{Tenant: &tenant})
+		require.NoError(t, err)
+		var out []string
+		for _, e := range es {
+			out = append(out, e.Actor+">"+e.Target)
+		}
+		return out
+	}
+	require.Equal(t, []string{"key_a1>ta", "admin>key_a2", "key_a1>key_a2"}, actions("ta"))
+	require.Equal(t, []string{"key_b1>key_x"}, actions("tb"))
+	require.Empty(t, actions(""))
+	all, err := a.ListAudit(ctx, store.AuditFilter{})
+	require.NoError(t, err)
+	require.Len(t, all, 10)
 }
