@@ -373,6 +373,12 @@ func TestTenantAdmin(t *testing.T) {
 		require.Contains(t, e["message"], "tenant tb only")
 	}
 
+	me := g.json(tbAdmin, "GET", "/admin/v1/me", "", http.StatusOK)
+	require.Equal(t, "tb", me["tenant"])
+	require.Equal(t, false, me["global"])
+	require.Equal(t, tbAdminID, me["key_id"])
+	require.Equal(t, true, g.json(adminKey, "GET", "/admin/v1/me", "", http.StatusOK)["global"])
+
 	// Keys of another tenant: not made, not seen, not touched.
 	notFound("POST", "/admin/v1/keys", `{"name":"evil","tenant":"ta","scopes":["read","submit"]}`, "tenant")
 	notFound("POST", "/admin/v1/keys", `{"tenant":"default","scopes":["read"]}`, "tenant")
@@ -463,6 +469,9 @@ func TestGlobalAdminKey(t *testing.T) {
 	out := g.json(adminKey, "POST", "/admin/v1/keys", `{"name":"ops","tenant":"tb","scopes":["global_admin"]}`, http.StatusCreated)
 	require.Equal(t, []any{"admin", "global_admin"}, out["scopes"], "global_admin implies admin")
 	global := out["key"].(string)
+	me := g.json(global, "GET", "/admin/v1/me", "", http.StatusOK)
+	require.Equal(t, true, me["global"])
+	require.Equal(t, "tb", me["tenant"], "its own tenant, though it manages all")
 	k := g.json(global, "POST", "/admin/v1/keys", `{"name":"x","tenant":"ta","rpm":5}`, http.StatusCreated)
 	require.Equal(t, "ta", k["tenant"])
 	g.json(global, "GET", "/admin/v1/ledger?tenant=ta", "", http.StatusOK)

@@ -7,6 +7,7 @@ import (
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
 )
 
 // Who manages what. A global admin (SEEDGATE_ADMIN_KEY, or a key with the
@@ -72,4 +73,12 @@ func (h *Handler) key(r *http.Request) (*store.APIKey, error) {
 		return nil, missing
 	}
 	return k, nil
+}
+
+// Me is GET /admin/v1/me: the calling admin key, its tenant, and whether it
+// manages every tenant (global) or its own only.
+func (h *Handler) Me(w http.ResponseWriter, r *http.Request) {
+	p := caller(r)
+	wire.WriteJSON(w, http.StatusOK, map[string]any{"object": "admin", "key_id": p.KeyID, "name": p.Name,
+		"tenant": TenantName(p.Tenant), "scopes": p.Scopes.Names(), "global": p.Global()})
 }

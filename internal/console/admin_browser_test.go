@@ -2,10 +2,13 @@ package console_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"os"
+	"net/http"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,9 +21,10 @@ import (
 
 const consoleAdminKey = "console-admin-key-0123456789"
 
-// The admin page with an admin key: create a key (shown once), top a tenant
-// up, see the audit log, revoke the key; with a client key: a notice, and
-// the key's own usage and balance.
+// The admin page with the (global) admin key: create a key (shown once), top
+// a tenant up, see the audit log, revoke the key; with a tenant's admin key:
+// that tenant's keys only, no top-ups or limits; with a client key: a notice,
+// and the key's own usage and balance.
 func TestBrowserAdmin(t *testing.T) {
 	browser := chromiumPath(t)
 	out := artifacts(t)
@@ -64,6 +68,7 @@ func TestBrowserAdmin(t *testing.T) {
 
 	signIn(consoleAdminKey)
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/admin"), chromedp.WaitVisible(chromedp.CSS("#key-form"))))
+	poll(`!!document.querySelector('#key-scope-global_admin') && !document.querySelector('#tenant-admin')`)
 	require.NoError(t, chromedp.Do(ctx,
 		chromedp.SendKeys(chromedp.CSS("#key-name"), "mobile app"),
 		chromedp.SendKeys(chromedp.CSS("#key-tenant"), "acme"),
@@ -91,6 +96,42 @@ func TestBrowserAdmin(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#keys-table tr[data-status="active"] .btn.danger`))))
 	poll(`!!document.querySelector('#keys-table tr[data-status="revoked"]')`)
 	poll(`document.querySelector('#admin-audit').textContent.includes('keys.revoke')`)
+
+	// A tenant's admin key: its tenant only, and no balances or limits.
+	adminCall := func(method, path, body string) map[string]any {
+		t.Helper()
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+consoleAdminKey)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out map[string]any
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		require.Less(t, resp.StatusCode, 300, "%v", out)
+		return out
+	}
+	adminCall("POST", "/admin/v1/keys", `{"name":"globex app","tenant":"globex"}`)
+	acmeAdmin := adminCall("POST", "/admin/v1/keys", `{"name":"acme admin","tenant":"acme","scopes":["admin"]}`)["key"].(string)
+	signIn(acmeAdmin)
+	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/#/admin"), chromedp.WaitVisible(chromedp.CSS("#key-form"))))
+	poll(`(document.querySelector('#tenant-admin')||{textContent:''}).textContent.includes('tenant acme only')`)
+	poll(`document.querySelector('#key-tenant').disabled && document.querySelector('#key-tenant').value === 'acme'`)
+	poll(`!document.querySelector('#key-rpm') && !document.querySelector('#key-scope-global_admin')`)
+	poll(`!!document.querySelector('#tenants-table tr[data-tenant="acme"]') && !document.querySelector('#topup-form')`)
+	poll(`document.querySelectorAll('#tenants-table tbody tr').length === 1`)
+	keysText, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("#keys-table")))
+	require.NoError(t, err)
+	require.Contains(t, keysText, "acme admin")
+	require.NotContains(t, keysText, "globex", "another tenant's keys are not shown")
+	require.NoError(t, chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#key-name"), "acme worker"), chromedp.Click(chromedp.CSS("#key-create"))))
+	poll(`(document.querySelector('#new-key')||{textContent:''}).textContent.includes('sgk_')`)
+	poll(`document.querySelector('#keys-table').textContent.includes('acme worker')`)
+	poll(`document.querySelector('#admin-audit').textContent.includes('keys.create')`)
+	shot("9-admin-tenant.png")
+	workers := adminCall("GET", "/admin/v1/keys?tenant=acme", "")["data"].([]any)
+	require.Equal(t, "acme worker", workers[0].(map[string]any)["name"], "made in the admin's tenant")
 
 	// A client key: the admin sections say what is missing; its own usage shows.
 	signIn(key)

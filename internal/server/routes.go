@@ -99,6 +99,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	ad := &admin.Handler{Store: s.store, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
 		WriteError: admin.WriteError, Logger: s.log}
 	mux.Handle("GET /v1/usage", s.authed(j, ad.MyUsage))
+	mux.Handle("GET /admin/v1/me", s.authed(adm, ad.Me))
 	mux.Handle("GET /admin/v1/keys", s.authed(adm, ad.ListKeys))
 	mux.Handle("POST /admin/v1/keys", s.authed(adm, ad.Audited("keys.create", ad.CreateKey)))
 	mux.Handle("GET /admin/v1/keys/{id}", s.authed(adm, ad.GetKey))

@@ -903,6 +903,8 @@ function waitingPanel(box) {
 // The admin page: API keys, tenants and balances, usage and the audit log
 // through the admin API (/admin/v1, admin keys only: others see a notice and
 // their own tenant's usage), then the gateway's health and the model catalog.
+// A tenant's admin key sees and manages its own tenant only, without balances
+// and limits, which only a global admin sets.
 async function adminView(main, signal) {
   const section = (id, title, desc) => h('div', { class: 'panel', id }, h('h2', {}, title), h('p', { class: 'muted small' }, desc), h('div', { class: 'body muted' }, 'Loading…'));
   const keys = section('admin-keys', 'API keys', 'Keys of this gateway: their tenants, scopes and limits. A new key is shown once; the gateway keeps only its hash.');
@@ -912,9 +914,9 @@ async function adminView(main, signal) {
   const health = section('admin-health', 'Gateway', 'Readiness of the store and the media tools.');
   const catalog = section('admin-models', 'Models', 'The catalog requests are validated against.');
   main.replaceChildren(h('div', { class: 'page-head' }, h('div', {}, h('h1', {}, 'Admin'),
-    h('p', {}, 'Keys, tenants and budgets need an admin key; everything else is read-only.'))),
+    h('p', {}, 'Keys, tenants and budgets need an admin key: a tenant\'s admin key manages that tenant, a global admin every tenant; everything else is read-only.'))),
   h('div', { class: 'split' }, h('div', { class: 'stack' }, keys, tenants, usage, audit), h('div', { class: 'stack' }, health, catalog)));
-  const fill = (el, ...children) => { const b = $('.body', el); b.className = 'body'; b.replaceChildren(...children); };
+  const fill = (el, ...children) => { const b = $('.body', el); b.className = 'body'; b.replaceChildren(); append(b, children); };
   const notice = (el, e) => {
     const msg = e.status === 404 || e.status === 405 ? 'Not available on this gateway: its admin API is not there (it answers 404).'
       : e.status === 401 || e.status === 403 ? 'This key may not see it: sign in with an admin key.' : e.message;
@@ -933,7 +935,9 @@ async function adminView(main, signal) {
     h('div', { class: 'mono', style: 'word-break: break-all; margin-top: .3rem' }, value, ' ', copyButton(value))));
 
   let isAdmin = false;
+  let me = { global: false, tenant: 'default' }; // the signed-in admin key (GET /admin/v1/me)
   const loadKeys = async () => {
+    me = await api('/admin/v1/me', { signal });
     const res = await api('/admin/v1/keys', { signal });
     isAdmin = true;
     const list = res.data || [];
@@ -960,16 +964,19 @@ async function adminView(main, signal) {
       rpm: h('input', { type: 'number', id: 'key-rpm', min: '0', placeholder: 'tenant' }),
       inflight: h('input', { type: 'number', id: 'key-inflight', min: '0', placeholder: 'tenant' }),
     };
+    // A tenant admin makes keys of its own tenant, without limits of their own (those would override its tenant's).
+    if (!me.global) { f.tenant.defaultValue = me.tenant; f.tenant.disabled = true; }
+    const scopeNames = me.global ? ['read', 'submit', 'admin', 'global_admin'] : ['read', 'submit', 'admin'];
     const scope = (name, on) => h('label', { class: 'toggle' }, h('input', { type: 'checkbox', id: `key-scope-${name}`, checked: on }), name);
-    const scopes = h('div', { class: 'toggles' }, scope('read', true), scope('submit', true), scope('admin', false));
+    const scopes = h('div', { class: 'toggles' }, scopeNames.map((n) => scope(n, n === 'read' || n === 'submit')));
     const field = (label, input) => h('div', { class: 'field' }, h('label', { for: input.id }, label), input);
     const form = h('form', { id: 'key-form', onsubmit: (ev) => {
       ev.preventDefault();
-      const body = { name: f.name.value, tenant: f.tenant.value || 'default',
-        scopes: ['read', 'submit', 'admin'].filter((s) => $(`#key-scope-${s}`, form).checked) };
+      const body = { name: f.name.value, tenant: me.global ? f.tenant.value || 'default' : me.tenant,
+        scopes: scopeNames.filter((s) => $(`#key-scope-${s}`, form).checked) };
       if (f.days.value) body.expires_in = Number(f.days.value) * 86400;
-      if (f.rpm.value !== '') body.rpm = Number(f.rpm.value);
-      if (f.inflight.value !== '') body.max_in_flight = Number(f.inflight.value);
+      if (me.global && f.rpm.value !== '') body.rpm = Number(f.rpm.value);
+      if (me.global && f.inflight.value !== '') body.max_in_flight = Number(f.inflight.value);
       act(async () => {
         const k = await api('/admin/v1/keys', { method: 'POST', body, signal });
         await refresh();
@@ -979,9 +986,11 @@ async function adminView(main, signal) {
     } },
     h('h3', {}, 'New key'),
     h('div', { class: 'fields' }, field('Name', f.name), field('Tenant', f.tenant), field('Expires in (days)', f.days),
-      field('Requests / min', f.rpm), field('Tasks in flight', f.inflight)),
+      me.global ? field('Requests / min', f.rpm) : null, me.global ? field('Tasks in flight', f.inflight) : null),
     scopes, h('button', { class: 'btn', type: 'submit', id: 'key-create' }, 'Create key'));
-    fill(keys, reveal, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No stored keys yet.'), form);
+    const scopeNote = me.global ? null : h('p', { class: 'notice', id: 'tenant-admin' },
+      `This key administers tenant ${me.tenant} only: its keys, usage and audit log. Balances and limits are set by a global admin.`);
+    fill(keys, scopeNote, reveal, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No stored keys yet.'), form);
   };
 
   const loadTenants = async () => {
@@ -1007,7 +1016,8 @@ async function adminView(main, signal) {
     h('div', { class: 'fields' }, field('Tenant', tenant), field(`Amount (${list[0]?.unit || 'tokens'}; negative takes away)`, amt), field('Note', note)),
     h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', id: 'topup-submit' }, 'Add to balance'),
       h('button', { class: 'btn ghost', type: 'button', onclick: () => post({ unlimited: true }, 'Tenant is unlimited') }, 'Make unlimited')));
-    fill(tenants, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No tenant has limits or a balance: every tenant is unlimited.'), form);
+    fill(tenants, list.length ? h('div', { class: 'table-wrap' }, tbl) : h('p', {}, 'No tenant has limits or a balance: every tenant is unlimited.'),
+      me.global ? form : h('p', { class: 'muted small' }, 'Top-ups and limits are made by a global admin.'));
   };
 
   const loadUsage = async () => {
