@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what seedgate needs at run time and the tests need, from Debian's
-# packages, when it is missing: ffmpeg/ffprobe (the sandbox renders with them)
-# and fonts for the text the sandbox draws. Safe to run again.
+# packages, when it is missing: ffmpeg/ffprobe (the sandbox renders with them),
+# fonts for the text the sandbox draws, and curl and jq (the README's examples
+# use them, and a test runs those). Safe to run again.
 set -euo pipefail
 
 need=()
@@ -9,6 +10,8 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 [ -e /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v jq >/dev/null 2>&1 || need+=(jq)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 sudo=""

@@ -54,6 +54,7 @@ type gateway struct {
 	logs    *bytes.Buffer
 	env     []string
 	ln      *os.File // the listening socket every start of the process inherits
+	dir     string   // the process's working directory ("": the test's)
 }
 
 // listener binds a free loopback port for a child process: the test holds the
@@ -95,7 +96,7 @@ func startGateway(t *testing.T, dataDir string, extraEnv ...string) *gateway {
 func (g *gateway) start() {
 	g.t.Helper()
 	g.cmd = exec.Command(binary, "serve")
-	g.cmd.Env = g.env
+	g.cmd.Env, g.cmd.Dir = g.env, g.dir
 	g.cmd.ExtraFiles = []*os.File{g.ln}
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	require.NoError(g.t, g.cmd.Start())

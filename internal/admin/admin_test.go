@@ -283,6 +283,20 @@ func TestOpenUntilTheFirstKey(t *testing.T) {
 	require.Equal(t, 401, status, "revoking the last key does not open the gateway")
 }
 
+// A key stored straight in the database (`seedgate keys create`) works at
+// once, even while the gateway has not yet noticed that it is no longer open.
+func TestNewKeyWorksWhileOpenIsCached(t *testing.T) {
+	t.Parallel()
+	g := start(t, "SEEDGATE_ADMIN_KEY=", "SEEDGATE_KEY_CACHE_TTL=5m")
+	g.json("", "GET", "/v1/jobs", "", http.StatusOK) // open, and known to be for the TTL
+	k, err := admin.CreateKey(t.Context(), g.app.Store, admin.KeyInput{Name: "ops", Scopes: auth.ScopeGlobalAdmin | auth.ScopeAdmin, CreatedBy: "cli"}, time.Now())
+	require.NoError(t, err)
+	g.json(k.Key, "GET", "/admin/v1/keys", "", http.StatusOK)
+	status, _ := g.do("", "GET", "/admin/v1/keys", "")
+	require.Equal(t, 403, status, "no key is still not an admin")
+	g.json("some-key-of-an-open-gateway", "GET", "/v1/jobs", "", http.StatusOK)
+}
+
 // Bad admin input is a clear 400 naming the field.
 func TestAdminValidation(t *testing.T) {
 	t.Parallel()

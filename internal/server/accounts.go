@@ -23,6 +23,15 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 	}
 	var p auth.Principal
 	if open {
+		// A key stored meanwhile (`seedgate keys create` on the same database)
+		// closes the gateway; until this instance has noticed, within the
+		// keyring's TTL, that key already works as itself. Other keys are
+		// ignored, as on any open gateway.
+		if tok := auth.BearerToken(r); tok != "" {
+			if kp, err := k.Authenticate(r.Context(), tok); err == nil {
+				return kp, nil
+			}
+		}
 		p, err = k.OpenPrincipal(r.Context())
 	} else {
 		p, err = k.Authenticate(r.Context(), auth.BearerToken(r))
