@@ -94,7 +94,8 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("POST /v1/responses", s.authed(rs, s.idempotentWhen(rs, rs.Handle, responsesSubmit)))
 
 	// Keys, tenants and budgets: the caller's usage, and the admin API (admin
-	// scope, see requiredScope; every change is recorded in the audit log).
+	// scope, see requiredScope: a tenant's admin reaches its own tenant only,
+	// global_admin every tenant; every change is recorded in the audit log).
 	adm := errorWriter(admin.WriteError)
 	ad := &admin.Handler{Store: s.store, Webhooks: s.cfg.Webhooks, Keyring: s.cfg.Keyring, Prices: s.cfg.Prices,
 		WriteError: admin.WriteError, Logger: s.log}
