@@ -311,8 +311,8 @@ func (h *Handler) RevokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 // SetKeyLimits is PUT /admin/v1/keys/{id}/limits: the key's own limits
-// (null or absent: its tenant's). A global admin's: a key's own limits
-// override its tenant's.
+// (null or absent: its tenant's). Only a global admin sets them: a key's own
+// limits override its tenant's.
 func (h *Handler) SetKeyLimits(w http.ResponseWriter, r *http.Request) {
 	k, err := h.key(r)
 	if err == nil {
