@@ -17,6 +17,9 @@ type storageBody struct {
 // storage quota, {"quota": bytes} or {"quota": null} for the default.
 func (h *Handler) SetTenantStorage(w http.ResponseWriter, r *http.Request) {
 	id, err := h.tenantID(r)
+	if err == nil {
+		err = onlyGlobal(caller(r), "", "setting a tenant's storage quota")
+	}
 	if err != nil {
 		h.WriteError(w, r, err)
 		return
