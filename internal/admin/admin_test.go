@@ -448,6 +448,14 @@ func TestTenantAdmin(t *testing.T) {
 	forbidden("PUT", "/admin/v1/keys/"+tbAdminID+"/limits", `{"rpm":0}`, "")
 	tb := g.json(adminKey, "GET", "/admin/v1/tenants/tb", "", http.StatusOK)
 	require.EqualValues(t, 100, tb["balance"], "the balance is unchanged")
+	// Gateway-wide metrics show every tenant's traffic and spend.
+	for _, path := range []string{"/metrics", "/admin/v1/ops"} {
+		status, b := g.do(tbAdmin, "GET", path, "")
+		require.Equal(t, http.StatusForbidden, status, "%s: %s", path, b)
+		require.Contains(t, string(b), "global_admin")
+		status, _ = g.do(adminKey, "GET", path, "")
+		require.Equal(t, http.StatusOK, status, path)
+	}
 
 	// What it may do: keys of its own tenant (admin ones too), their secrets, revoking them.
 	k := g.json(tbAdmin, "POST", "/admin/v1/keys", `{"name":"tb app"}`, http.StatusCreated)
@@ -491,6 +499,8 @@ func TestGlobalAdminKey(t *testing.T) {
 	k := g.json(global, "POST", "/admin/v1/keys", `{"name":"x","tenant":"ta","rpm":5}`, http.StatusCreated)
 	require.Equal(t, "ta", k["tenant"])
 	g.json(global, "GET", "/admin/v1/ledger?tenant=ta", "", http.StatusOK)
+	status, _ := g.do(global, "GET", "/metrics", "")
+	require.Equal(t, http.StatusOK, status)
 	g.json(global, "POST", "/admin/v1/tenants/tb/balance", `{"unlimited":true}`, http.StatusOK)
 	g.json(global, "PUT", "/admin/v1/tenants/ta/limits", `{"rpm":10}`, http.StatusOK)
 	g.json(global, "POST", "/admin/v1/keys", `{"scopes":["global_admin"]}`, http.StatusCreated)

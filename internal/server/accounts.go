@@ -60,13 +60,17 @@ func (s *Server) admit(r *http.Request) (auth.Principal, error) {
 	return p, s.takeRequest(r.Context(), p)
 }
 
-// requiredScope is what a request needs: admin under /admin/, read for GET
-// and for the POST routes that only read (seedance's retrieve, the responses
-// dialect's seedance-get query), submit for everything else (creates,
-// cancels, deletes, uploads, webhook management).
+// requiredScope is what a request needs: global_admin for the gateway-wide
+// metrics (every tenant's traffic and spend), admin under /admin/ (the admin
+// package keeps a tenant's admin within its tenant), read for GET and for the
+// POST routes that only read (seedance's retrieve, the responses dialect's
+// seedance-get query), submit for everything else (creates, cancels, deletes,
+// uploads, webhook management).
 func (s *Server) requiredScope(r *http.Request) auth.Scope {
 	switch {
-	case strings.HasPrefix(r.URL.Path, "/admin/"), r.URL.Path == "/metrics":
+	case r.URL.Path == "/metrics", r.URL.Path == "/admin/v1/ops":
+		return auth.ScopeGlobalAdmin
+	case strings.HasPrefix(r.URL.Path, "/admin/"):
 		return auth.ScopeAdmin
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
 		return auth.ScopeRead

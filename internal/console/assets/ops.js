@@ -61,7 +61,7 @@ export async function opsView(main, signal, { h, api }) {
   } catch (e) {
     if (signal.aborted) return;
     const msg = e.status === 404 ? 'Not available on this gateway: metrics are off (SEEDGATE_METRICS=false).'
-      : e.status === 401 || e.status === 403 ? 'This page needs an admin key: sign in with one.' : e.message;
+      : e.status === 401 || e.status === 403 ? 'This page needs a global admin key (the admin key, or one with the global_admin scope): sign in with one.' : e.message;
     main.replaceChildren(h('div', { class: 'page-head' }, h('h1', {}, 'Operations')),
       h('div', { class: 'notice', id: 'ops-notice', dataset: { na: String(e.status || '') } }, msg));
     return;
