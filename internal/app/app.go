@@ -239,7 +239,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	a.ops = a.Metrics.NewOps(metrics.OpsConfig{Usage: a.Store.Usage})
 	handler := server.New(server.Config{
-		MaxBodyBytes: c.MaxBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
+		MaxBodyBytes: c.MaxBodyBytes, MaxInflightBodyBytes: c.MaxInflightBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
 		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops,
 	}, a.Service, a.Store, log)

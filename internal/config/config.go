@@ -45,7 +45,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 	MaxUploadBytes  int64
-	AllowPrivate    []netip.Prefix
+	// MaxInflightBodyBytes is the budget of request body bytes taken in at once (0: none).
+	MaxInflightBodyBytes int64
+	AllowPrivate         []netip.Prefix
 	// ResultRetention is how long results are kept (0: for ever);
 	// StorageQuota the bytes of files a tenant may keep (0: no quota).
 	ResultRetention time.Duration
@@ -229,6 +231,13 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_STORAGE_QUOTA", "0", "bytes of files (uploads and results) a tenant may keep unless its own quota (admin API) says otherwise; past it uploads answer 413 and new tasks 402 (0: no quota)", func(c *Config, v string) error {
 		return setInt64(&c.StorageQuota, v, 0, 1<<60)
+	}},
+	{"SEEDGATE_MAX_INFLIGHT_BODY_BYTES", "268435456", "request body bytes taken in at once, counted by Content-Length; past it a request waits up to 10 s, then gets 503 with Retry-After (0: no limit)", func(c *Config, v string) error {
+		if v == "0" {
+			c.MaxInflightBodyBytes = 0
+			return nil
+		}
+		return setInt64(&c.MaxInflightBodyBytes, v, 1<<20, 1<<40)
 	}},
 	{"SEEDGATE_ALLOW_PRIVATE_URLS", "", "comma-separated CIDRs that user-supplied URLs may reach (default: only public addresses)", func(c *Config, v string) error {
 		c.AllowPrivate = nil

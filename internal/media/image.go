@@ -7,9 +7,11 @@
 package media
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"image"
+	"io"
 	"strings"
 
 	// Decoders for every input format the upstream accepts (docs/upstream-ark.md).
@@ -68,6 +70,40 @@ func DecodeImageInfo(data []byte) (ImageInfo, error) {
 		return ImageInfo{}, task.Errorf(task.CodeInvalidParameter, "", "image has no pixels (%dx%d)", cfg.Width, cfg.Height)
 	}
 	return ImageInfo{Format: format, Width: cfg.Width, Height: cfg.Height, Size: int64(len(data))}, nil
+}
+
+// DecodeImageInfoFrom is DecodeImageInfo over a stream: it reads the header,
+// then counts the rest without keeping it.
+func DecodeImageInfoFrom(r io.Reader) (ImageInfo, error) {
+	head := make([]byte, 512)
+	k, err := io.ReadFull(r, head)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return ImageInfo{}, err
+	}
+	head = head[:k]
+	cr := &countingReader{r: io.MultiReader(bytes.NewReader(head), r)}
+	cfg, format, err := image.DecodeConfig(bufio.NewReader(cr))
+	if err != nil {
+		return ImageInfo{}, imageError(head, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return ImageInfo{}, task.Errorf(task.CodeInvalidParameter, "", "image has no pixels (%dx%d)", cfg.Width, cfg.Height)
+	}
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return ImageInfo{}, err
+	}
+	return ImageInfo{Format: format, Width: cfg.Width, Height: cfg.Height, Size: cr.n}, nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // DecodeImage decodes the whole image, which also catches truncated or corrupt

@@ -163,19 +163,25 @@ func (r *Resolver) ReadAll(ctx context.Context, rawURL string) ([]byte, error) {
 	return data, nil
 }
 
-// ProbeImage reads the image behind rawURL and returns its format, size in
-// pixels and size in bytes.
+// ProbeImage reads the header of the image behind rawURL and returns its
+// format, size in pixels and size in bytes (counted by reading on to the end,
+// which holds no more than a buffer in memory).
 func (r *Resolver) ProbeImage(ctx context.Context, rawURL string) (ImageInfo, error) {
-	data, err := r.ReadAll(ctx, rawURL)
+	rc, err := r.Open(ctx, rawURL)
 	if err != nil {
 		return ImageInfo{}, err
 	}
-	info, err := DecodeImageInfo(data)
+	defer rc.Close()
+	info, err := DecodeImageInfoFrom(rc)
 	if err != nil {
 		return ImageInfo{}, prefixed(err, describeURL(rawURL)+": ")
 	}
 	return info, nil
 }
+
+// ServesFiles reports whether gateway file URLs are read from blob storage
+// (the resolver knows the public URL), so a request may point at stored files.
+func (r *Resolver) ServesFiles() bool { return r != nil && r.public != nil }
 
 // fetchError turns a network failure into a message for the client.
 func (r *Resolver) fetchError(rawURL string, err error) error {

@@ -24,6 +24,8 @@ import (
 // Config is what the HTTP layer needs to know.
 type Config struct {
 	MaxBodyBytes int64
+	// MaxInflightBodyBytes is the budget of body bytes taken in at once (wire.BodyBudget; 0: none).
+	MaxInflightBodyBytes int64
 	// Keys authenticates API keys; nil means the gateway is open to anyone.
 	Keys auth.StaticKeys
 	// Keyring authenticates the admin, static and stored keys; nil:
@@ -58,6 +60,7 @@ type Server struct {
 	patterns []string     // every registered route pattern (Patterns)
 	idem     *idempotencyKeys
 	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
+	bodies   *wire.BodyBudget
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
@@ -68,6 +71,7 @@ func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Se
 	}
 	s.idem = newIdempotencyKeys(s.store, s.log)
 	s.stopping = newStopSignal()
+	s.bodies = wire.NewBodyBudget(cfg.MaxInflightBodyBytes)
 	s.handler, s.patterns = s.routes()
 	return s
 }
@@ -111,6 +115,12 @@ func (s *Server) authed(d dialect, h http.HandlerFunc) http.Handler {
 			d.WriteError(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
 			return
 		}
+		r, done, err := s.bodies.Admit(r)
+		if err != nil {
+			d.WriteError(w, r, err)
+			return
+		}
+		defer done()
 		h(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
 }

@@ -70,8 +70,7 @@ type UploadInput struct {
 // geometry. The bytes are spooled to a temp file first so nothing half-checked
 // ever reaches blob storage.
 func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error) {
-	allowed, ok := uploadTypes[in.Kind]
-	if !ok {
+	if _, ok := uploadTypes[in.Kind]; !ok {
 		return nil, task.Errorf(task.CodeInvalidParameter, "kind", "kind %q is not supported: use image, video or audio", in.Kind)
 	}
 	if in.Purpose == "" {
@@ -80,17 +79,13 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error
 	if len(in.Purpose) > 64 {
 		return nil, task.Errorf(task.CodeInvalidParameter, "purpose", "purpose is longer than 64 characters")
 	}
-	limit := s.MaxUploadBytes
-	if l, ok := uploadLimits[in.Kind]; ok && l < limit {
-		limit = l
-	}
-
 	tmp, err := os.CreateTemp("", "seedgate-upload-*")
 	if err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
+	limit := s.uploadLimit(in.Kind)
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(in.Body, limit+1))
 	if err != nil {
@@ -100,11 +95,30 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error
 		}
 		return nil, task.Errorf(task.CodeInvalidParameter, "file", "reading the upload failed: %v", err)
 	}
+	return s.storeFile(ctx, in, "file", tmp, n, hex.EncodeToString(h.Sum(nil)))
+}
+
+func (s *Service) uploadLimit(kind string) int64 {
+	limit := s.MaxUploadBytes
+	if l, ok := uploadLimits[kind]; ok && l < limit {
+		limit = l
+	}
+	return limit
+}
+
+// storeFile checks a file of n bytes held by tmp (its size, type and, for
+// images, geometry; errors name field) and puts it into blob storage.
+func (s *Service) storeFile(ctx context.Context, in UploadInput, field string, tmp io.ReaderAt, n int64, sum string) (*task.File, error) {
+	allowed := uploadTypes[in.Kind]
+	if in.Purpose == "" {
+		in.Purpose = "reference"
+	}
+	limit := s.uploadLimit(in.Kind)
 	if n == 0 {
-		return nil, task.Errorf(task.CodeInvalidParameter, "file", "the file is empty")
+		return nil, task.Errorf(task.CodeInvalidParameter, field, "the file is empty")
 	}
 	if n > limit {
-		return nil, task.Errorf(task.CodeBodyTooLarge, "file", "%s files may be at most %d bytes", in.Kind, limit)
+		return nil, task.Errorf(task.CodeBodyTooLarge, field, "%s files may be at most %d bytes", in.Kind, limit)
 	}
 	if err := s.checkUploadStorage(ctx, in.Tenant, n); err != nil {
 		return nil, err
@@ -113,32 +127,26 @@ func (s *Service) Upload(ctx context.Context, in UploadInput) (*task.File, error
 	k, _ := tmp.ReadAt(head, 0)
 	ctype := sniff(head[:k])
 	if !contains(allowed, ctype) {
-		return nil, task.Errorf(task.CodeUnsupportedMedia, "file", "the file is %s, not a supported %s (%s)", ctype, in.Kind, strings.Join(allowed, ", "))
+		return nil, task.Errorf(task.CodeUnsupportedMedia, field, "the file is %s, not a supported %s (%s)", ctype, in.Kind, strings.Join(allowed, ", "))
 	}
 
 	f := &task.File{
 		ID: NewFileID(), Tenant: in.Tenant, Kind: in.Kind, Purpose: in.Purpose, Name: cleanName(in.Name),
-		ContentType: ctype, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)),
+		ContentType: ctype, Size: n, SHA256: sum,
 		CreatedAt: s.now().UTC().Truncate(time.Millisecond),
 	}
 	if in.Kind == "image" {
-		if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-			return nil, fmt.Errorf("upload: %w", err)
-		}
-		cfg, _, err := image.DecodeConfig(tmp)
+		cfg, _, err := image.DecodeConfig(io.NewSectionReader(tmp, 0, n))
 		if err != nil {
-			return nil, task.Errorf(task.CodeInvalidParameter, "file", "the image cannot be decoded: %v", err)
+			return nil, task.Errorf(task.CodeInvalidParameter, field, "the image cannot be decoded: %v", err)
 		}
-		if err := task.ValidateImageGeometry("file", cfg.Width, cfg.Height); err != nil {
+		if err := task.ValidateImageGeometry(field, cfg.Width, cfg.Height); err != nil {
 			return nil, err
 		}
 		f.Width, f.Height = cfg.Width, cfg.Height
 	}
 	f.BlobKey = "uploads/" + f.ID
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("upload: %w", err)
-	}
-	if _, err := s.blobs.Put(ctx, f.BlobKey, tmp); err != nil {
+	if _, err := s.blobs.Put(ctx, f.BlobKey, io.NewSectionReader(tmp, 0, n)); err != nil {
 		return nil, fmt.Errorf("upload: %w", err)
 	}
 	if err := s.store.CreateFile(ctx, f); err != nil {

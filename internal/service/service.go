@@ -136,7 +136,7 @@ type CreateInput struct {
 
 // Create validates and stores a new task. It returns a *task.Error naming the
 // field for anything the upstream would reject; nothing is stored then.
-func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error) {
+func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err error) {
 	m, impliedRes, ok := task.LookupModel(in.Model)
 	if in.Model == "" {
 		return nil, task.Errorf(task.CodeMissingParameter, "model", "model is required; known models: %s", strings.Join(task.ModelNames(), ", "))
@@ -160,6 +160,15 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (*task.Task, error
 	if err := m.Normalize(&req); err != nil {
 		return nil, err
 	}
+	files, err := s.storeDataURLs(ctx, in.Tenant, &req)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.discardFiles(ctx, files)
+		}
+	}()
 	if err := s.checkInputs(ctx, &req); err != nil {
 		return nil, err
 	}

@@ -30,7 +30,10 @@ type DecodeOptions struct {
 const MaxDepth = 32
 
 // DecodeJSON reads r's body into v. Errors are *task.Error: invalid_json,
-// body_too_large, unsupported_media_type, or invalid_parameter naming the field.
+// body_too_large, unsupported_media_type, unavailable (the gateway's budget of
+// body bytes, see BodyBudget), or invalid_parameter naming the field. When r's
+// context has a Spool, base64 data: URLs of SpoolMin bytes or more are decoded
+// into its files while the body is read, and v gets placeholder URLs for them.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, o DecodeOptions) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -42,11 +45,17 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, o DecodeOptions) 
 	if limit <= 0 {
 		limit = 64 << 20
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	// One pass over the stream: big data: URLs go to the request's Spool
+	// as they arrive, so what stays in memory is the rest of the document.
+	body, err := readBody(http.MaxBytesReader(w, r.Body, limit), SpoolFrom(r.Context()))
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		var te *task.Error
+		switch {
+		case errors.As(err, &mbe):
 			return task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", mbe.Limit)
+		case errors.As(err, &te):
+			return te
 		}
 		return task.Errorf(task.CodeInvalidJSON, "", "reading the request body failed: %v", err)
 	}
