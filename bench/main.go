@@ -14,6 +14,8 @@
 //	   requests, and the gateway's RSS meanwhile.
 //	d. upstream requests per completed task (BenchmarkUpstream1000 of
 //	   internal/provider/ark, polling and callbacks).
+//	e. the gateway's peak RSS while it takes in 20 creates at once, each
+//	   with a 40 MB data URL.
 //	m. create throughput with the Prometheus metrics on (and scraped every
 //	   second) against off, in alternating rounds (metrics.go).
 //
@@ -43,7 +45,7 @@ func main() {
 	bin := flag.String("bin", "bin/seedgate", "the seedgate binary to measure")
 	emuBin := flag.String("emu", "", "the seedgate binary whose fake-ark is the upstream (default: -bin; set it to compare an older gateway)")
 	out := flag.String("out", "bench/results.md", "where to write the table")
-	parts := flag.String("parts", "abcdm", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, m: metrics on vs off; l: only the latency rows of a)")
+	parts := flag.String("parts", "abcdem", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, e: big bodies, m: metrics on vs off; l: only the latency rows of a)")
 	inFlight := flag.Int("in-flight", 100_000, "tasks in flight for part b")
 	keep := flag.Bool("keep", false, "keep the work dir (logs, databases)")
 	flag.Parse()
@@ -122,6 +124,9 @@ func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
 		return err
 	}
 	if err := step("d", partUpstream); err != nil {
+		return err
+	}
+	if err := step("e", func() ([]row, error) { return partBigBodies(dir, bin, emuBin) }); err != nil {
 		return err
 	}
 	if err := step("m", func() ([]row, error) { return partMetrics(dir, bin, emuBin) }); err != nil {
