@@ -12,6 +12,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"os"
 	"sync/atomic"
 	"time"
 
@@ -70,17 +71,18 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 		if limit <= 0 {
 			limit = 64 << 20
 		}
-		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+		body, err := keepBody(r.Body, limit)
 		if err != nil {
-			d.WriteError(w, r, task.Errorf(task.CodeInvalidJSON, "", "reading the request body: %v", err))
+			if task.ErrorCode(err) == "" {
+				err = task.Errorf(task.CodeInvalidJSON, "", "reading the request body: %v", err)
+			}
+			d.WriteError(w, r, err)
 			return
 		}
-		if int64(len(body)) > limit {
-			d.WriteError(w, r, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit))
-			return
-		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		if applies != nil && !applies(body) {
+		defer body.close()
+		r.Body = io.NopCloser(body.reader())
+		// A body big enough to be kept in a file is no query.
+		if applies != nil && body.small != nil && !applies(body.small) {
 			next(w, r)
 			return
 		}
@@ -89,7 +91,7 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 		now := k.now().UTC()
 		// A blocking create (seedance without callback_url) runs up to SyncWait.
 		lock := max(idempotencyLock, s.cfg.SyncWait+time.Minute)
-		rec := &store.IdempotencyRecord{KeyID: p.KeyID, Key: key, Fingerprint: fingerprint(r, body),
+		rec := &store.IdempotencyRecord{KeyID: p.KeyID, Key: key, Fingerprint: fingerprintAt(r, body.at(), body.size),
 			CreatedAt: now, LockedUntil: now.Add(lock), ExpiresAt: now.Add(idempotencyTTL)}
 		prior, err := k.store.BeginIdempotency(r.Context(), rec, now)
 		if err != nil {
@@ -164,30 +166,59 @@ func (k *idempotencyKeys) sweep(r *http.Request, now time.Time) {
 // multipart body is hashed part by part (names, file names, contents), since
 // its boundary differs between two sends of the same form.
 func fingerprint(r *http.Request, body []byte) string {
+	return fingerprintAt(r, bytes.NewReader(body), int64(len(body)))
+}
+
+// fingerprintAt is fingerprint over a body of size bytes read from body,
+// which it streams rather than holds.
+func fingerprintAt(r *http.Request, body io.ReaderAt, size int64) string {
 	h := sha256.New()
+	length := func(n int64) {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(n))
+		h.Write(b[:])
+	}
 	field := func(b []byte) {
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
+		length(int64(len(b)))
 		h.Write(b)
 	}
 	field([]byte(r.Method))
 	field([]byte(r.URL.Path))
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err == nil && mt == "multipart/form-data" && params["boundary"] != "" {
-		if hashParts(field, body, params["boundary"]) == nil {
+		// Two passes: the lengths of the parts first, since each is hashed after its length.
+		var sizes []int64
+		err := eachPart(body, size, params["boundary"], func(p *multipart.Part) error {
+			n, err := io.Copy(io.Discard, p)
+			sizes = append(sizes, n)
+			return err
+		})
+		if err == nil {
+			i := 0
+			err = eachPart(body, size, params["boundary"], func(p *multipart.Part) error {
+				field([]byte(p.FormName()))
+				field([]byte(p.FileName()))
+				length(sizes[i])
+				i++
+				_, err := io.Copy(h, p)
+				return err
+			})
+		}
+		if err == nil {
 			return hex.EncodeToString(h.Sum(nil))
 		}
 		h.Reset() // not valid multipart: fall back to the raw body
 		field([]byte(r.Method))
 		field([]byte(r.URL.Path))
 	}
-	field(body)
+	length(size)
+	_, _ = io.Copy(h, io.NewSectionReader(body, 0, size))
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func hashParts(field func([]byte), body []byte, boundary string) error {
-	mr := multipart.NewReader(bytes.NewReader(body), boundary)
+// eachPart calls fn with every part of a multipart body.
+func eachPart(body io.ReaderAt, size int64, boundary string, fn func(p *multipart.Part) error) error {
+	mr := multipart.NewReader(io.NewSectionReader(body, 0, size), boundary)
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -196,13 +227,64 @@ func hashParts(field func([]byte), body []byte, boundary string) error {
 		if err != nil {
 			return err
 		}
-		content, err := io.ReadAll(part)
-		if err != nil {
+		if err := fn(part); err != nil {
 			return err
 		}
-		field([]byte(part.FormName()))
-		field([]byte(part.FileName()))
-		field(content)
+	}
+}
+
+// keptBody is a request body read ahead of its handler: in memory when small,
+// else in a temp file, so a big body is never held whole.
+type keptBody struct {
+	small []byte   // the body, when it is in memory
+	file  *os.File // the body, when it is not
+	size  int64
+}
+
+// keepInMemory is the largest body kept in memory.
+const keepInMemory = 1 << 20
+
+func keepBody(r io.Reader, limit int64) (*keptBody, error) {
+	head, err := io.ReadAll(io.LimitReader(r, keepInMemory+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(head) <= keepInMemory {
+		if int64(len(head)) > limit {
+			return nil, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit)
+		}
+		return &keptBody{small: head, size: int64(len(head))}, nil
+	}
+	f, err := os.CreateTemp("", "seedgate-body-*")
+	if err != nil {
+		return nil, task.Errorf(task.CodeInternal, "", "the gateway could not store the request body; try again later")
+	}
+	_ = os.Remove(f.Name()) // the open file stays readable, and nothing is left behind
+	b := &keptBody{file: f}
+	n, err := io.Copy(f, io.LimitReader(io.MultiReader(bytes.NewReader(head), r), limit+1))
+	b.size = n
+	if err == nil && n > limit {
+		err = task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than %d bytes", limit)
+	}
+	if err != nil {
+		b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func (b *keptBody) at() io.ReaderAt {
+	if b.file != nil {
+		return b.file
+	}
+	return bytes.NewReader(b.small)
+}
+
+func (b *keptBody) reader() io.Reader { return io.NewSectionReader(b.at(), 0, b.size) }
+
+func (b *keptBody) close() {
+	if b.file != nil {
+		_ = b.file.Close()
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"image"
 	"image/png"
 	"math/rand/v2"
+	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -122,4 +123,26 @@ func TestBigDataURLInvalid(t *testing.T) {
 	left, err := filepath.Glob(filepath.Join(tmp, "seedgate-dataurl-*"))
 	require.NoError(t, err)
 	require.Empty(t, left, "spooled data URLs are removed when their request ends")
+}
+
+// Idempotency keys work on big bodies too (kept in a file, not in memory,
+// while the fingerprint is taken).
+func TestBigDataURLIdempotent(t *testing.T) {
+	g := dialecttest.Start(t)
+	d := dialects()[1] // ark
+	f := okFields()
+	f.image = dataURL("image/png", noisePNG(t, 640, 480))
+	send := func(body string) (*http.Response, []byte) {
+		return g.Do("POST", d.path, strings.NewReader(body), map[string]string{"Content-Type": "application/json", "Idempotency-Key": "big-1"})
+	}
+	resp, first := send(d.body(f))
+	require.Equal(t, 200, resp.StatusCode, "%s", first)
+	resp, again := send(d.body(f))
+	require.Equal(t, 200, resp.StatusCode, "%s", again)
+	require.Equal(t, "true", resp.Header.Get("Idempotent-Replayed"))
+	require.JSONEq(t, string(first), string(again))
+
+	f.image = dataURL("image/png", noisePNG(t, 480, 640))
+	resp, b := send(d.body(f))
+	require.Equal(t, 422, resp.StatusCode, "another body under the same key: %s", b)
 }
