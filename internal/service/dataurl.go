@@ -31,11 +31,14 @@ func (s *Service) storeDataURLs(ctx context.Context, tenant string, r *task.Requ
 			stored = nil
 		}
 	}()
-	one := func(field, kind string, u *string) error {
+	if _, ok := wire.SpoolFrom(ctx).Lookup(r.Prompt); ok {
+		return nil, task.Errorf(task.CodeInvalidParameter, "prompt", "prompt is a data: URL, not text: send images in their own fields")
+	}
+	one := func(field, kind, purpose string, u *string) error {
 		if !media.IsDataURL(*u) {
 			return nil
 		}
-		f, err := s.storeDataURL(ctx, tenant, field, kind, *u)
+		f, err := s.storeDataURL(ctx, UploadInput{Tenant: tenant, Kind: kind, Purpose: purpose, Name: field}, field, *u)
 		if err != nil {
 			return err
 		}
@@ -43,29 +46,28 @@ func (s *Service) storeDataURLs(ctx context.Context, tenant string, r *task.Requ
 		*u = s.urls.FileURL(f.ID)
 		return nil
 	}
-	if err := one("first_frame", "image", &r.FirstFrame); err != nil {
+	if err := one("first_frame", "image", "first_frame", &r.FirstFrame); err != nil {
 		return stored, err
 	}
-	if err := one("last_frame", "image", &r.LastFrame); err != nil {
+	if err := one("last_frame", "image", "last_frame", &r.LastFrame); err != nil {
 		return stored, err
 	}
 	for i := range r.ReferenceImages {
-		if err := one(fmt.Sprintf("reference_images[%d]", i), "image", &r.ReferenceImages[i]); err != nil {
+		if err := one(fmt.Sprintf("reference_images[%d]", i), "image", "reference_image", &r.ReferenceImages[i]); err != nil {
 			return stored, err
 		}
 	}
 	for i := range r.ReferenceAudio {
-		if err := one(fmt.Sprintf("reference_audio[%d]", i), "audio", &r.ReferenceAudio[i]); err != nil {
+		if err := one(fmt.Sprintf("reference_audio[%d]", i), "audio", "reference_audio", &r.ReferenceAudio[i]); err != nil {
 			return stored, err
 		}
 	}
 	return stored, nil
 }
 
-// storeDataURL stores one data: URL's bytes as a file, checked as an upload of
-// kind is; errors are 400s naming field.
-func (s *Service) storeDataURL(ctx context.Context, tenant, field, kind, u string) (*task.File, error) {
-	in := UploadInput{Tenant: tenant, Kind: kind, Purpose: "reference", Name: field}
+// storeDataURL stores one data: URL's bytes as the file in describes, checked
+// as an upload is; errors are 400s naming field.
+func (s *Service) storeDataURL(ctx context.Context, in UploadInput, field, u string) (*task.File, error) {
 	var (
 		src  io.ReaderAt
 		size int64
@@ -89,7 +91,7 @@ func (s *Service) storeDataURL(ctx context.Context, tenant, field, kind, u strin
 		h := sha256.Sum256(d.Data)
 		src, size, sum = bytes.NewReader(d.Data), int64(len(d.Data)), hex.EncodeToString(h[:])
 	}
-	if kind == "image" {
+	if in.Kind == "image" {
 		// The image checks of media, for the same messages as any other image URL.
 		if size > s.media.MaxBytes() {
 			return nil, task.Errorf(task.CodeInvalidParameter, field, "%s: the data URL holds %d bytes, more than the limit of %d", field, size, s.media.MaxBytes())

@@ -112,10 +112,11 @@ func (s *Spool) add(it *Spooled) (string, error) {
 // as it must to find strings; the decoder checks the rest.
 func readBody(r io.Reader, sp *Spool) ([]byte, error) {
 	sc := &scanner{spool: sp}
-	br := bufio.NewReaderSize(r, 32<<10)
-	buf := make([]byte, 32<<10)
+	bp := readBufs.Get().(*[]byte)
+	defer readBufs.Put(bp)
+	buf := *bp
 	for {
-		n, err := br.Read(buf)
+		n, err := r.Read(buf)
 		if n > 0 {
 			if serr := sc.write(buf[:n]); serr != nil {
 				sc.abort()
@@ -132,6 +133,9 @@ func readBody(r io.Reader, sp *Spool) ([]byte, error) {
 	}
 	return sc.out.Bytes(), nil
 }
+
+// readBufs are readBody's read buffers: every request needs one, briefly.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // scanner copies a JSON document, tracking only whether it is inside a string.
 type scanner struct {
