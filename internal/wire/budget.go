@@ -2,8 +2,10 @@ package wire
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -34,34 +36,33 @@ func NewBodyBudget(total int64) *BodyBudget {
 }
 
 // Admit reserves r's body in the budget and gives r a Spool (see DecodeJSON).
-// done releases both; call it when the request is answered. A request without
-// a body passes as it is.
+// The reservation ends when the body has been read to its end, or at done,
+// which also removes the Spool's files: call it when the request is answered.
+// A request without a body passes as it is.
 func (b *BodyBudget) Admit(r *http.Request) (_ *http.Request, done func(), err error) {
 	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return r, func() {}, nil
 	}
-	var held int64
-	release := func() {
-		if b != nil && b.sem != nil && held > 0 {
-			b.sem.Release(held)
-		}
-	}
+	var body *budgetBody
 	if b != nil && b.sem != nil {
-		if r.ContentLength > 0 {
+		body = &budgetBody{ReadCloser: r.Body, b: b, ctx: r.Context(), chunked: r.ContentLength < 0}
+		if !body.chunked {
 			n := min(r.ContentLength, b.total)
 			if err := b.acquire(r.Context(), n); err != nil {
 				return r, func() {}, err
 			}
-			held = n
-		} else {
-			cr := &chargedBody{ReadCloser: r.Body, b: b, ctx: r.Context()}
-			r.Body = cr
-			release = func() { cr.release() }
+			body.held = n
 		}
+		r.Body = body
 	}
 	sp := &Spool{}
 	r = r.WithContext(WithSpool(r.Context(), sp))
-	return r, func() { sp.Close(); release() }, nil
+	return r, func() {
+		sp.Close()
+		if body != nil {
+			body.release()
+		}
+	}, nil
 }
 
 func (b *BodyBudget) acquire(ctx context.Context, n int64) error {
@@ -78,32 +79,46 @@ func (b *BodyBudget) acquire(ctx context.Context, n int64) error {
 	return nil
 }
 
-// chargedBody reserves a chunked body's bytes in the budget as they are read.
-type chargedBody struct {
+// budgetBody holds a body's reservation until the body is read to its end; a
+// chunked body reserves its bytes as they are read.
+type budgetBody struct {
 	io.ReadCloser
-	b    *BodyBudget
-	ctx  context.Context
-	held int64
+	b       *BodyBudget
+	ctx     context.Context
+	chunked bool
+	mu      sync.Mutex
+	held    int64
+	read    int64 // what a chunked body has reserved so far, released or not
 }
 
-func (c *chargedBody) Read(p []byte) (int, error) {
-	if left := c.b.total - c.held; int64(len(p)) > left {
-		p = p[:left] // never ask for more than the whole budget
-	}
-	if len(p) == 0 {
-		return 0, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than the gateway's body budget of %d bytes", c.b.total)
+func (c *budgetBody) Read(p []byte) (int, error) {
+	if c.chunked {
+		if left := c.b.total - c.read; int64(len(p)) > left {
+			p = p[:left] // never ask for more than the whole budget
+		}
+		if len(p) == 0 {
+			return 0, task.Errorf(task.CodeBodyTooLarge, "", "the request body is larger than the gateway's body budget of %d bytes", c.b.total)
+		}
 	}
 	n, err := c.ReadCloser.Read(p)
-	if n > 0 {
+	if c.chunked && n > 0 {
 		if aerr := c.b.acquire(c.ctx, int64(n)); aerr != nil {
 			return 0, aerr
 		}
+		c.mu.Lock()
 		c.held += int64(n)
+		c.mu.Unlock()
+		c.read += int64(n)
+	}
+	if errors.Is(err, io.EOF) {
+		c.release() // read whole: whatever the handler does next, it holds no more of it
 	}
 	return n, err
 }
 
-func (c *chargedBody) release() {
+func (c *budgetBody) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if c.held > 0 {
 		c.b.sem.Release(c.held)
 		c.held = 0

@@ -218,6 +218,17 @@ func TestBodyBudget(t *testing.T) {
 	done4()
 	done3()
 
+	// A body read to its end frees its share before the request is answered
+	// (a create that then waits for its task holds none).
+	r, done6, err := b.Admit(req(800 << 10))
+	require.NoError(t, err)
+	_, err = io.ReadAll(r.Body)
+	require.NoError(t, err)
+	_, done7, err := b.Admit(req(800 << 10))
+	require.NoError(t, err)
+	done6()
+	done7()
+
 	// Requests without a body are not counted and get no Spool.
 	r, done5, err := b.Admit(httptest.NewRequest("GET", "/", nil))
 	require.NoError(t, err)
