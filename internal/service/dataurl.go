@@ -100,6 +100,13 @@ func (s *Service) storeDataURL(ctx context.Context, in UploadInput, field, u str
 			return nil, withField(prefixedErr(err, field+": the data URL: "), field)
 		}
 	}
+	if err := s.checkUploadStorage(ctx, in.Tenant, size); err != nil {
+		if te := task.AsError(err); te.Code != task.CodeInternal {
+			// A task past the storage quota is refused as any new task is then (402).
+			return nil, task.Errorf(task.CodePaymentRequired, field, "%s: %s", field, te.Message)
+		}
+		return nil, err
+	}
 	f, err := s.storeFile(ctx, in, field, src, size, sum)
 	if err != nil {
 		if te := task.AsError(err); te.Code == task.CodeUnsupportedMedia || te.Code == task.CodeBodyTooLarge {
