@@ -2,6 +2,7 @@ package dialecttest_test
 
 import (
 	"bytes"
+	"fmt"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -145,4 +146,31 @@ func TestBigDataURLIdempotent(t *testing.T) {
 	f.image = dataURL("image/png", noisePNG(t, 480, 640))
 	resp, b := send(d.body(f))
 	require.Equal(t, 422, resp.StatusCode, "another body under the same key: %s", b)
+}
+
+// A data URL counts toward the tenant's storage quota like an upload: past it
+// the create is refused as any new task then is (402), and nothing is kept.
+// Deleting a task deletes the file its data URL became.
+func TestDataURLStorageQuota(t *testing.T) {
+	img := noisePNG(t, 640, 480)
+	g := dialecttest.Start(t, "SEEDGATE_ADMIN_KEY="+adminKey)
+	c := newKey(t, g, `{"name":"quota","tenant":"tq"}`)
+	admin := client{t, g, adminKey}
+	ark := `{"model":"seedance-1-0-lite-i2v-250428","content":[{"type":"text","text":"q --rs 480p --dur 2"},` +
+		`{"type":"image_url","image_url":{"url":` + dataURL("image/png", img) + `},"role":"first_frame"}]}`
+
+	id := c.json("POST", "/api/v3/contents/generations/tasks", ark, http.StatusOK)["id"].(string)
+	require.Equal(t, "succeeded", c.wait(id)["status"])
+	_, files, _ := counts(t, g)
+	require.Positive(t, files)
+	resp, b := c.do("DELETE", "/api/v3/contents/generations/tasks/"+id, "")
+	require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+	_, files, _ = counts(t, g)
+	require.Zero(t, files, "the task's data URL file went with it")
+
+	admin.json("PUT", "/admin/v1/tenants/tq/storage", fmt.Sprintf(`{"quota":%d}`, len(img)/2), http.StatusOK)
+	out := c.json("POST", "/api/v3/contents/generations/tasks", ark, http.StatusForbidden)
+	require.Contains(t, fmt.Sprint(out), "storage quota exceeded")
+	_, files, _ = counts(t, g)
+	require.Zero(t, files)
 }
