@@ -2,11 +2,11 @@ package dialecttest_test
 
 import (
 	"bytes"
-	"fmt"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"math/rand/v2"
