@@ -124,6 +124,7 @@ func readBody(r io.Reader, sp *Spool) ([]byte, error) {
 			}
 		}
 		if errors.Is(err, io.EOF) {
+			sc.abort() // a string still open: the decoder says the JSON ends early
 			break
 		}
 		if err != nil {

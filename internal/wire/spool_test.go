@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -145,6 +146,7 @@ func TestSpoolLeavesOtherStrings(t *testing.T) {
 }
 
 func TestSpoolJSONErrors(t *testing.T) {
+	t.Setenv("TMPDIR", t.TempDir())
 	big := strings.Repeat("QUJD", wire.SpoolMin/4+10)
 	for name, raw := range map[string]string{
 		"control character": `{"image":{"url":"data:image/png;base64,` + big + "\x01" + `"}}`,
@@ -154,8 +156,11 @@ func TestSpoolJSONErrors(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			var b body
-			_, err := decode(t, raw, &b)
+			sp, err := decode(t, raw, &b)
 			require.Equal(t, task.CodeInvalidJSON, task.ErrorCode(err), "%v", err)
+			sp.Close()
+			left, _ := filepath.Glob(filepath.Join(os.TempDir(), "seedgate-dataurl-*"))
+			require.Empty(t, left, "a refused body leaves no temp file")
 		})
 	}
 }
