@@ -255,6 +255,7 @@ type Model struct {
 		WebSearch       bool `json:"web_search"`
 		Watermark       bool `json:"watermark"`
 	} `json:"features"`
+	MaxPromptChars int `json:"max_prompt_chars"` // longest prompt accepted, in characters
 }
 
 // Models lists the gateway's model catalog.

@@ -112,6 +112,10 @@ type Model struct {
 
 	Inputs   InputLimits
 	Features Features
+	// MaxPromptChars is the longest prompt accepted, in characters (Unicode
+	// code points, after inline parameters are removed); 0 means
+	// DefaultMaxPromptChars.
+	MaxPromptChars int
 
 	RPM         int // creates per minute per account
 	Concurrency int // running tasks per account
@@ -124,6 +128,12 @@ const (
 	MinExecutionExpiresAfter     = 3600
 	MaxExecutionExpiresAfter     = 259200
 )
+
+// DefaultMaxPromptChars is the prompt limit of a model that names none. The
+// upstream recommends at most about 500 Chinese characters or 1000 English
+// words; this is generous beyond that, and keeps a tenant from occupying a
+// renderer with a megabyte of text.
+const DefaultMaxPromptChars = 4000
 
 const (
 	defaultDuration      = 5
@@ -156,9 +166,10 @@ var catalog = []*Model{
 		// Text only: the text rule is the one that applies.
 		Resolutions: res1080, DefaultResolution: Res720p,
 		TextRatio: fixed169, ImageRatio: fixed169, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:   InputLimits{Text: true},
-		Features: Features{ReturnLastFrame: true, Flex: true},
-		RPM:      300, Concurrency: 5,
+		Inputs:         InputLimits{Text: true},
+		Features:       Features{ReturnLastFrame: true, Flex: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            300, Concurrency: 5,
 	},
 	{
 		ID: "seedance-1-0-lite-i2v", Name: "Seedance 1.0 Lite I2V", Family: Family10,
@@ -167,9 +178,10 @@ var catalog = []*Model{
 		Durations:   DurationLimits{Min: 2, Max: 12},
 		Resolutions: res1080, DefaultResolution: Res720p, ReferenceResolutions: res720,
 		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:   InputLimits{FirstFrame: true, FirstLast: true, MaxReferenceImages: 4},
-		Features: Features{ReturnLastFrame: true, Flex: true},
-		RPM:      300, Concurrency: 5,
+		Inputs:         InputLimits{FirstFrame: true, FirstLast: true, MaxReferenceImages: 4},
+		Features:       Features{ReturnLastFrame: true, Flex: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            300, Concurrency: 5,
 	},
 	{
 		ID: "seedance-1-0-pro", Name: "Seedance 1.0 Pro", Family: Family10,
@@ -178,9 +190,10 @@ var catalog = []*Model{
 		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
 		Resolutions: res1080, DefaultResolution: Res1080p,
 		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:   InputLimits{Text: true, FirstFrame: true, FirstLast: true},
-		Features: Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
-		RPM:      600, Concurrency: 10,
+		Inputs:         InputLimits{Text: true, FirstFrame: true, FirstLast: true},
+		Features:       Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            600, Concurrency: 10,
 	},
 	{
 		ID: "seedance-1-0-pro-fast", Name: "Seedance 1.0 Pro Fast", Family: Family10,
@@ -189,9 +202,10 @@ var catalog = []*Model{
 		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
 		Resolutions: res1080, DefaultResolution: Res1080p,
 		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:   InputLimits{Text: true, FirstFrame: true},
-		Features: Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
-		RPM:      600, Concurrency: 10,
+		Inputs:         InputLimits{Text: true, FirstFrame: true},
+		Features:       Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            600, Concurrency: 10,
 	},
 	{
 		ID: "seedance-1-5-pro", Name: "Seedance 1.5 Pro", Family: Family15,
@@ -206,7 +220,8 @@ var catalog = []*Model{
 		Features: Features{
 			ReturnLastFrame: true, Flex: true, CameraFixed: true, Audio: true, Draft: true, HEICInput: true,
 		},
-		RPM: 600, Concurrency: 10,
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            600, Concurrency: 10,
 	},
 	{
 		ID: "seedance-2-0", Name: "Seedance 2.0", Family: Family20,
@@ -219,8 +234,9 @@ var catalog = []*Model{
 			Text: true, FirstFrame: true, FirstLast: true,
 			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
 		},
-		Features: Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
-		RPM:      600, Concurrency: 10,
+		Features:       Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            600, Concurrency: 10,
 	},
 	{
 		ID: "seedance-2-0-fast", Name: "Seedance 2.0 Fast", Family: Family20,
@@ -233,8 +249,9 @@ var catalog = []*Model{
 			Text: true, FirstFrame: true, FirstLast: true,
 			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
 		},
-		Features: Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
-		RPM:      600, Concurrency: 10,
+		Features:       Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
+		MaxPromptChars: DefaultMaxPromptChars,
+		RPM:            600, Concurrency: 10,
 	},
 }
 
@@ -386,6 +403,9 @@ func (m *Model) AllowsMode(mode InputMode) bool {
 //   - resolution, ratio and service_tier are matched case-insensitively and
 //     stored in lower case.
 func (m *Model) Normalize(r *Request) error {
+	if err := m.checkPrompt(r); err != nil {
+		return err
+	}
 	mode, err := m.checkInputs(r)
 	if err != nil {
 		return err
@@ -417,6 +437,27 @@ var fieldChecks = []func(*Model, *Request, InputMode) *Error{
 
 func invalid(field, format string, args ...any) *Error {
 	return Errorf(CodeInvalidParameter, field, format, args...)
+}
+
+// PromptLimit is the longest prompt m accepts, in characters.
+func (m *Model) PromptLimit() int {
+	if m.MaxPromptChars > 0 {
+		return m.MaxPromptChars
+	}
+	return DefaultMaxPromptChars
+}
+
+// checkPrompt bounds the prompt's length, first: every later step (and the
+// renderer) then works on a bounded text.
+func (m *Model) checkPrompt(r *Request) *Error {
+	limit := m.PromptLimit()
+	if len(r.Prompt) <= limit { // fewer bytes than the limit: fewer characters too
+		return nil
+	}
+	if n := utf8.RuneCountInString(r.Prompt); n > limit {
+		return invalid("prompt", "prompt is %d characters long; %s takes at most %d", n, m.Name, limit)
+	}
+	return nil
 }
 
 // checkInputs validates the combination of prompt, images, videos, audio and

@@ -761,3 +761,42 @@ func TestInputModeAndRules(t *testing.T) {
 	require.Equal(t, []string{"480p", "720p"}, lite.ResolutionsFor(ModeReference))
 	require.Equal(t, []string{"480p", "720p", "1080p"}, lite.ResolutionsFor(ModeFirstFrame))
 }
+
+// A prompt is bounded in characters, not bytes, on every model and in every
+// input mode; a longer one is an error naming prompt, its length and the limit.
+func TestPromptLimit(t *testing.T) {
+	t.Parallel()
+	for _, m := range Models() {
+		limit := m.PromptLimit()
+		require.Equal(t, DefaultMaxPromptChars, limit, m.ID)
+		base := Request{}
+		if !m.Inputs.Text {
+			base.FirstFrame = "https://example.com/f.png"
+		}
+
+		// At the limit, in a 3-byte script: accepted.
+		r := base
+		r.Prompt = strings.Repeat("猫", limit)
+		require.NoError(t, m.Normalize(&r), m.ID)
+
+		for _, prompt := range []string{strings.Repeat("猫", limit+1), strings.Repeat("a", limit+1)} {
+			r := base
+			r.Prompt = prompt
+			e := AsError(m.Normalize(&r))
+			require.NotNil(t, e, m.ID)
+			require.Equal(t, CodeInvalidParameter, e.Code, m.ID)
+			require.Equal(t, "prompt", e.Field, m.ID)
+			require.Equal(t, fmt.Sprintf("prompt is %d characters long; %s takes at most %d", limit+1, m.Name, limit), e.Message)
+		}
+	}
+
+	// The limit is the model's own when the catalog names one.
+	m := *Models()[0]
+	m.MaxPromptChars = 10
+	r := Request{Prompt: strings.Repeat("x", 11)}
+	require.Equal(t, "prompt", AsError(m.Normalize(&r)).Field)
+
+	// A huge prompt is refused at once, whatever else is wrong with the request.
+	r = Request{Prompt: strings.Repeat("x", 30<<20), Duration: Int(999)}
+	require.Equal(t, "prompt", AsError(m.Normalize(&r)).Field)
+}

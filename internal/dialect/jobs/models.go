@@ -25,6 +25,7 @@ type modelAnswer struct {
 	Modes             []string       `json:"modes"`
 	Inputs            modelInputs    `json:"inputs"`
 	Features          modelFeatures  `json:"features"`
+	MaxPromptChars    int            `json:"max_prompt_chars"` // longest prompt, in characters
 	RPM               int            `json:"rpm"`
 	Concurrency       int            `json:"concurrency"`
 }
@@ -93,7 +94,7 @@ func renderModel(m *task.Model) modelAnswer {
 			MaxReferenceVideos: m.Inputs.MaxReferenceVideos, MaxReferenceAudio: m.Inputs.MaxReferenceAudio},
 		Features: modelFeatures{Audio: f.Audio, Draft: f.Draft, Flex: f.Flex, CameraFixed: f.CameraFixed,
 			ReturnLastFrame: f.ReturnLastFrame, Priority: f.Priority, WebSearch: f.WebSearch, Watermark: true},
-		RPM: m.RPM, Concurrency: m.Concurrency,
+		MaxPromptChars: m.PromptLimit(), RPM: m.RPM, Concurrency: m.Concurrency,
 	}
 }
 
