@@ -372,6 +372,104 @@ func TestWrapPrompt(t *testing.T) {
 	}
 }
 
+// A word of megabytes wraps in linear time: the old layout recounted the rest
+// of the word for every line (minutes for this one); this takes milliseconds.
+func TestWrapHugeWord(t *testing.T) {
+	t.Parallel()
+	const cols = 10
+	word := strings.Repeat("abcdefghijklmnopqrstuvwxyz0123456789", 2<<20/36)
+	done := make(chan []string, 1)
+	go func() { done <- wrapLine(word, cols) }()
+	var lines []string
+	select {
+	case lines = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("wrapping a 2 MB word took more than 10 s")
+	}
+	require.Len(t, lines, (len(word)+cols-1)/cols)
+	for i, l := range lines[:len(lines)-1] {
+		require.Len(t, l, cols, "line %d", i)
+	}
+	require.Equal(t, word, strings.Join(lines, ""))
+
+	// The whole prompt: cut to the lines that fit, as for any long text.
+	wrapped := wrapPrompt("intro "+word+" outro", 864, 480)
+	got := strings.Split(wrapped, "\n")
+	require.Len(t, got, 8)
+	require.Equal(t, "intro", got[0])
+	require.Equal(t, word[:44], got[1])
+	require.True(t, strings.HasSuffix(wrapped, "…"))
+}
+
+// wrapLine lays text out exactly as the first, quadratic, version did, so
+// the same request still renders the same bytes.
+func TestWrapLineUnchanged(t *testing.T) {
+	t.Parallel()
+	rng := newSplitMix(42)
+	pieces := []string{"a", "bb", "word", "longerword", "averyveryverylongwordindeed", " ", " ", "  ", "一", "二三", "🙂", "\u00a0", "é"}
+	for i := range 2000 {
+		var b strings.Builder
+		for range rng.intn(40) {
+			b.WriteString(pieces[rng.intn(len(pieces))])
+		}
+		cols := 8 + rng.intn(30)
+		require.Equal(t, quadraticWrapLine(b.String(), cols), wrapLine(b.String(), cols), "case %d: %q at %d columns", i, b.String(), cols)
+	}
+}
+
+// quadraticWrapLine is the first wrapLine, kept as the reference layout.
+func quadraticWrapLine(s string, cols int) []string {
+	if s == "" {
+		return []string{""}
+	}
+	var lines []string
+	var cur strings.Builder
+	curCols := 0
+	flush := func() {
+		lines = append(lines, strings.TrimRight(cur.String(), " "))
+		cur.Reset()
+		curCols = 0
+	}
+	for _, word := range splitWords(s) {
+		wc := textCols(word)
+		if curCols > 0 && curCols+wc > cols && strings.TrimSpace(word) != "" {
+			flush()
+		}
+		if curCols == 0 && strings.TrimSpace(word) == "" {
+			continue
+		}
+		for wc > cols {
+			head := truncateCols(word, cols-curCols)
+			if head == "" {
+				flush()
+				continue
+			}
+			cur.WriteString(head)
+			flush()
+			word = word[len(head):]
+			wc = textCols(word)
+		}
+		cur.WriteString(word)
+		curCols += wc
+	}
+	if cur.Len() > 0 {
+		flush()
+	}
+	return lines
+}
+
+func BenchmarkWrapLongWord(b *testing.B) {
+	for _, size := range []int{64 << 10, 1 << 20, 4 << 20} {
+		word := strings.Repeat("x", size)
+		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
+			b.SetBytes(int64(size))
+			for b.Loop() {
+				wrapLine(word, 44)
+			}
+		})
+	}
+}
+
 func TestEscapeValue(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, `a\\\\b`, escapeValue(`a\b`))

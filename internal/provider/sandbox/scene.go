@@ -278,7 +278,8 @@ func wrapPrompt(prompt string, w, h int) string {
 }
 
 // wrapLine breaks at spaces where it can and anywhere where it must (long
-// words, scripts without spaces).
+// words, scripts without spaces). It reads each rune a bounded number of
+// times, so its time is linear in the text, however long a word is.
 func wrapLine(s string, cols int) []string {
 	if s == "" {
 		return []string{""}
@@ -293,22 +294,23 @@ func wrapLine(s string, cols int) []string {
 	}
 	for _, word := range splitWords(s) {
 		wc := textCols(word)
-		if curCols > 0 && curCols+wc > cols && strings.TrimSpace(word) != "" {
+		space := strings.TrimSpace(word) == ""
+		if curCols > 0 && curCols+wc > cols && !space {
 			flush()
 		}
-		if curCols == 0 && strings.TrimSpace(word) == "" {
+		if curCols == 0 && space {
 			continue // no leading spaces on a wrapped line
 		}
-		for wc > cols { // a word wider than a line
-			head := truncateCols(word, cols-curCols)
-			if head == "" {
-				flush()
-				continue
+		if wc > cols { // a word wider than a line: as many runes as fit on each
+			for _, r := range word {
+				rc := runeCols(r)
+				if curCols+rc > cols && curCols > 0 {
+					flush()
+				}
+				cur.WriteRune(r)
+				curCols += rc
 			}
-			cur.WriteString(head)
-			flush()
-			word = word[len(head):]
-			wc = textCols(word)
+			continue
 		}
 		cur.WriteString(word)
 		curCols += wc
