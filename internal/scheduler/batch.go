@@ -44,7 +44,7 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 	// Steps of their own (mirror steps above all: results finish together) in parallel.
 	s.each(own, func(t *task.Task) {
 		defer renew.done(t.ID)
-		s.guarded(ctx, t, func() { s.step(ctx, t) })
+		s.guarded(ctx, t, func() { s.step(ctx, ctx, t) }) // a batch's renewal does not report lost tasks
 	})
 	for _, name := range order {
 		p := s.c.Providers[name]
@@ -60,7 +60,7 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 				case err != nil:
 					s.record(ctx, t, provider.Update{}, err)
 				default:
-					s.check(ctx, p, t)
+					s.check(ctx, ctx, p, t)
 				}
 			})
 		})

@@ -198,10 +198,20 @@ func (s *Scheduler) sleep(ctx context.Context) time.Duration {
 func (s *Scheduler) work(ctx context.Context, t *task.Task) {
 	s.enter(t.ID)
 	defer s.leave(ctx, t.ID)
-	stopRenew := s.renewLease(ctx, t.ID)
+	// held ends when the lease does: the task was deleted or taken over.
+	held, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	stopRenew := s.renewLease(ctx, t.ID, lost)
 	defer stopRenew()
-	s.guarded(ctx, t, func() { s.step(ctx, t) })
+	s.guarded(ctx, t, func() { s.step(ctx, held, t) })
 }
+
+var (
+	// errLeaseLost ends a step whose task was deleted or taken over.
+	errLeaseLost = errors.New("the task is no longer held: deleted or taken over")
+	// errExpired ends a status check when the task's execution window closes.
+	errExpired = errors.New("the task's execution window closed")
+)
 
 // guarded runs fn, turning a panic into a retry of t's step.
 func (s *Scheduler) guarded(ctx context.Context, t *task.Task, fn func()) {
@@ -214,8 +224,8 @@ func (s *Scheduler) guarded(ctx context.Context, t *task.Task, fn func()) {
 	fn()
 }
 
-// step does what t needs next.
-func (s *Scheduler) step(ctx context.Context, t *task.Task) {
+// step does what t needs next. held is ctx while the lease is held.
+func (s *Scheduler) step(ctx, held context.Context, t *task.Task) {
 	now := s.c.Now().UTC()
 	p := s.c.Providers[t.Provider]
 	switch {
@@ -230,7 +240,7 @@ func (s *Scheduler) step(ctx context.Context, t *task.Task) {
 	case t.UpstreamID == "":
 		s.dispatch(ctx, p, t)
 	default:
-		s.check(ctx, p, t)
+		s.check(ctx, held, p, t)
 	}
 }
 
@@ -364,8 +374,24 @@ func (s *Scheduler) thumbnail(ctx context.Context, t *task.Task) {
 	}
 }
 
-func (s *Scheduler) check(ctx context.Context, p provider.Provider, t *task.Task) {
-	u, err := p.Check(ctx, t)
+// check reads t's state at the provider. The call is stopped (a sandbox
+// render with it) when the task's execution window closes, and the task is
+// then expired; or when the lease renewal finds the task deleted or taken
+// over, and then nothing is written.
+func (s *Scheduler) check(ctx, held context.Context, p provider.Provider, t *task.Task) {
+	cctx, cancel := context.WithTimeoutCause(held, t.ExpiresAt.Sub(s.c.Now()), errExpired)
+	defer cancel()
+	u, err := p.Check(cctx, t)
+	if err != nil && ctx.Err() == nil {
+		switch cause := context.Cause(cctx); {
+		case errors.Is(cause, errExpired):
+			s.expire(ctx, p, t)
+			return
+		case errors.Is(cause, errLeaseLost):
+			s.log.Info("status check stopped: the task was deleted or taken over", "task", t.ID)
+			return
+		}
+	}
 	s.record(ctx, t, u, err)
 }
 
@@ -546,8 +572,9 @@ func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
 }
 
 // renewLease keeps the lease alive while a long step (a render, a slow upstream)
-// runs, so no other worker takes the task over meanwhile.
-func (s *Scheduler) renewLease(ctx context.Context, id string) (stop func()) {
+// runs, so no other worker takes the task over meanwhile. When the task is
+// gone or held by another instance it calls lost.
+func (s *Scheduler) renewLease(ctx context.Context, id string, lost context.CancelCauseFunc) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	go func() {
 		tick := s.c.Clock.NewTicker(s.c.Lease / 3)
@@ -557,7 +584,12 @@ func (s *Scheduler) renewLease(ctx context.Context, id string) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-tick.Chan():
-				if err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, s.c.Now().Add(s.c.Lease)); err != nil && ctx.Err() == nil {
+				err := s.c.Store.ExtendLease(ctx, id, s.c.Owner, s.c.Now().Add(s.c.Lease))
+				switch {
+				case errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrConflict):
+					lost(errLeaseLost)
+					return
+				case err != nil && ctx.Err() == nil:
 					s.log.Warn("lease renewal failed", "task", id, "err", err)
 				}
 			}
