@@ -205,7 +205,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	sb := sandbox.New(sandbox.Config{
 		QueueDelay: zeroMeansNone(c.SandboxQueueDelay), RunTime: zeroMeansNone(c.SandboxRunTime),
-		FFmpegPath: c.FFmpegPath, WorkDir: workDir,
+		FFmpegPath: c.FFmpegPath, WorkDir: workDir, RenderTimeout: c.SandboxRenderTimeout,
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels: models a channel serves run on Ark; others are refused.

@@ -61,6 +61,9 @@ type Config struct {
 	FFprobePath       string
 	SandboxQueueDelay time.Duration
 	SandboxRunTime    time.Duration
+	// SandboxRenderTimeout caps a sandbox render of up to 5 s at 720p; bigger
+	// renders get proportionally more.
+	SandboxRenderTimeout time.Duration
 	// SyncWait bounds calls that wait for a result (the seedance dialect without
 	// callback_url, the responses dialect's streamed query).
 	SyncWait time.Duration
@@ -275,6 +278,9 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SANDBOX_RUN_TIME", "3s", "sandbox: how long a task runs before it renders", func(c *Config, v string) error {
 		return setDuration(&c.SandboxRunTime, v, 0, time.Hour)
+	}},
+	{"SEEDGATE_SANDBOX_RENDER_TIMEOUT", "2m", "sandbox: longest a render of up to 5 s at 720p may take (bigger ones get proportionally more); past it ffmpeg is killed and the task fails with RenderTimeout", func(c *Config, v string) error {
+		return setDuration(&c.SandboxRenderTimeout, v, time.Second, 24*time.Hour)
 	}},
 	// Upstream channels: real Seedance through Volcengine Ark / BytePlus ModelArk.
 	{"SEEDGATE_CHANNELS_FILE", "", "YAML or JSON file of upstream channels (keys, models, limits; see README \"Real upstreams\"); models no channel serves are refused", func(c *Config, v string) error {

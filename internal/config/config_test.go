@@ -24,6 +24,7 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "http://localhost:8000", c.PublicURL)
 	require.Empty(t, c.APIKeys)
 	require.Equal(t, 3*time.Second, c.SandboxRunTime)
+	require.Equal(t, 2*time.Minute, c.SandboxRenderTimeout)
 }
 
 func TestEnvThenFlagsOverride(t *testing.T) {

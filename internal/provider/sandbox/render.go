@@ -49,13 +49,47 @@ func (p *Provider) result(ctx context.Context, t *task.Task) (provider.Update, e
 		return m.update(), nil
 	}
 
-	select {
-	case p.renders <- struct{}{}:
-		defer func() { <-p.renders }()
-	case <-ctx.Done():
-		return provider.Update{}, ctx.Err()
+	release, busy, err := p.renders.acquire(ctx, t.Tenant)
+	switch {
+	case err != nil:
+		return provider.Update{}, err
+	case busy: // another render of this tenant waits already: take turns
+		return provider.Update{Status: task.StatusRunning, Progress: 99, NextCheck: busyRetry}, nil
 	}
-	return p.render(ctx, t)
+	defer release()
+
+	limit := p.renderTimeout(t)
+	rctx, cancel := context.WithTimeoutCause(ctx, limit, errRenderTimeout)
+	defer cancel()
+	u, err := p.render(rctx, t)
+	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), errRenderTimeout) {
+		p.log.WarnContext(ctx, "render stopped: over its time limit", "task", t.ID, "limit", limit)
+		return failed(upstreamError("RenderTimeout", "", fmt.Sprintf(
+			"The sandbox render took longer than its limit of %s and was stopped (SEEDGATE_SANDBOX_RENDER_TIMEOUT).", limit))), nil
+	}
+	return u, err
+}
+
+// busyRetry is when a render that could not queue (its tenant has one
+// waiting) asks to be checked again.
+const busyRetry = time.Second
+
+var errRenderTimeout = errors.New("sandbox: render time limit reached")
+
+// renderTimeout is the wall-time cap of t's render: RenderTimeout for up to
+// 5 s at 720p, in proportion to the pixels and frames above that.
+func (p *Provider) renderTimeout(t *task.Task) time.Duration {
+	const base = 1280 * 720 * 5 * fps
+	m, _, ok := task.LookupModel(t.Model)
+	if !ok {
+		return p.cfg.RenderTimeout
+	}
+	w, h, frames, _, err := m.Output(&t.Request, 0, 0) // an adaptive ratio's size is close enough
+	if err != nil {
+		return p.cfg.RenderTimeout
+	}
+	scale := max(float64(w)*float64(h)*float64(frames)/base, 1)
+	return time.Duration(float64(p.cfg.RenderTimeout) * scale)
 }
 
 func (p *Provider) loadManifest(ctx context.Context, taskID string) (*manifest, error) {
@@ -96,7 +130,7 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 	}
 	r := &t.Request
 
-	dir, err := os.MkdirTemp(p.cfg.WorkDir, "sandbox-render-*")
+	dir, err := os.MkdirTemp(p.cfg.WorkDir, renderDirPattern)
 	if err != nil {
 		return provider.Update{}, provider.Transient(fmt.Errorf("sandbox: work dir: %w", err), 0)
 	}

@@ -69,8 +69,13 @@ type Config struct {
 	// when empty.
 	FontFile    string
 	CJKFontFile string
-	// MaxRenders bounds concurrent ffmpeg runs (default 2).
+	// MaxRenders bounds concurrent ffmpeg runs (default 2). The slots are
+	// shared fairly between tenants.
 	MaxRenders int
+	// RenderTimeout caps the wall time of a render of up to 5 s at 720p
+	// (default 2 min); bigger renders get proportionally more. A render past
+	// its cap is killed and its task fails with RenderTimeout.
+	RenderTimeout time.Duration
 }
 
 // Provider is the sandbox provider. It is safe for concurrent use.
@@ -80,7 +85,10 @@ type Provider struct {
 	resolver *media.Resolver
 	log      *slog.Logger
 	fonts    fonts
-	renders  chan struct{} // semaphore of MaxRenders slots
+	renders  *slots
+	// workLock is held (shared) while the process lives: it tells a starting
+	// sandbox whether render directories in WorkDir may belong to a live one.
+	workLock *os.File
 }
 
 var _ provider.Provider = (*Provider)(nil)
@@ -102,19 +110,27 @@ func New(cfg Config, blobs blob.Store, resolver *media.Resolver, logger *slog.Lo
 	if cfg.MaxRenders <= 0 {
 		cfg.MaxRenders = 2
 	}
+	if cfg.RenderTimeout <= 0 {
+		cfg.RenderTimeout = DefaultRenderTimeout
+	}
 	if resolver == nil {
 		resolver, _ = media.NewResolver(media.ResolverConfig{}) // cannot fail without a public URL
 	}
 	logger = baseservice.Logger(logger)
-	return &Provider{
+	p := &Provider{
 		cfg:      cfg,
 		blobs:    blobs,
 		resolver: resolver,
 		log:      logger.With("provider", Name),
 		fonts:    findFonts(cfg.FontFile, cfg.CJKFontFile),
-		renders:  make(chan struct{}, cfg.MaxRenders),
+		renders:  newSlots(cfg.MaxRenders),
 	}
+	p.workLock = p.claimWorkDir()
+	return p
 }
+
+// DefaultRenderTimeout is Config.RenderTimeout's default.
+const DefaultRenderTimeout = 2 * time.Minute
 
 func durationOr(d, def time.Duration) time.Duration {
 	switch {
