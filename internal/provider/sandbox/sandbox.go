@@ -9,6 +9,10 @@
 //	elapsed < QueueDelay + RunTime   running  (progress from elapsed time; not cancellable)
 //	later                            rendered once, then succeeded
 //
+// Renders take turns: Config.MaxRenders at a time, shared fairly between
+// tenants (slots.go), each killed past its wall-time cap (Config.RenderTimeout)
+// or when the scheduler ends the check (the task expired or was deleted).
+//
 // What it renders, at the exact pixel size, frame count (24 fps) and ratio the
 // model catalog gives for the request:
 //   - first and last frame: a transition from one to the other;
