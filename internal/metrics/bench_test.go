@@ -12,6 +12,7 @@ import (
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
 	"github.com/seedgate/seedgate/internal/store/storetest"
+	"github.com/seedgate/seedgate/internal/task"
 )
 
 // What a request costs the middleware: its route's series are made once.
@@ -41,5 +42,23 @@ func BenchmarkStoreObserver(b *testing.B) {
 		}
 		b.Run("CreateTask/"+name, func(b *testing.B) { b.ReportAllocs(); storetest.BenchCreateTask(b, open(b)) })
 		b.Run("AdmitTask/"+name, func(b *testing.B) { b.ReportAllocs(); storetest.BenchAdmitTask(b, open(b)) })
+	}
+}
+
+// What the observer adds to a create and a finish, without the database:
+// the calls a committed transaction makes.
+func BenchmarkObserveTask(b *testing.B) {
+	o := metrics.New(metrics.Options{}).Store()
+	now := time.Now()
+	done := now.Add(time.Minute)
+	t := &task.Task{Dialect: "ark", Model: "seedance-1-0-pro", Status: task.StatusSucceeded, Provider: "ark",
+		Channel: "main", CreatedAt: now, FinishedAt: &done}
+	e := &store.LedgerEntry{Kind: store.LedgerReserve, Tokens: 100000, Amount: 100000, Unit: "tokens"}
+	b.ReportAllocs()
+	for b.Loop() {
+		o.Transaction(time.Millisecond, nil)
+		o.TaskCreated(t)
+		o.Ledger(e)
+		o.TaskFinished(t)
 	}
 }
