@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	_ "modernc.org/sqlite" // to read the leases a killed process left
 
 	"github.com/seedgate/seedgate/internal/media/mediatest"
 )
@@ -347,37 +349,73 @@ func TestReadmeWalkthrough(t *testing.T) {
 	require.Equal(t, id, list.Data[0].ID)
 }
 
-// A gateway killed with SIGKILL while tasks are queued and running finishes
-// every one of them after a restart.
+// A gateway killed with SIGKILL while tasks are in flight finishes every one
+// of them after a restart, and soon: the restarted process holds the data
+// dir's lock, so its predecessor is certainly dead and the leases it held
+// (30 s by default) are free at once.
 func TestTasksSurviveSIGKILL(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
-	// A short lease: the dead instance's claims must expire before the restart can take them.
-	g := startGateway(t, dataDir, "SEEDGATE_SANDBOX_RUN_TIME=1500ms", "SEEDGATE_WORKERS=2", "SEEDGATE_LEASE=5s")
+	g := startGateway(t, dataDir, "SEEDGATE_SANDBOX_QUEUE_DELAY=1s", "SEEDGATE_SANDBOX_RUN_TIME=3s", "SEEDGATE_LEASE=30s")
+	const jobs = 30
 	var ids []string
-	for i := range 5 {
+	for i := range jobs {
 		var c map[string]any
 		resp := g.postJSON("/v1/jobs", fmt.Sprintf(`{"model":"seedance-1-0-pro-fast-251015","input":{"prompt":"crash test %d","resolution":"480p","duration":2,"seed":%d}}`, i, i), &c)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", c)
 		ids = append(ids, c["id"].(string))
 	}
-	// Let some tasks get dispatched and start running, then kill without warning.
+	// Kill without warning once results are being rendered: the workers hold
+	// leases on the tasks they render.
 	require.Eventually(t, func() bool {
-		var j jobAnswer
-		g.do("GET", "/v1/jobs/"+ids[0], nil, "", &j)
-		return j.Output.Status == "running"
-	}, 20*time.Second, 20*time.Millisecond)
+		var list struct {
+			Data []jobAnswer `json:"data"`
+		}
+		g.do("GET", "/v1/jobs?status=succeeded&limit=100", nil, "", &list)
+		return len(list.Data) > 0
+	}, 60*time.Second, 20*time.Millisecond)
 	g.kill()
+	leased := liveLeases(t, filepath.Join(dataDir, "seedgate.db"))
+	require.NotEmpty(t, leased, "the killed process held leases")
 
 	g.start() // same data dir, same port
-	for _, id := range ids {
-		j := g.waitJob(id, 90*time.Second)
+	ready := time.Now()
+	require.Eventually(t, func() bool { return countProcessing(t, g, apiKey) == 0 }, 90*time.Second, 20*time.Millisecond)
+	took := time.Since(ready)
+	t.Logf("%d tasks in flight (%d leased) at the SIGKILL all finished %s after the restart was ready",
+		jobs, len(leased), took.Round(10*time.Millisecond))
+	require.LessOrEqual(t, took, 8*time.Second, "a restart takes its predecessor's work over at once")
+	for i, id := range ids {
+		j := g.waitJob(id, time.Second)
 		require.Equal(t, "succeeded", j.Status, "%s: %+v", id, j.Error)
+		if i > 0 {
+			continue
+		}
 		info, err := mediatest.ProbeVideo(context.Background(), download(t, j.Output.Videos[0].URL))
 		require.NoError(t, err)
 		require.Equal(t, 864, info.Width)
 		require.Equal(t, 480, info.Height)
 	}
+}
+
+// liveLeases lists the tasks of the SQLite database at path whose lease had
+// not run out, read while no process has it open.
+func liveLeases(t *testing.T, path string) []string {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path)
+	require.NoError(t, err)
+	defer db.Close()
+	rows, err := db.Query(`SELECT id FROM tasks WHERE lease_owner <> '' AND lease_until > ?`, time.Now().UnixMilli())
+	require.NoError(t, err)
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		require.NoError(t, rows.Scan(&id))
+		ids = append(ids, id)
+	}
+	require.NoError(t, rows.Err())
+	return ids
 }
 
 func TestJobsAPIErrors(t *testing.T) {

@@ -32,6 +32,7 @@ type Queries interface {
 	AccountQueries
 	SettingStore
 	StatsQueries
+	InstanceQueries
 }
 
 // Executor is the statements the rules of DB are made of, run inside a
@@ -102,4 +103,15 @@ type Executor interface {
 	RemoveBalance(ctx context.Context, id string, at time.Time) error
 	// GetTenant is AccountQueries.GetTenant inside the transaction.
 	GetTenant(ctx context.Context, id string) (*Tenant, error)
+
+	// StaleInstances returns, locked, the instances whose last heartbeat is
+	// before before.
+	StaleInstances(ctx context.Context, before time.Time) ([]string, error)
+	// ReleaseLeases frees the leases the owners hold on live tasks (bumping
+	// their version, so a holder that is still running cannot write its step)
+	// and on pending webhook messages, and says how many; nil owners: every
+	// lease.
+	ReleaseLeases(ctx context.Context, owners []string) (int64, error)
+	// DeleteInstances forgets the instances ids.
+	DeleteInstances(ctx context.Context, ids []string) error
 }

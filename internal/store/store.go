@@ -47,6 +47,7 @@ type Store interface {
 	AccountStore
 	SettingStore
 	StatsQueries
+	InstanceStore
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

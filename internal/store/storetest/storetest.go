@@ -106,6 +106,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, newStore(t))
 		})
 	}
+	// Instances, their heartbeats and the leases of dead ones (instances.go).
+	for _, tc := range instanceTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
 	for _, tc := range upstreamTests {
 		t.Run(tc.name, func(t *testing.T) {
