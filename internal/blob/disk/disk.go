@@ -38,13 +38,16 @@ func (s *Store) path(key string) (string, error) {
 }
 
 // Put writes to a temporary file in the same directory and renames it into place,
-// so a reader never sees a partial object, even across a crash.
+// so a reader never sees a partial object, even across a crash. It returns once
+// the object survives a power loss too: the file is synced before the rename,
+// and after it the directory that names it (and those Put created on the way).
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	p, err := s.path(key)
 	if err != nil {
 		return 0, err
 	}
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+	created, err := s.mkdirs(filepath.Dir(p))
+	if err != nil {
 		return 0, fmt.Errorf("blob put %s: %w", key, err)
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(p), ".put-*")
@@ -62,10 +65,54 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error)
 	if err == nil {
 		err = os.Rename(tmp.Name(), p)
 	}
+	// The new name, then each new directory's name in its parent, deepest first.
+	for _, dir := range append([]string{filepath.Dir(p)}, created...) {
+		if err != nil {
+			break
+		}
+		err = syncDir(dir)
+	}
 	if err != nil {
 		return 0, fmt.Errorf("blob put %s: %w", key, err)
 	}
 	return n, nil
+}
+
+// mkdirs creates dir and its missing parents under Root, and returns the
+// parents of the directories it created, deepest first: the directories
+// whose entries must be synced for the new ones to last.
+func (s *Store) mkdirs(dir string) ([]string, error) {
+	if st, err := os.Stat(dir); err == nil && st.IsDir() {
+		return nil, nil
+	}
+	var missing []string
+	for d := dir; d != s.Root && d != filepath.Dir(d); d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	parents := make([]string, len(missing))
+	for i, d := range missing {
+		parents[i] = filepath.Dir(d)
+	}
+	return parents, nil
+}
+
+// syncDir flushes a directory's entries to disk (a variable: tests record it).
+var syncDir = func(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Open returns the object as an *os.File (seekable, for http.ServeContent).

@@ -80,3 +80,34 @@ func TestSuite(t *testing.T) {
 		return s
 	})
 }
+
+// A stored object survives a power loss: after the rename, Put syncs the
+// directory that names the file, and the parents of the directories it made.
+// Not parallel: it replaces syncDir.
+func TestPutSyncsDirectories(t *testing.T) {
+	root := t.TempDir()
+	s, err := New(root)
+	require.NoError(t, err)
+	var synced []string
+	orig := syncDir
+	syncDir = func(dir string) error {
+		synced = append(synced, dir)
+		return orig(dir)
+	}
+	t.Cleanup(func() { syncDir = orig })
+
+	_, err = s.Put(context.Background(), "results/t1/video.mp4", strings.NewReader("hello"))
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(root, "results", "t1"), filepath.Join(root, "results"), root}, synced,
+		"the file's directory, then each created directory's parent")
+
+	synced = nil
+	_, err = s.Put(context.Background(), "results/t1/thumbnail.jpg", strings.NewReader("hi"))
+	require.NoError(t, err)
+	require.Equal(t, []string{filepath.Join(root, "results", "t1")}, synced, "no directory was created")
+
+	// A failing directory sync fails the Put: the object may not last.
+	syncDir = func(string) error { return errors.New("disk gone") }
+	_, err = s.Put(context.Background(), "results/t2/video.mp4", strings.NewReader("x"))
+	require.ErrorContains(t, err, "disk gone")
+}
