@@ -24,6 +24,7 @@ import (
 	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/events"
+	"github.com/seedgate/seedgate/internal/heartbeat"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/provider"
@@ -62,6 +63,8 @@ type App struct {
 	log    *slog.Logger
 	base   baseservice.Archetype // the one logger and clock of every service
 	feed   *events.Feed          // other instances' task changes (PostgreSQL)
+	beats  *heartbeat.Service    // this instance's heartbeat; frees dead instances' leases
+	unlock func() error          // releases the data dir (SQLite; nil: none held)
 	http   *http.Server
 	ln     net.Listener
 	served chan error
@@ -151,11 +154,18 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		if err != nil {
 			_ = a.ln.Close()
 			a.closeStore()
+			a.unlockDataDir()
 		}
 	}()
 	var prices *budget.Prices
 	if c.PricesFile != "" {
 		if prices, err = budget.Load(c.PricesFile); err != nil {
+			return nil, err
+		}
+	}
+	exclusive := !postgres.IsURL(c.DatabaseURL)
+	if exclusive { // SQLite: one process per data dir
+		if a.unlock, err = lockDataDir(c.DataDir, filepath.Dir(c.SQLitePath())); err != nil {
 			return nil, err
 		}
 	}
@@ -167,6 +177,16 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 	a.Metrics.CountQueues(a.Store, 0)
+	if exclusive {
+		// Whoever ran here before is dead: its leases are void now, not when they end.
+		freed, err := a.Store.TakeOver(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if freed > 0 {
+			log.Info("took over the work a previous process left unfinished", "leases", freed)
+		}
+	}
 	// Keys, tenants and budgets: static, admin and stored keys.
 	keyring := auth.NewKeyring(auth.KeyringConfig{Store: a.Store, Static: c.APIKeys, AdminKey: c.AdminKey,
 		DefaultRPM: c.DefaultRPM, DefaultMaxInFlight: c.DefaultMaxInFlight, TTL: c.KeyCacheTTL, Logger: log,
@@ -219,10 +239,12 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	hub := events.NewHub()
 	a.Hub = hub
 
+	// The instance's name: the owner of its leases, and its heartbeat's row.
 	host, _ := os.Hostname()
+	instance := fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4))
 	a.Scheduler = scheduler.New(scheduler.Config{Archetype: a.base,
 		Store: a.Store, Providers: providers, Hub: hub,
-		Owner: fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), Workers: c.Workers, Lease: c.Lease,
+		Owner: instance, Workers: c.Workers, Lease: c.Lease,
 		Mirror: newMirror(c, blobs, workDir, a.base),
 	})
 	a.Sweeper = service.NewSweeper(service.SweeperConfig{Archetype: a.base, Store: a.Store, Blobs: blobs,
@@ -233,7 +255,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 		StorageQuota: c.StorageQuota, ResultRetention: c.ResultRetention, WakeSweeper: a.Sweeper.Wake,
 	})
-	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, fmt.Sprintf("%s/%d/%s", host, os.Getpid(), randomHex(4)), a.base)
+	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, instance, a.base)
 	if a.Webhooks != nil {
 		a.Service.UseWebhooks(a.Webhooks)
 	}
@@ -258,6 +280,9 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
+	a.beats = heartbeat.New(heartbeat.Config{Archetype: a.base, Store: a.Store, ID: instance, Stale: c.HeartbeatTimeout,
+		Freed: a.wake})
+	a.beats.Start(ctx) // before the first claim
 	a.Scheduler.Start(ctx)
 	a.Sweeper.Start(ctx)
 	if a.ops != nil {
@@ -311,9 +336,30 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	if a.feed != nil {
 		errs = append(errs, a.feed.Stop(ctx))
 	}
-	errs = append(errs, a.closeStore())
+	// Last of the services: what the others still held goes back to the queue.
+	leave, cancelLeave := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelLeave()
+	errs = append(errs, a.beats.Stop(leave))
+	errs = append(errs, a.closeStore(), a.unlockDataDir())
 	a.log.Info("seedgate stopped")
 	return errors.Join(errs...)
+}
+
+// wake has the claim loops look for work now (leases of dead instances were freed).
+func (a *App) wake() {
+	a.Scheduler.Wake()
+	if a.Webhooks != nil {
+		a.Webhooks.Wake()
+	}
+}
+
+func (a *App) unlockDataDir() error {
+	if a.unlock == nil {
+		return nil
+	}
+	err := a.unlock()
+	a.unlock = nil
+	return err
 }
 
 func (a *App) closeStore() error {

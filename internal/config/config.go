@@ -40,11 +40,13 @@ type Config struct {
 	LogLevel  string
 	LogFormat string
 
-	Workers         int
-	Lease           time.Duration
-	ShutdownTimeout time.Duration
-	MaxBodyBytes    int64
-	MaxUploadBytes  int64
+	Workers int
+	Lease   time.Duration
+	// HeartbeatTimeout: an instance silent this long is dead and its leases are freed.
+	HeartbeatTimeout time.Duration
+	ShutdownTimeout  time.Duration
+	MaxBodyBytes     int64
+	MaxUploadBytes   int64
 	// MaxInflightBodyBytes is the budget of request body bytes taken in at once (0: none).
 	MaxInflightBodyBytes int64
 	AllowPrivate         []netip.Prefix
@@ -215,6 +217,9 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_LEASE", "30s", "how long a claimed task stays with a dead instance before another (or a restart) takes it over; renewed every third of it while work runs", func(c *Config, v string) error {
 		return setDuration(&c.Lease, v, 5*time.Second, time.Hour)
+	}},
+	{"SEEDGATE_HEARTBEAT_TIMEOUT", "10s", "instances beat into the database every quarter of this; one silent this long is dead and the work it held moves on at once, whatever SEEDGATE_LEASE says", func(c *Config, v string) error {
+		return setDuration(&c.HeartbeatTimeout, v, 2*time.Second, 10*time.Minute)
 	}},
 	{"SEEDGATE_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for requests and running work", func(c *Config, v string) error {
 		return setDuration(&c.ShutdownTimeout, v, 0, 10*time.Minute)
