@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,7 +18,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/store/postgres/pgtest"
 )
 
 // Crash under load: the real binary, with `seedgate fake-ark` as its upstream
@@ -209,4 +213,96 @@ func startFakeArk(t *testing.T, args ...string) string {
 		return resp.StatusCode == http.StatusUnauthorized
 	}, 20*time.Second, 20*time.Millisecond)
 	return base
+}
+
+// Three instances on one PostgreSQL database; one is SIGKILLed while it holds
+// leases (30 s). The others take its work over once its heartbeat is stale
+// (SEEDGATE_HEARTBEAT_TIMEOUT, 10 s), not when the leases end.
+func TestCrashLeasesMoveOnPostgres(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.Schema(t)
+	env := []string{"SEEDGATE_DATABASE_URL=" + dbURL + "&pool_max_conns=4",
+		"SEEDGATE_SANDBOX_QUEUE_DELAY=1s", "SEEDGATE_SANDBOX_RUN_TIME=3s", "SEEDGATE_LEASE=30s",
+		// Free worker slots on the survivors: the work is taken up when freed.
+		"SEEDGATE_WORKERS=16"}
+	var gws []*gateway
+	for range 3 {
+		gws = append(gws, startGateway(t, t.TempDir(), env...))
+	}
+	conn, err := pgx.Connect(t.Context(), dbURL)
+	require.NoError(t, err)
+	t.Cleanup(func() { conn.Close(context.Background()) })
+
+	const jobs = 30
+	for i := range jobs {
+		var c map[string]any
+		resp := gws[i%3].postJSON("/v1/jobs", fmt.Sprintf(`{"model":"seedance-1-0-pro-fast-251015","input":{"prompt":"pg crash %d","resolution":"480p","duration":2,"seed":%d}}`, i, i), &c)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%v", c)
+	}
+	// The leases an instance holds on live tasks (its lease owner names its pid).
+	live := `status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')`
+	held := func(g *gateway, at time.Time) map[string]lease {
+		rows, err := conn.Query(t.Context(), `SELECT id, lease_owner, version FROM tasks
+			WHERE `+live+` AND lease_owner LIKE $1 AND lease_until > $2`,
+			fmt.Sprintf("%%/%d/%%", g.cmd.Process.Pid), at.UnixMilli())
+		return collectLeases(t, rows, err)
+	}
+	doomed := gws[1]
+	// Kill it in a long step (a render): a lease it has held for a while.
+	since := map[string]time.Time{}
+	require.Eventually(t, func() bool {
+		now := held(doomed, time.Now())
+		for id := range since {
+			if _, ok := now[id]; !ok {
+				delete(since, id)
+			}
+		}
+		for id := range now {
+			if _, ok := since[id]; !ok {
+				since[id] = time.Now()
+			}
+			if time.Since(since[id]) > 300*time.Millisecond {
+				return true
+			}
+		}
+		return false
+	}, 2*time.Minute, 5*time.Millisecond)
+	doomed.kill()
+	killed := time.Now()
+	leased := held(doomed, killed)
+	require.NotEmpty(t, leased, "the killed instance held leases")
+
+	var movedOn time.Duration
+	require.Eventually(t, func() bool {
+		rows, err := conn.Query(t.Context(), `SELECT id, lease_owner, version FROM tasks WHERE `+live)
+		now := collectLeases(t, rows, err)
+		for id, then := range leased {
+			if l, live := now[id]; !then.movedOn(l, live) {
+				return false
+			}
+		}
+		movedOn = time.Since(killed)
+		return true
+	}, time.Minute, 20*time.Millisecond)
+	t.Logf("the %d tasks the SIGKILLed instance held moved on %s after the kill", len(leased), movedOn.Round(10*time.Millisecond))
+	require.LessOrEqual(t, movedOn, 15*time.Second, "a dead instance's work moves on once its heartbeat is stale")
+
+	require.Eventually(t, func() bool { return countProcessing(t, gws[0], apiKey) == 0 }, 3*time.Minute, 100*time.Millisecond,
+		"every task finishes on the surviving instances")
+}
+
+func collectLeases(t *testing.T, rows pgx.Rows, err error) map[string]lease {
+	t.Helper()
+	require.NoError(t, err)
+	type row struct {
+		ID, Owner string
+		Version   int64
+	}
+	all, err := pgx.CollectRows(rows, pgx.RowToStructByPos[row])
+	require.NoError(t, err)
+	out := map[string]lease{}
+	for _, r := range all {
+		out[r.ID] = lease{owner: r.Owner, version: r.Version}
+	}
+	return out
 }

@@ -215,7 +215,7 @@ var settings = []setting{
 	{"SEEDGATE_WORKERS", "4", "tasks the scheduler works on at once (renders, upstream calls)", func(c *Config, v string) error {
 		return setInt(&c.Workers, v, 1, 1024)
 	}},
-	{"SEEDGATE_LEASE", "30s", "how long a claimed task stays with a dead instance before another (or a restart) takes it over; renewed every third of it while work runs", func(c *Config, v string) error {
+	{"SEEDGATE_LEASE", "30s", "how long a claimed task stays with its instance unrenewed; renewed every third of it while work runs (a dead instance's leases are freed sooner: SEEDGATE_HEARTBEAT_TIMEOUT)", func(c *Config, v string) error {
 		return setDuration(&c.Lease, v, 5*time.Second, time.Hour)
 	}},
 	{"SEEDGATE_HEARTBEAT_TIMEOUT", "10s", "instances beat into the database every quarter of this; one silent this long is dead and the work it held moves on at once, whatever SEEDGATE_LEASE says", func(c *Config, v string) error {

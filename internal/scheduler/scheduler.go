@@ -131,8 +131,9 @@ func (s *Scheduler) Start(ctx context.Context) {
 }
 
 // Stop stops claiming, and waits for steps in progress until ctx ends; steps
-// still running then are abandoned (their leases expire and the work resumes
-// elsewhere or after restart). Stopping a stopped scheduler does nothing.
+// still running then are abandoned (their leases are freed when the instance
+// leaves, see package heartbeat, and the work resumes elsewhere or after
+// restart). Stopping a stopped scheduler does nothing.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	if err := s.run.Stop(ctx); err != nil {
 		return fmt.Errorf("scheduler stop: %w", err)
