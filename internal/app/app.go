@@ -163,9 +163,9 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			return nil, err
 		}
 	}
-	exclusive := !postgres.IsURL(c.DatabaseURL)
-	if exclusive { // SQLite: one process per data dir
-		if a.unlock, err = lockDataDir(c.DataDir, filepath.Dir(c.SQLitePath())); err != nil {
+	sqlite := !postgres.IsURL(c.DatabaseURL)
+	if sqlite { // one process per data dir
+		if a.unlock, err = lockDataDir(c.DataDir); err != nil {
 			return nil, err
 		}
 	}
@@ -177,8 +177,10 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 	a.Metrics.CountQueues(a.Store, 0)
-	if exclusive {
-		// Whoever ran here before is dead: its leases are void now, not when they end.
+	if sqlite && within(c.DataDir, c.SQLitePath()) {
+		// The database is this process's alone, so whoever ran on it before is
+		// dead: its leases are void now, not when they end. (A SQLite file
+		// elsewhere may be shared: heartbeats free a dead sharer's leases.)
 		freed, err := a.Store.TakeOver(ctx)
 		if err != nil {
 			return nil, err

@@ -1,10 +1,10 @@
 package app
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/gofrs/flock"
 )
@@ -12,48 +12,33 @@ import (
 // lockFile is the file in the data dir whose lock one serving process holds.
 const lockFile = "seedgate.lock"
 
-// lockDataDir takes the data dir for this process alone (a SQLite gateway),
-// and the SQLite file's directory when that is elsewhere: a second `seedgate
-// serve` on it fails, and so whoever holds the lock knows that every process
-// that ran there before is dead. The lock goes with the process, however it
-// ends.
-func lockDataDir(dataDir, dbDir string) (unlock func() error, err error) {
-	var held []*flock.Flock
-	unlock = func() error {
-		var errs []error
-		for _, l := range held {
-			errs = append(errs, l.Unlock())
-		}
-		return errors.Join(errs...)
+// lockDataDir takes the data dir for this process alone (a SQLite gateway): a
+// second `seedgate serve` on it fails. The lock goes with the process, however
+// it ends.
+func lockDataDir(dir string) (unlock func() error, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("SEEDGATE_DATA_DIR %s: %w", dir, err)
 	}
-	dirs := []string{dataDir}
-	if a, b := absDir(dataDir), absDir(dbDir); a != b {
-		dirs = append(dirs, dbDir)
+	path := filepath.Join(dir, lockFile)
+	l := flock.New(path)
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("SEEDGATE_DATA_DIR %s: lock %s: %w", dir, path, err)
 	}
-	for _, dir := range dirs {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			_ = unlock()
-			return nil, fmt.Errorf("SEEDGATE_DATA_DIR %s: %w", dir, err)
-		}
-		path := filepath.Join(dir, lockFile)
-		l := flock.New(path)
-		ok, err := l.TryLock()
-		if err != nil {
-			_ = unlock()
-			return nil, fmt.Errorf("SEEDGATE_DATA_DIR %s: lock %s: %w", dir, path, err)
-		}
-		if !ok {
-			_ = unlock()
-			return nil, fmt.Errorf("the data dir %s is in use by another seedgate process (it holds %s): a SQLite gateway has its data dir to itself", dir, path)
-		}
-		held = append(held, l)
+	if !ok {
+		return nil, fmt.Errorf("the data dir %s is in use by another seedgate process (it holds %s): a SQLite gateway has its data dir to itself", dir, path)
 	}
-	return unlock, nil
+	return l.Unlock, nil
 }
 
-func absDir(dir string) string {
-	if a, err := filepath.Abs(dir); err == nil {
-		return a
+// within reports whether file lies in dir (or below): then the lock on dir
+// makes this process the database's only one.
+func within(dir, file string) bool {
+	d, err1 := filepath.Abs(dir)
+	f, err2 := filepath.Abs(file)
+	if err1 != nil || err2 != nil {
+		return false
 	}
-	return filepath.Clean(dir)
+	rel, err := filepath.Rel(d, f)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
