@@ -419,18 +419,16 @@ func TestDataDirLocked(t *testing.T) {
 	t.Parallel()
 	dataDir := t.TempDir()
 	g := startGateway(t, dataDir)
-	second := func() (*exec.Cmd, *bytes.Buffer) {
-		var out bytes.Buffer
-		cmd := exec.Command(binary, "serve")
-		cmd.Env = append(os.Environ(), "SEEDGATE_DATA_DIR="+dataDir, "SEEDGATE_LISTEN=127.0.0.1:0")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		return cmd, &out
-	}
-	cmd, out := second()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second) // it must not serve
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve")
+	cmd.Env = append(os.Environ(), "SEEDGATE_DATA_DIR="+dataDir, "SEEDGATE_LISTEN=127.0.0.1:0")
+	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	var exit *exec.ExitError
-	require.ErrorAs(t, err, &exit, "output: %s", out)
-	require.Equal(t, 1, exit.ExitCode())
+	require.ErrorAs(t, err, &exit, "output: %s", &out)
+	require.Equal(t, 1, exit.ExitCode(), "output: %s", &out)
 	require.Contains(t, out.String(), "the data dir "+dataDir+" is in use by another seedgate process")
 
 	g.stop()

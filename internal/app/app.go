@@ -163,8 +163,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			return nil, err
 		}
 	}
-	sqlite := !postgres.IsURL(c.DatabaseURL)
-	if sqlite { // one process per data dir
+	onSQLite := !postgres.IsURL(c.DatabaseURL)
+	if onSQLite { // one process per data dir
 		if a.unlock, err = lockDataDir(c.DataDir); err != nil {
 			return nil, err
 		}
@@ -177,7 +177,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		return nil, err
 	}
 	a.Metrics.CountQueues(a.Store, 0)
-	if sqlite && within(c.DataDir, c.SQLitePath()) {
+	if onSQLite && within(c.DataDir, c.SQLitePath()) {
 		// The database is this process's alone, so whoever ran on it before is
 		// dead: its leases are void now, not when they end. (A SQLite file
 		// elsewhere may be shared: heartbeats free a dead sharer's leases.)
