@@ -53,7 +53,7 @@ func testInstanceHeartbeat(t *testing.T, s store.Store) {
 func leaseFixture(t *testing.T, s store.Store) map[string][]*task.Task {
 	ctx := t.Context()
 	names := []string{"dead-1", "dead-2", "alive-1", "alive-2", "nobody-1"}
-	url := func(id string) string { return "https://example.com/" + id }
+	url := func(id string) string { return "https://" + id + ".example.com/hook" }
 	for i, id := range names {
 		tk := callbackTask(id, url(id))
 		tk.NextCheckAt = ptr(base.Add(-time.Duration(5-i) * time.Second))
@@ -67,10 +67,10 @@ func leaseFixture(t *testing.T, s store.Store) map[string][]*task.Task {
 		var others []string // each owner takes the messages of its tasks
 		for _, id := range names {
 			if !slices.ContainsFunc(ts, func(tk *task.Task) bool { return tk.ID == id }) {
-				others = append(others, url(id))
+				others = append(others, store.WebhookEndpoint(url(id)))
 			}
 		}
-		ms, err := s.ClaimWebhooks(ctx, owner, base.Add(time.Second), time.Hour, 10, others)
+		ms, err := s.ClaimWebhooks(ctx, owner, base.Add(time.Second), time.Hour, 10, store.WebhookSkip{Endpoints: others})
 		require.NoError(t, err)
 		require.Len(t, ms, len(ts))
 	}
@@ -92,7 +92,7 @@ func claimable(t *testing.T, s store.Store) (tasks, messages []string) {
 	now := base.Add(21 * time.Second)
 	ts, err := s.ClaimDue(t.Context(), "newcomer", now, time.Minute, 100)
 	require.NoError(t, err)
-	ms, err := s.ClaimWebhooks(t.Context(), "newcomer", now, time.Minute, 100, nil)
+	ms, err := s.ClaimWebhooks(t.Context(), "newcomer", now, time.Minute, 100, store.WebhookSkip{})
 	require.NoError(t, err)
 	for _, m := range ms {
 		messages = append(messages, m.TaskID)
