@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
@@ -88,7 +90,12 @@ type listenFunc = func(ctx context.Context, ready func(), changed func(id string
 // openStore is OpenStore on base's clock and logger, with the database's
 // change announcements when it can be shared (nil for SQLite); obs, when
 // set, hears of its writes (metrics).
-func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype, obs store.Observer) (store.Store, listenFunc, error) {
+func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype, obs store.Observer) (st store.Store, listen listenFunc, err error) {
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%s: the database cannot be opened: %s", c.DatabaseSetting(), oneLine(err))
+		}
+	}()
 	o := store.Options{Now: base.Now, Observer: obs}
 	if postgres.IsURL(c.DatabaseURL) {
 		st, err := postgres.Open(ctx, c.DatabaseURL, base.Logger, o)
@@ -97,7 +104,7 @@ func openStore(ctx context.Context, c *config.Config, base baseservice.Archetype
 		}
 		return st, st.Listen, nil
 	}
-	st, err := sqlite.Open(ctx, c.SQLitePath(), base.Logger, o)
+	st, err = sqlite.Open(ctx, c.SQLitePath(), base.Logger, o)
 	return st, nil, err
 }
 
@@ -196,11 +203,20 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	if open, err := keyring.Open(ctx); err != nil {
 		return nil, fmt.Errorf("api keys: %w", err)
 	} else if open {
-		log.Warn("no API key is configured (SEEDGATE_API_KEYS, SEEDGATE_ADMIN_KEY, seedgate keys create): the gateway is OPEN — anyone who can reach it can submit tasks and read results")
+		log.Warn("no API key is configured (SEEDGATE_API_KEYS, SEEDGATE_ADMIN_KEY, seedgate keys create): the gateway is OPEN — anyone who can reach it can submit tasks and read results. "+
+			"Web pages cannot drive it through its users' browsers: JSON needs a JSON Content-Type, browsers' cross-origin requests that change something are refused unless SEEDGATE_CORS_ORIGINS allows the origin, "+
+			"and the Host header must be one of SEEDGATE_ALLOWED_HOSTS (default: the public URL's host and localhost)",
+			"allowed_hosts", hostsLabel(c), "cors_origins", strings.Join(c.CORSOrigins, ","))
+		if slices.Contains(c.CORSOrigins, "*") {
+			log.Warn("SEEDGATE_CORS_ORIGINS=* on an open gateway: any web page a user of it visits can create tasks and read results through their browser")
+		}
 	}
 	blobs, err := OpenBlobs(ctx, c)
 	if err != nil {
-		return nil, err
+		if c.S3.Endpoint != "" {
+			return nil, fmt.Errorf("SEEDGATE_S3_ENDPOINT (--s3-endpoint) = %q: %s", c.S3.Endpoint, oneLine(err))
+		}
+		return nil, fmt.Errorf("SEEDGATE_DATA_DIR (--data-dir) = %q: files cannot be stored: %s", c.DataDir, oneLine(err))
 	}
 	blobs = a.Metrics.Blobs(blobs)
 	if postgres.IsURL(c.DatabaseURL) && c.S3.Endpoint == "" {
@@ -223,7 +239,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	workDir := filepath.Join(c.DataDir, "tmp")
 	if err := os.MkdirAll(workDir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("SEEDGATE_DATA_DIR (--data-dir) = %q: the work dir cannot be made: %s", c.DataDir, oneLine(err))
 	}
 	sb := sandbox.New(sandbox.Config{
 		QueueDelay: zeroMeansNone(c.SandboxQueueDelay), RunTime: zeroMeansNone(c.SandboxRunTime),
@@ -266,6 +282,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		MaxBodyBytes: c.MaxBodyBytes, MaxInflightBodyBytes: c.MaxInflightBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
 		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops,
+		PublicURL: c.PublicURL, AllowedHosts: c.AllowedHosts, CORSOrigins: c.CORSOrigins,
+		BodyTimeout: c.BodyTimeout, WriteTimeout: c.WriteTimeout, StorageCheck: storageCheck(blobs, workDir),
 	}, a.Service, a.Store, log)
 	a.Server = handler
 
@@ -279,7 +297,10 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			return nil, err
 		}
 	}
-	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute,
+	// Every request gets these; the routes that need longer (bodies, waits,
+	// streams) move their own deadlines (server's deadlines.go).
+	a.http = &http.Server{Handler: handler, ReadHeaderTimeout: c.ReadHeaderTimeout, ReadTimeout: c.ReadTimeout,
+		WriteTimeout: c.WriteTimeout, IdleTimeout: c.IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	a.http.RegisterOnShutdown(handler.StopWaiting) // event streams would hold a graceful shutdown
 	a.beats = heartbeat.New(heartbeat.Config{Archetype: a.base, Store: a.Store, ID: instance, Stale: c.HeartbeatTimeout,
@@ -299,7 +320,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		a.feed = &events.Feed{Archetype: a.base, Hub: hub, Listen: listen, Get: a.Store.GetTask}
 		a.feed.Start(ctx)
 	}
-	go func() { a.served <- a.http.Serve(a.ln) }()
+	ln := server.LimitConnsPerClient(a.ln, c.MaxConnsPerClient)
+	go func() { a.served <- a.http.Serve(ln) }()
 	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "providers", providersLabel(arkp))
 	return a, nil
 }
@@ -385,4 +407,42 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// oneLine is err's message on one line (drivers' messages span several).
+func oneLine(err error) string {
+	s := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	return strings.ReplaceAll(s, ":;", ":")
+}
+
+func hostsLabel(c *config.Config) string {
+	if len(c.AllowedHosts) == 0 {
+		return "localhost," + c.PublicURL
+	}
+	return strings.Join(c.AllowedHosts, ",")
+}
+
+// storageCheck says whether files can be stored: for the data dir, that a
+// file can be made where uploads and results go, and in the work dir. (S3
+// was checked at start; probing it would cost a request per check.)
+func storageCheck(blobs blob.Store, workDir string) func(context.Context) error {
+	d, ok := blobs.(*disk.Store)
+	dirs := []string{workDir}
+	if ok {
+		dirs = append(dirs, filepath.Join(d.Root, "uploads"), filepath.Join(d.Root, "results"))
+	}
+	return func(context.Context) error {
+		for _, dir := range dirs {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+			f, err := os.CreateTemp(dir, ".ready-*")
+			if err != nil {
+				return err
+			}
+			f.Close()
+			_ = os.Remove(f.Name())
+		}
+		return nil
+	}
 }

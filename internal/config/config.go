@@ -25,6 +25,8 @@ type Config struct {
 	ListenFD    int
 	DataDir     string
 	DatabaseURL string // "" until Load derives it from DataDir
+	// DatabaseDerived says DatabaseURL is the data dir's SQLite file, not a setting.
+	DatabaseDerived bool
 	// S3 is S3-compatible storage for files (uploads, results); Endpoint "" keeps them in DataDir.
 	S3      S3Config
 	APIKeys []string
@@ -87,6 +89,18 @@ type Config struct {
 	Metrics            bool
 	MetricsListen      string
 	MetricsTenantLabel bool
+
+	// The edge: connection timeouts, the per-client connection cap (0: off),
+	// the host names the gateway answers to (nil: the public URL's host and
+	// localhost) and the origins whose pages may call it (nil: none).
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	BodyTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	MaxConnsPerClient int
+	AllowedHosts      []string
+	CORSOrigins       []string
 }
 
 type setting struct {
@@ -223,6 +237,54 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_SHUTDOWN_TIMEOUT", "30s", "how long SIGTERM waits for requests and running work", func(c *Config, v string) error {
 		return setDuration(&c.ShutdownTimeout, v, 0, 10*time.Minute)
+	}},
+	// The edge (README "Security"): how long a connection may take, and who may call.
+	{"SEEDGATE_READ_HEADER_TIMEOUT", "10s", "how long a request's headers may take to arrive", func(c *Config, v string) error {
+		return setDuration(&c.ReadHeaderTimeout, v, time.Second, 10*time.Minute)
+	}},
+	{"SEEDGATE_READ_TIMEOUT", "30s", "how long a request (headers and body) may take to arrive; an authenticated request's body gets SEEDGATE_BODY_TIMEOUT instead, and a refused one is answered without reading its body", func(c *Config, v string) error {
+		return setDuration(&c.ReadTimeout, v, time.Second, time.Hour)
+	}},
+	{"SEEDGATE_BODY_TIMEOUT", "10m", "how long an authenticated request's body (an upload, a create with data URLs) may take to arrive", func(c *Config, v string) error {
+		return setDuration(&c.BodyTimeout, v, time.Second, 24*time.Hour)
+	}},
+	{"SEEDGATE_WRITE_TIMEOUT", "60s", "how long an answer may take to be written; waits (Prefer: wait, SEEDGATE_SYNC_WAIT) add their length, and streams (events, file downloads) may run while each write takes less", func(c *Config, v string) error {
+		return setDuration(&c.WriteTimeout, v, time.Second, time.Hour)
+	}},
+	{"SEEDGATE_IDLE_TIMEOUT", "2m", "how long a kept-alive connection may wait for its next request", func(c *Config, v string) error {
+		return setDuration(&c.IdleTimeout, v, time.Second, time.Hour)
+	}},
+	{"SEEDGATE_MAX_CONNS_PER_CLIENT", "0", "connections one client address may hold at once; more are answered 503 (0: no limit; behind a load balancer or proxy every client shares its address)", func(c *Config, v string) error {
+		return setInt(&c.MaxConnsPerClient, v, 0, 1000000)
+	}},
+	{"SEEDGATE_ALLOWED_HOSTS", "", "comma-separated host names the gateway answers to (the Host header; *.example.com for subdomains, * for any), against DNS rebinding; IP addresses are always accepted (default: the public URL's host and localhost)", func(c *Config, v string) error {
+		c.AllowedHosts = nil
+		for _, h := range strings.Split(v, ",") {
+			if h = strings.TrimSpace(h); h == "" {
+				continue
+			}
+			if strings.ContainsAny(h, "/:@ ") {
+				return fmt.Errorf("want host names without scheme or port, got %q", h)
+			}
+			c.AllowedHosts = append(c.AllowedHosts, h)
+		}
+		return nil
+	}},
+	{"SEEDGATE_CORS_ORIGINS", "", "comma-separated origins (https://app.example.com) whose web pages may call the gateway from a browser, or * for any (only with API keys); empty: none but the gateway's own pages", func(c *Config, v string) error {
+		c.CORSOrigins = nil
+		for _, o := range strings.Split(v, ",") {
+			if o = strings.TrimRight(strings.TrimSpace(o), "/"); o == "" {
+				continue
+			}
+			if o != "*" {
+				u, err := url.Parse(o)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" || u.RawQuery != "" || u.User != nil {
+					return fmt.Errorf("want origins like https://app.example.com, got %q", o)
+				}
+			}
+			c.CORSOrigins = append(c.CORSOrigins, o)
+		}
+		return nil
 	}},
 	{"SEEDGATE_MAX_BODY_BYTES", "67108864", "largest JSON request body (the upstream allows 64 MiB)", func(c *Config, v string) error {
 		return setInt64(&c.MaxBodyBytes, v, 1024, 1<<30)
@@ -414,6 +476,7 @@ type S3Config struct {
 func (c *Config) derive() {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, "seedgate.db")
+		c.DatabaseDerived = true
 	}
 	if c.PublicURL == "" {
 		c.PublicURL = PublicURLFor(c.Listen)
@@ -490,4 +553,17 @@ func setDuration(dst *time.Duration, v string, min, max time.Duration) error {
 	}
 	*dst = d
 	return nil
+}
+
+// DatabaseSetting names the setting the database comes from, with its value
+// (a URL's password hidden), for errors about opening it.
+func (c *Config) DatabaseSetting() string {
+	if c.DatabaseDerived {
+		return fmt.Sprintf("SEEDGATE_DATA_DIR (--data-dir) = %q", c.DataDir)
+	}
+	v := c.DatabaseURL
+	if u, err := url.Parse(v); err == nil && u.User != nil {
+		v = u.Redacted()
+	}
+	return fmt.Sprintf("SEEDGATE_DATABASE_URL (--database-url) = %q", v)
 }

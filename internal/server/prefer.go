@@ -54,6 +54,7 @@ func (s *Server) waitThenGet(get http.HandlerFunc) http.HandlerFunc {
 			if id := taskID(r); id != "" {
 				p, _ := auth.FromContext(r.Context())
 				ctx, stop := s.untilStopping(r.Context())
+				s.hold(w, d)
 				_, _ = s.svc.Wait(ctx, p.Tenant, id, d) // a missing task: get says so
 				stop()
 				applied(w, d)
@@ -86,6 +87,7 @@ func (s *Server) createThenWait(create, get http.HandlerFunc) http.HandlerFunc {
 		}
 		p, _ := auth.FromContext(r.Context())
 		ctx, stop := s.untilStopping(r.Context())
+		s.hold(w, d)
 		_, _ = s.svc.Wait(ctx, p.Tenant, created.ID, d)
 		stop()
 		for k, v := range rec.header { // e.g. Idempotent-Replayed

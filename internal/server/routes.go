@@ -31,15 +31,15 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("POST /v1/jobs/{id}/cancel", s.authed(j, j.Cancel))
 	mux.Handle("POST /v1/files/upload", s.authed(j, j.Upload))
 	mux.Handle("GET /v1/files/{id}", s.authed(j, j.FileInfo))
-	mux.HandleFunc("GET /v1/files/{id}/content", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /v1/files/{id}/content", s.streaming(func(w http.ResponseWriter, r *http.Request) {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
-	})
+	}))
 
 	// Progress, callbacks and safety: job events (SSE), webhook deliveries and
 	// the webhook signing secret. Every create route takes Idempotency-Key (s.idempotent);
 	// the jobs, ark and openai create and get routes take "Prefer: wait=N" (s.createThenWait,
 	// s.waitThenGet).
-	mux.Handle("GET /v1/jobs/{id}/events", s.authed(j, s.interruptible(j.Events)))
+	mux.Handle("GET /v1/jobs/{id}/events", s.authed(j, s.streaming(s.interruptible(j.Events))))
 	mux.Handle("GET /v1/jobs/{id}/deliveries", s.authed(j, j.Deliveries))
 	mux.Handle("POST /v1/jobs/{id}/deliveries/{delivery_id}/retry", s.authed(j, j.RetryDelivery))
 	mux.Handle("GET /v1/webhooks/secret", s.authed(j, j.WebhookSecret))
@@ -69,7 +69,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	// (openai) overlap as patterns: one route dispatches on the path.
 	videoStatus := s.authed(v, v.Get)
 	o := openai.New(s.svc, openai.Options{MaxBodyBytes: s.cfg.MaxBodyBytes})
-	videoContent := s.authed(o, o.Content)
+	videoContent := s.authed(o, s.streaming(o.Content))
 	mux.HandleFunc("GET /v1/videos/{id}/{sub}", func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.PathValue("id") == "generations":
@@ -87,11 +87,11 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("DELETE /v1/videos/{id}", s.authed(o, o.Delete))
 	mux.Handle("GET /v1/tasks/{task_id}", s.authed(v, v.Get))
 	sd := seedance.New(s.svc, seedance.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
-	mux.Handle("POST /v1/seedance/videos", s.authed(sd, s.idempotent(sd, sd.Create)))
+	mux.Handle("POST /v1/seedance/videos", s.authed(sd, s.holding(s.cfg.SyncWait, s.idempotent(sd, sd.Create))))
 	mux.Handle("POST /v1/seedance/tasks", s.authed(sd, sd.Retrieve))
 	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(sd, sd.Get))
 	rs := responses.New(s.svc, responses.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
-	mux.Handle("POST /v1/responses", s.authed(rs, s.idempotentWhen(rs, rs.Handle, responsesSubmit)))
+	mux.Handle("POST /v1/responses", s.authed(rs, s.holding(s.cfg.SyncWait, s.idempotentWhen(rs, rs.Handle, responsesSubmit))))
 
 	// Keys, tenants and budgets: the caller's usage, and the admin API (admin
 	// scope, see requiredScope: a tenant's admin reaches its own tenant only,
@@ -138,5 +138,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		j.WriteError(w, r, notFound(r))
 	})
-	return s.middleware(mux), *mux.patterns
+	// The edge (edge.go): the Host must name the gateway; CORS for the
+	// configured origins only.
+	return s.middleware(s.checkHost(s.withCORS(mux))), *mux.patterns
 }

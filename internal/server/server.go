@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/auth"
@@ -47,6 +48,19 @@ type Config struct {
 	// operations page's data (nil: metrics are off, neither route exists).
 	Metrics *metrics.Metrics
 	Ops     *metrics.Ops
+
+	// The edge (edge.go, deadlines.go): the public URL and the host names
+	// the gateway answers to (SEEDGATE_ALLOWED_HOSTS; empty: the public
+	// URL's host and localhost), the origins whose pages may call it
+	// (SEEDGATE_CORS_ORIGINS), and how long a body may take to arrive and
+	// an answer to be written (0: the http.Server's timeouts alone).
+	PublicURL    string
+	AllowedHosts []string
+	CORSOrigins  []string
+	BodyTimeout  time.Duration
+	WriteTimeout time.Duration
+	// StorageCheck says whether files can be stored (nil: not checked); /readyz fails while it fails.
+	StorageCheck func(context.Context) error
 }
 
 // Server holds the handlers' dependencies.
@@ -61,6 +75,10 @@ type Server struct {
 	idem     *idempotencyKeys
 	stopping *stopSignal // StopWaiting: event streams and Prefer: wait end
 	bodies   *wire.BodyBudget
+
+	hosts       hostPolicy
+	crossOrigin *http.CrossOriginProtection // nil: every origin is trusted
+	ready       atomic.Bool                 // the last /readyz answer, to log changes
 }
 
 // New returns the gateway's http.Handler (a *Server, which also lists its route patterns).
@@ -72,6 +90,9 @@ func New(cfg Config, svc *service.Service, st store.Store, log *slog.Logger) *Se
 	s.idem = newIdempotencyKeys(s.store, s.log)
 	s.stopping = newStopSignal()
 	s.bodies = wire.NewBodyBudget(cfg.MaxInflightBodyBytes)
+	s.hosts = newHostPolicy(cfg.AllowedHosts, cfg.PublicURL)
+	s.crossOrigin = newCrossOrigin(cfg.CORSOrigins)
+	s.ready.Store(true)
 	s.handler, s.patterns = s.routes()
 	return s
 }
@@ -101,23 +122,28 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
 // (accounts.go); failures are written in the dialect's own error shape.
 func (s *Server) authed(d dialect, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.crossOriginError(r); err != nil {
+			refuse(w, r, d, err)
+			return
+		}
 		p, err := s.admit(r)
 		if err != nil {
 			if task.ErrorCode(err) == task.CodeUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
 			}
-			d.WriteError(w, r, err)
+			refuse(w, r, d, err)
 			return
 		}
 		// Bodies are taken as sent: a compressed one is refused rather than
 		// inflated, so no body expands past the size limits (gzip bombs).
 		if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-			d.WriteError(w, r, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
+			refuse(w, r, d, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
 			return
 		}
+		s.admitted(w, r)
 		r, done, err := s.bodies.Admit(r)
 		if err != nil {
-			d.WriteError(w, r, err)
+			refuse(w, r, d, err)
 			return
 		}
 		defer done()
@@ -138,7 +164,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 			id = wire.NewRequestID()
 		}
 		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(wire.WithRequestID(r.Context(), id))
+		r = r.WithContext(wire.WithLogger(wire.WithRequestID(r.Context(), id), s.log))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		start := time.Now()
 		defer func() {
@@ -199,7 +225,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz: the store answers and ffmpeg/ffprobe can be found.
+// readyz: the store answers, files can be stored, and ffmpeg/ffprobe can be
+// found. Everyone gets the status; what failed (which may name hosts, paths
+// or database users) only the admin key, and the log when it changes.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
@@ -208,14 +236,40 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if err := s.store.Ping(ctx); err != nil {
 		checks["store"], ready = err.Error(), false
 	}
+	if s.cfg.StorageCheck != nil {
+		checks["storage"] = "ok"
+		if err := s.cfg.StorageCheck(ctx); err != nil {
+			checks["storage"], ready = err.Error(), false
+		}
+	}
 	for name, path := range map[string]string{"ffmpeg": s.cfg.FFmpegPath, "ffprobe": s.cfg.FFprobePath} {
 		if _, err := exec.LookPath(path); err != nil {
 			checks[name], ready = "not found: "+path, false
 		}
 	}
-	status, word := http.StatusOK, "ready"
-	if !ready {
-		status, word = http.StatusServiceUnavailable, "not ready"
+	if was := s.ready.Swap(ready); was != ready {
+		if ready {
+			s.log.Info("ready again")
+		} else {
+			s.log.Warn("not ready", "checks", checks)
+		}
 	}
-	wire.WriteJSON(w, status, map[string]any{"status": word, "checks": checks})
+	status, body := http.StatusOK, map[string]any{"status": "ready"}
+	if !ready {
+		status, body["status"] = http.StatusServiceUnavailable, "not ready"
+	}
+	if s.isAdmin(ctx, r) {
+		body["checks"] = checks
+	}
+	wire.WriteJSON(w, status, body)
+}
+
+// isAdmin reports whether r carries a key with the admin scope.
+func (s *Server) isAdmin(ctx context.Context, r *http.Request) bool {
+	tok := auth.BearerToken(r)
+	if tok == "" {
+		return false
+	}
+	p, err := s.cfg.Keyring.Authenticate(ctx, tok)
+	return err == nil && p.Scopes.Has(auth.ScopeAdmin)
 }

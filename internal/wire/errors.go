@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"fmt"
 	"net/http"
 
 	"github.com/seedgate/seedgate/internal/task"
@@ -40,10 +41,28 @@ type Errors struct {
 }
 
 // Write writes err (any error; not a *task.Error is internal) with the row's
-// status, the shape's body and, for errors that carry one, Retry-After.
+// status, the shape's body and, for errors that carry one, Retry-After. An
+// internal error's cause is logged with the request id and never sent: it may
+// name server paths, hosts or database details; the client gets the id to
+// quote instead.
 func (d Errors) Write(w http.ResponseWriter, r *http.Request, err error) {
 	e := task.AsError(err)
+	if e.Code == task.CodeInternal {
+		e = internal(r, err)
+	}
 	row := d.Table.Row(e.Code)
 	SetRetryAfter(w, e)
 	WriteJSON(w, row.Status, d.Shape(r, e, row))
+}
+
+// internal logs err, an internal error of r, and returns what the client sees.
+func internal(r *http.Request, err error) *task.Error {
+	ctx := r.Context()
+	id := RequestID(ctx)
+	Logger(ctx).ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path, "request_id", id, "err", err)
+	msg := "internal error"
+	if id != "" {
+		msg = fmt.Sprintf("internal error (request id %s); the cause is in the gateway's log", id)
+	}
+	return &task.Error{Code: task.CodeInternal, Message: msg}
 }

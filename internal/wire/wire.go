@@ -35,11 +35,8 @@ const MaxDepth = 32
 // context has a Spool, base64 data: URLs of SpoolMin bytes or more are decoded
 // into its files while the body is read, and v gets placeholder URLs for them.
 func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, o DecodeOptions) error {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json") && mt != "text/plain") {
-			return task.Errorf(task.CodeUnsupportedMedia, "", "Content-Type must be application/json, got %q", ct)
-		}
+	if err := CheckJSONContentType(r); err != nil {
+		return err
 	}
 	limit := o.MaxBytes
 	if limit <= 0 {
@@ -60,6 +57,22 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any, o DecodeOptions) 
 		return task.Errorf(task.CodeInvalidJSON, "", "reading the request body failed: %v", err)
 	}
 	return Unmarshal(body, v, o.Strict)
+}
+
+// CheckJSONContentType refuses a request whose Content-Type is not JSON
+// (application/json or a +json type). Anything else, even text that parses as
+// JSON, is refused: a web page can send text/plain, form or typeless bodies to
+// any site without asking (no CORS preflight), but not a JSON content type.
+func CheckJSONContentType(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if ct == "" {
+		return task.Errorf(task.CodeUnsupportedMedia, "", "the request has no Content-Type: send the JSON body with Content-Type: application/json")
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+		return task.Errorf(task.CodeUnsupportedMedia, "", "Content-Type must be application/json (or another +json type), got %q", ct)
+	}
+	return nil
 }
 
 // Unmarshal decodes one JSON value from body into v with DecodeJSON's error mapping.

@@ -79,7 +79,9 @@ func (h *Handler) Upload(w http.ResponseWriter, r *http.Request) {
 			in.Name, in.Body = part.FileName(), part
 			f, err := h.svc.Upload(r.Context(), in)
 			if err != nil {
-				WriteError(w, r, uploadError(err))
+				// The service names the client's faults; anything else is
+				// the server's (storage), not a malformed body.
+				WriteError(w, r, err)
 				return
 			}
 			wire.WriteJSON(w, http.StatusOK, h.fileAnswer(f))
