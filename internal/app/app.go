@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -417,7 +418,10 @@ func oneLine(err error) string {
 
 func hostsLabel(c *config.Config) string {
 	if len(c.AllowedHosts) == 0 {
-		return "localhost," + c.PublicURL
+		if u, err := url.Parse(c.PublicURL); err == nil {
+			return "localhost," + u.Hostname()
+		}
+		return "localhost"
 	}
 	return strings.Join(c.AllowedHosts, ",")
 }

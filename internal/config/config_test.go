@@ -94,3 +94,45 @@ func TestS3Settings(t *testing.T) {
 		require.ErrorContains(t, err, name)
 	}
 }
+
+func TestEdgeSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load("serve", nil, env(nil), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, 10*time.Second, c.ReadHeaderTimeout)
+	require.Equal(t, 30*time.Second, c.ReadTimeout)
+	require.Equal(t, 10*time.Minute, c.BodyTimeout)
+	require.Equal(t, 60*time.Second, c.WriteTimeout)
+	require.Equal(t, 2*time.Minute, c.IdleTimeout)
+	require.Zero(t, c.MaxConnsPerClient, "off by default: behind a load balancer every client shares one address")
+	require.Empty(t, c.CORSOrigins)
+	require.Empty(t, c.AllowedHosts)
+
+	c, err = Load("serve", nil, env(map[string]string{"SEEDGATE_CORS_ORIGINS": "https://a.example/, http://localhost:3000",
+		"SEEDGATE_ALLOWED_HOSTS": "gw.example, *.gw.example", "SEEDGATE_MAX_CONNS_PER_CLIENT": "20"}), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Equal(t, []string{"https://a.example", "http://localhost:3000"}, c.CORSOrigins)
+	require.Equal(t, []string{"gw.example", "*.gw.example"}, c.AllowedHosts)
+	require.Equal(t, 20, c.MaxConnsPerClient)
+
+	for name, v := range map[string]string{
+		"SEEDGATE_CORS_ORIGINS": "a.example", "SEEDGATE_ALLOWED_HOSTS": "https://gw.example",
+		"SEEDGATE_READ_TIMEOUT": "0s", "SEEDGATE_MAX_CONNS_PER_CLIENT": "-1",
+	} {
+		_, err := Load("serve", nil, env(map[string]string{name: v}), &bytes.Buffer{})
+		require.ErrorContains(t, err, name)
+	}
+	_, err = Load("serve", nil, env(map[string]string{"SEEDGATE_CORS_ORIGINS": "https://a.example/path"}), &bytes.Buffer{})
+	require.ErrorContains(t, err, "SEEDGATE_CORS_ORIGINS")
+}
+
+func TestDatabaseSettingNamesItsSource(t *testing.T) {
+	t.Parallel()
+	c, err := Load("serve", nil, env(map[string]string{"SEEDGATE_DATA_DIR": "/srv/d"}), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Contains(t, c.DatabaseSetting(), "SEEDGATE_DATA_DIR")
+	c, err = Load("serve", nil, env(map[string]string{"SEEDGATE_DATABASE_URL": "postgres://u:pw@h/db"}), &bytes.Buffer{})
+	require.NoError(t, err)
+	require.Contains(t, c.DatabaseSetting(), "SEEDGATE_DATABASE_URL")
+	require.NotContains(t, c.DatabaseSetting(), "pw@")
+}

@@ -23,9 +23,10 @@ import (
 // sandbox provider, for the tests of events, Prefer: wait, webhooks and
 // idempotency keys.
 type testGateway struct {
-	t   *testing.T
-	url string
-	app *app.App
+	t    *testing.T
+	url  string
+	app  *app.App
+	logs *syncBuffer
 }
 
 const (
@@ -53,7 +54,7 @@ func newTestGateway(t *testing.T, env map[string]string) *testGateway {
 			t.Logf("gateway logs:\n%s", logs.String())
 		}
 	})
-	return &testGateway{t: t, url: "http://" + a.Addr, app: a}
+	return &testGateway{t: t, url: "http://" + a.Addr, app: a, logs: logs}
 }
 
 // call sends a request with key (keyA when ""), decodes a JSON answer into out
