@@ -46,18 +46,14 @@ func (s *Server) principal(r *http.Request) (auth.Principal, error) {
 	return p, nil
 }
 
-// admit authenticates r, checks its key has the scope the request needs,
+// allow checks that p, the caller of r, has the scope the request needs,
 // and counts it against the key's requests per minute.
-func (s *Server) admit(r *http.Request) (auth.Principal, error) {
-	p, err := s.principal(r)
-	if err != nil {
-		return p, err
-	}
+func (s *Server) allow(r *http.Request, p auth.Principal) error {
 	if need := s.requiredScope(r); !p.Scopes.Has(need) {
-		return p, task.Errorf(task.CodeForbidden, "", "this API key lacks the %s scope that %s %s needs (it has: %s)",
+		return task.Errorf(task.CodeForbidden, "", "this API key lacks the %s scope that %s %s needs (it has: %s)",
 			need, r.Method, r.URL.Path, strings.Join(p.Scopes.Names(), ", "))
 	}
-	return p, s.takeRequest(r.Context(), p)
+	return s.takeRequest(r.Context(), p)
 }
 
 // requiredScope is what a request needs: global_admin for the gateway-wide

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"mime/multipart"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,21 @@ func FuzzFingerprint(f *testing.F) {
 		a, b := fingerprint(r, body), fingerprint(r, body)
 		if a != b || len(a) != 64 {
 			t.Fatalf("fingerprint not stable: %q %q", a, b)
+		}
+	})
+}
+
+// FuzzHostPolicy: any Host header is judged without panicking, and a name
+// the policy does not list is refused unless it is an IP address.
+func FuzzHostPolicy(f *testing.F) {
+	for _, s := range []string{"gw.example", "gw.example:8000", "GW.EXAMPLE.", "eu.gw.example", "evil.example",
+		"127.0.0.1:80", "[::1]:8000", "[::1", "localhost", "a.localhost", ":80", "", "xn--80ak6aa92e.com", "gw.example.evil"} {
+		f.Add(s)
+	}
+	p := newHostPolicy([]string{"gw.example", "*.gw.example"}, "")
+	f.Fuzz(func(t *testing.T, host string) {
+		if p.allows(host) && strings.Contains(strings.ToLower(host), "evil") && !strings.Contains(strings.ToLower(host), "gw.example") {
+			t.Fatalf("%q allowed", host)
 		}
 	})
 }

@@ -119,14 +119,19 @@ func (s *Server) authenticate(r *http.Request) (auth.Principal, bool) {
 
 // authed wraps h so it runs only for an authenticated caller whose key has
 // the scope the request needs and is within its requests per minute
-// (accounts.go); failures are written in the dialect's own error shape.
+// (accounts.go); failures are written in the dialect's own error shape,
+// without reading the request's body (refuse).
 func (s *Server) authed(d dialect, h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.crossOriginError(r); err != nil {
 			refuse(w, r, d, err)
 			return
 		}
-		p, err := s.admit(r)
+		p, err := s.principal(r)
+		if err == nil {
+			s.admitted(w, r) // the caller is known: its body may take longer
+			err = s.allow(r, p)
+		}
 		if err != nil {
 			if task.ErrorCode(err) == task.CodeUnauthorized {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="seedgate"`)
@@ -140,7 +145,6 @@ func (s *Server) authed(d dialect, h http.HandlerFunc) http.Handler {
 			refuse(w, r, d, task.Errorf(task.CodeUnsupportedMedia, "", "Content-Encoding %q is not accepted: send the request body uncompressed", ce))
 			return
 		}
-		s.admitted(w, r)
 		r, done, err := s.bodies.Admit(r)
 		if err != nil {
 			refuse(w, r, d, err)
