@@ -24,17 +24,21 @@ import (
 // request's ReadTimeout and cancel a long answer's context.
 
 // refuse answers a request the gateway will not serve without reading its
-// body: a caller without a key does not get to hold a connection by sending a
-// large body slowly (Go would otherwise drain up to 256 KiB of it before
-// answering). The connection is closed after the answer.
+// body first: a caller without a key does not get to hold a connection by
+// sending a body slowly (Go would otherwise read up to 256 KiB of it before
+// answering). The connection is closed after the answer; until then, for at
+// most refusedBodyGrace, what the client still sends is read and dropped, so
+// that a client that is sending its body quickly reads the answer rather than
+// a connection reset.
 func refuse(w http.ResponseWriter, r *http.Request, d dialect, err error) {
 	if r.ContentLength != 0 { // a body is coming (-1: chunked)
 		w.Header().Set("Connection", "close")
-		// The unread rest is dropped at once rather than drained.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusedBodyGrace))
 	}
 	d.WriteError(w, r, err)
 }
+
+const refusedBodyGrace = time.Second
 
 // admitted moves the deadlines of an authenticated request: a body may take
 // BodyTimeout to arrive (and the answer WriteTimeout after it); a request
