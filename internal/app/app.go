@@ -219,6 +219,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		}
 		return nil, fmt.Errorf("SEEDGATE_DATA_DIR (--data-dir) = %q: files cannot be stored: %s", c.DataDir, oneLine(err))
 	}
+	storage := storageCheck(blobs, filepath.Join(c.DataDir, "tmp")) // of the store itself, not its metrics wrapper
 	blobs = a.Metrics.Blobs(blobs)
 	if postgres.IsURL(c.DatabaseURL) && c.S3.Endpoint == "" {
 		log.Warn("the database can be shared but files are kept in this instance's data dir: with several instances, set SEEDGATE_S3_ENDPOINT so that each can serve every file")
@@ -284,7 +285,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
 		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops,
 		PublicURL: c.PublicURL, AllowedHosts: c.AllowedHosts, CORSOrigins: c.CORSOrigins,
-		BodyTimeout: c.BodyTimeout, WriteTimeout: c.WriteTimeout, StorageCheck: storageCheck(blobs, workDir),
+		BodyTimeout: c.BodyTimeout, WriteTimeout: c.WriteTimeout, StorageCheck: storage,
 	}, a.Service, a.Store, log)
 	a.Server = handler
 
