@@ -169,6 +169,7 @@ func TestSpoolJSONErrors(t *testing.T) {
 func TestDecodeWithoutSpool(t *testing.T) {
 	url := "data:image/png;base64," + strings.Repeat("QUJD", wire.SpoolMin)
 	r := httptest.NewRequest("POST", "/", strings.NewReader(`{"image":{"url":"`+url+`"}}`))
+	r.Header.Set("Content-Type", "application/json")
 	var b body
 	require.NoError(t, wire.DecodeJSON(httptest.NewRecorder(), r, &b, wire.DecodeOptions{}))
 	require.Equal(t, url, b.Image.URL)
