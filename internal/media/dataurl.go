@@ -3,6 +3,7 @@ package media
 import (
 	"encoding/base64"
 	"errors"
+	"mime"
 	"strings"
 )
 
@@ -56,26 +57,10 @@ func ParseDataURL(s string) (*DataURL, error) {
 	return &DataURL{MediaType: mediaType, Data: decoded}, nil
 }
 
-// validMediaType accepts type/subtype made of RFC 7230 token characters.
+// validMediaType accepts type/subtype and nothing else (no parameters).
 func validMediaType(s string) bool {
-	typ, sub, ok := strings.Cut(s, "/")
-	return ok && isToken(typ) && isToken(sub)
-}
-
-func isToken(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
-		default:
-			return false
-		}
-	}
-	return true
+	mt, params, err := mime.ParseMediaType(s)
+	return err == nil && len(params) == 0 && strings.Count(mt, "/") == 1 && !strings.ContainsAny(s, " \t;")
 }
 
 // percentDecode decodes %XX escapes and leaves malformed ones as they are
