@@ -72,6 +72,9 @@ type Task struct {
 	DispatchedAt *time.Time `json:"dispatched_at,omitempty"`
 	// Attempts counts provider calls that failed transiently for the current step.
 	Attempts int `json:"attempts,omitempty"`
+	// TraceParent is the W3C trace context of the request that created the
+	// task ("" untraced): its background steps are spans of that trace.
+	TraceParent string `json:"trace_parent,omitempty"`
 
 	CreatedAt  time.Time  `json:"created_at"`
 	UpdatedAt  time.Time  `json:"updated_at"`

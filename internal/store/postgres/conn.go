@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -159,9 +160,12 @@ func (x executor) InsertTask(ctx context.Context, t *task.Task) error {
 	}
 	var n int64
 	return x.Q.QueryRow(ctx, `WITH inserted AS (`+sqlstore.InsertTaskSQL+` RETURNING id),
-		notified AS (SELECT pg_notify('`+notifyChannel+`', $28)::text AS n FROM inserted)
+		notified AS (SELECT pg_notify('`+notifyChannel+`', `+notifyArg+`)::text AS n FROM inserted)
 		SELECT count(n) FROM notified`, append(args, x.s.notifyPayload(t.ID))...).Scan(&n)
 }
+
+// notifyArg is the parameter after TaskArgs': the announcement's payload.
+var notifyArg = "$" + strconv.Itoa(sqlstore.TaskArgCount+1)
 
 // updateTaskSQL is the conditional update of sqlstore.UpdateTaskSQL that
 // also reads (and locks) the row's status before the write, announces a
@@ -176,7 +180,7 @@ var updateTaskSQL = `WITH old AS (
 	` + strings.Replace(sqlstore.UpdateTaskSQL, " WHERE ", " FROM old WHERE ", 1) + `
 	RETURNING old_status, old_progress, old_updated_at
 ), notified AS (
-	SELECT pg_notify('` + notifyChannel + `', $28)::text AS n FROM updated
+	SELECT pg_notify('` + notifyChannel + `', ` + notifyArg + `)::text AS n FROM updated
 	WHERE old_status <> ` + sqlstore.TaskArgStatus + ` OR old_progress <> ` + sqlstore.TaskArgProgress +
 	` OR old_updated_at <> ` + sqlstore.TaskArgUpdatedAt + `
 )

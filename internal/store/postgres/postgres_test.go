@@ -164,7 +164,7 @@ func TestQueriesUseIndexes(t *testing.T) {
 			CASE WHEN i % 10 = 0 THEN 'queued' ELSE 'succeeded' END,
 			request_json, result_json, usage_json, error_json, provider, upstream_id, dispatched_at, attempts,
 			created_at + i * 1000, updated_at, started_at, finished_at, expires_at, next_check_at,
-			progress, version, lease_owner, lease_until, channel, upstream_key, prompt_lower
+			progress, version, lease_owner, lease_until, channel, upstream_key, trace_parent, prompt_lower
 		FROM tasks, generate_series(1, 5000) AS i WHERE id = 'template'`)
 	require.NoError(t, err)
 	_, err = s.d.pool.Exec(ctx, `ANALYZE tasks`)

@@ -21,15 +21,18 @@ const TaskColumns = `id, tenant, dialect, model, model_alias, status,
 	request_json, result_json, usage_json, error_json,
 	provider, upstream_id, dispatched_at, attempts,
 	created_at, updated_at, started_at, finished_at, expires_at, next_check_at,
-	progress, version, lease_owner, lease_until, channel, upstream_key`
+	progress, version, lease_owner, lease_until, channel, upstream_key, trace_parent`
 
 // LiveStatus selects non-terminal tasks. It must match the WHERE term of
 // the indexes on live tasks character for character, and the statuses
 // task.Status.Terminal names (the adapters' tests check both).
 const LiveStatus = `status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')`
 
+// TaskArgCount is how many parameters TaskArgs makes (TaskColumns and prompt_lower).
+const TaskArgCount = 28
+
 // InsertTaskSQL inserts a task from TaskArgs (the version parameter is 1).
-var InsertTaskSQL = `INSERT INTO tasks (` + TaskColumns + `, prompt_lower) VALUES (` + params(1, 27) + `)`
+var InsertTaskSQL = `INSERT INTO tasks (` + TaskColumns + `, prompt_lower) VALUES (` + params(1, TaskArgCount) + `)`
 
 // UpdateTaskSQL writes every field of TaskArgs but id and created_at (which
 // places the task in list order for good), conditional on the version, and
@@ -101,7 +104,7 @@ func TaskArgs(t *task.Task, version int64) ([]any, error) {
 		t.Provider, t.UpstreamID, nullMillis(t.DispatchedAt), t.Attempts,
 		toMillis(t.CreatedAt), toMillis(t.UpdatedAt), nullMillis(t.StartedAt), nullMillis(t.FinishedAt),
 		toMillis(t.ExpiresAt), nullMillis(t.NextCheckAt),
-		t.Progress, version, t.LeaseOwner, nullMillis(t.LeaseUntil), t.Channel, t.UpstreamKey,
+		t.Progress, version, t.LeaseOwner, nullMillis(t.LeaseUntil), t.Channel, t.UpstreamKey, t.TraceParent,
 		strings.ToLower(t.Request.Prompt),
 	}, nil
 }
@@ -145,7 +148,7 @@ func ScanTask(r Row) (*task.Task, error) {
 		&request, &result, &usage, &taskErr,
 		&t.Provider, &t.UpstreamID, &dispatched, &t.Attempts,
 		&created, &updated, &started, &finished, &expires, &next,
-		&t.Progress, &t.Version, &t.LeaseOwner, &lease, &t.Channel, &t.UpstreamKey,
+		&t.Progress, &t.Version, &t.LeaseOwner, &lease, &t.Channel, &t.UpstreamKey, &t.TraceParent,
 	); err != nil {
 		return nil, err
 	}

@@ -62,6 +62,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"SettingConcurrent", testSettingConcurrent},
 		{"Ping", testPing},
 		{"CancelledContext", testCancelledContext},
+		{"TraceParent", testTraceParent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -207,6 +208,7 @@ func fullTask(id string) *task.Task {
 		UpstreamID:   "cgt-20250314150926-abcde",
 		Channel:      "byteplus-main",
 		UpstreamKey:  "key-2",
+		TraceParent:  "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
 		DispatchedAt: ptr(base.Add(1500 * time.Microsecond)),
 		Attempts:     2,
 		CreatedAt:    base,

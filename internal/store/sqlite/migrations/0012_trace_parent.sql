@@ -1,0 +1,3 @@
+-- The W3C trace context (traceparent) of the request that created a task:
+-- its background steps are spans of that trace ('' when it was not traced).
+ALTER TABLE tasks ADD COLUMN trace_parent TEXT NOT NULL DEFAULT '';
