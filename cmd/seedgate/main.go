@@ -86,7 +86,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	log := newLogger(c, stderr)
-	var opts []app.Option
+	opts := []app.Option{app.WithVersion(buildVersion())}
 	if c.ListenFD > 0 { // a socket the parent bound (SEEDGATE_LISTEN_FD)
 		ln, err := inheritedListener(c.ListenFD)
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
@@ -39,7 +41,9 @@ import (
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/postgres"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/tracing"
 	"github.com/seedgate/seedgate/internal/webhook"
+	"github.com/seedgate/seedgate/internal/wire"
 )
 
 // App is one running gateway.
@@ -76,6 +80,8 @@ type App struct {
 	// operations page's series (nil: metrics off).
 	metricsSrv *http.Server
 	ops        *metrics.Ops
+
+	stopTracing func(context.Context) error // flushes the spans not yet exported
 }
 
 // OpenStore opens the database named by the config (and migrates it).
@@ -133,12 +139,21 @@ func OpenBlobs(ctx context.Context, c *config.Config) (blob.Store, error) {
 type Option func(*options)
 
 type options struct {
-	ln net.Listener
+	ln      net.Listener
+	tracer  trace.TracerProvider
+	version string
 }
 
 // WithListener serves on ln (already bound) instead of listening on
 // Config.Listen.
 func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln } }
+
+// WithTracerProvider traces on tp instead of the provider the OTEL_*
+// environment variables configure (tests: the SDK's in-memory exporter).
+func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tracer = tp } }
+
+// WithVersion names the build in the traces' resource (service.version).
+func WithVersion(v string) Option { return func(o *options) { o.version = v } }
 
 // Start opens everything and starts serving; it returns once the listener is
 // up. It listens first: without SEEDGATE_PUBLIC_URL the public URL is the
@@ -148,6 +163,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// Log lines about a request carry its id, and the trace's ids when traced.
+	log = slog.New(tracing.LogHandler(log.Handler(), requestIDAttr))
 	a := &App{Config: c, log: log, base: baseservice.New(log), served: make(chan error, 1)}
 	if a.ln = o.ln; a.ln == nil {
 		if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
@@ -163,8 +180,14 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 			_ = a.ln.Close()
 			a.closeStore()
 			a.unlockDataDir()
+			_ = a.flushTraces(context.Background())
 		}
 	}()
+	if a.base.TracerProvider = o.tracer; o.tracer == nil {
+		if a.base.TracerProvider, a.stopTracing, err = tracing.FromEnv(ctx, o.version); err != nil {
+			return nil, fmt.Errorf("tracing: %w", err)
+		}
+	}
 	var prices *budget.Prices
 	if c.PricesFile != "" {
 		if prices, err = budget.Load(c.PricesFile); err != nil {
@@ -283,7 +306,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, MaxInflightBodyBytes: c.MaxInflightBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
-		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops,
+		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops, TracerProvider: a.base.TracerProvider,
 		PublicURL: c.PublicURL, AllowedHosts: c.AllowedHosts, CORSOrigins: c.CORSOrigins,
 		BodyTimeout: c.BodyTimeout, WriteTimeout: c.WriteTimeout, StorageCheck: storage,
 	}, a.Service, a.Store, log)
@@ -366,7 +389,7 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	leave, cancelLeave := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancelLeave()
 	errs = append(errs, a.beats.Stop(leave))
-	errs = append(errs, a.closeStore(), a.unlockDataDir())
+	errs = append(errs, a.closeStore(), a.unlockDataDir(), a.flushTraces(ctx))
 	a.log.Info("seedgate stopped")
 	return errors.Join(errs...)
 }
@@ -386,6 +409,25 @@ func (a *App) unlockDataDir() error {
 	err := a.unlock()
 	a.unlock = nil
 	return err
+}
+
+// flushTraces exports the spans still buffered and stops the exporter.
+func (a *App) flushTraces(ctx context.Context) error {
+	if a.stopTracing == nil {
+		return nil
+	}
+	err := a.stopTracing(ctx)
+	a.stopTracing = nil
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	return nil
+}
+
+// requestIDAttr is the id of the request a log line is about (wire.RequestID).
+func requestIDAttr(ctx context.Context) (slog.Attr, bool) {
+	id := wire.RequestID(ctx)
+	return slog.String("request_id", id), id != ""
 }
 
 func (a *App) closeStore() error {

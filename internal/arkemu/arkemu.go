@@ -25,7 +25,8 @@
 //   - Faults: InjectFault(Fault{Op, Kind, …}) for 429/500 answers, slow
 //     answers, dropped connections (before or after the operation happened),
 //     malformed or truncated JSON, and lying callbacks.
-//   - Inspection: Calls, CallsByKey, CreatedIDs, Tasks, TaskByID.
+//   - Inspection: Calls, CallsByKey, CreatedIDs, Tasks, TaskByID; the
+//     headers of every call through Options.OnRequest.
 //
 // Decisions where docs/upstream-ark.md is silent: DELETE of a running or cancelled task
 // answers 409 Conflict, code "OperationDenied.InvalidTaskStatus"; an unknown or
@@ -109,6 +110,9 @@ type Options struct {
 	// CallbackDone, when set, is called once the callback of a task's status
 	// is over: acknowledged, or out of attempts (tests wait on it).
 	CallbackDone func(id, status string)
+	// OnRequest, when set, sees the headers of every API call (a copy), before
+	// any check: tests read what a client sent, e.g. its traceparent.
+	OnRequest func(op Op, h http.Header)
 
 	// HTTPClient sends callbacks and downloads first-frame images (default: a
 	// plain client with a 30s timeout).
@@ -353,6 +357,9 @@ func (s *Server) api(op Op, h func(c *call) reply) http.HandlerFunc {
 			w.Header().Set("X-Client-Request-Id", id)
 		}
 		s.count(c.key, op)
+		if s.opts.OnRequest != nil {
+			s.opts.OnRequest(op, r.Header.Clone())
+		}
 
 		if c.key == "" || (len(s.keys) > 0 && !s.keys[c.key]) {
 			s.write(w, errReply(c, http.StatusUnauthorized, "AuthenticationError", "",

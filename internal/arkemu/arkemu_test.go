@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -528,4 +529,22 @@ func TestListenAndServe(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("ListenAndServe did not return after cancel")
 	}
+}
+
+// OnRequest sees the headers of every API call, refused ones included.
+func TestOnRequestSeesHeaders(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	seen := map[arkemu.Op][]string{}
+	b := setup(t, arkemu.Options{APIKeys: []string{testKey}, OnRequest: func(op arkemu.Op, h http.Header) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[op] = append(seen[op], h.Get("Content-Type")+" "+h.Get("Authorization"))
+	}}, false)
+	id := b.create(testKey, textBody(pro10, "a cat", nil))
+	b.do(http.MethodGet, "/contents/generations/tasks/"+id, otherKey, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{"application/json Bearer " + testKey}, seen[arkemu.OpCreate])
+	require.Equal(t, []string{"application/json Bearer " + otherKey}, seen[arkemu.OpGet], "a refused call too")
 }

@@ -1,7 +1,8 @@
-// Package baseservice holds what app hands every service: one logger and one
-// clock. A service keeps them in its config (embedding Archetype); tests hand
-// it a fake clock (clockwork.FakeClock) to move time and to wait until the
-// service sleeps on a timer, instead of sleeping themselves.
+// Package baseservice holds what app hands every service: one logger, one
+// clock and one tracer provider. A service keeps them in its config
+// (embedding Archetype); tests hand it a fake clock (clockwork.FakeClock) to
+// move time and to wait until the service sleeps on a timer, instead of
+// sleeping themselves.
 package baseservice
 
 import (
@@ -9,12 +10,16 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"go.opentelemetry.io/otel/trace"
 )
 
-// Archetype is the logger and the clock of a service.
+// Archetype is the logger and the clock of a service, and the tracer
+// provider its spans start on.
 type Archetype struct {
 	Logger *slog.Logger
 	Clock  clockwork.Clock
+	// TracerProvider traces the service's work (package tracing; nil: off).
+	TracerProvider trace.TracerProvider
 }
 
 // New returns the archetype app builds once and hands every service.

@@ -117,7 +117,7 @@ func (m *Mirror) Step(ctx context.Context, t *task.Task) provider.Update {
 			return provider.Update{Status: task.StatusFailed, Error: &task.Error{Code: task.CodeUpstream, UpstreamCode: "ResultUnavailable",
 				Message: fmt.Sprintf("the video was generated but could not be copied before its upstream URL stopped working: %v", err)}}
 		}
-		m.log.Warn("mirroring the result failed; will retry", "task", t.ID, "err", err)
+		m.log.WarnContext(ctx, "mirroring the result failed; will retry", "task", t.ID, "err", err)
 		next := min(max(since/4, m.c.MinRetry), 10*time.Minute)
 		return provider.Update{Status: task.StatusRunning, Progress: 99, NextCheck: next, Error: &task.Error{
 			Code: task.CodeUnavailable,

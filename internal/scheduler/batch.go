@@ -49,10 +49,18 @@ func (s *Scheduler) workBatch(ctx context.Context, tasks []*task.Task) {
 	for _, name := range order {
 		p := s.c.Providers[name]
 		ts := groups[name]
-		ups, err := s.checkBatch(ctx, p.(provider.BatchChecker), ts)
+		bctx, batch := s.startBatch(ctx, name, ts)
+		ups, err := s.checkBatch(bctx, p.(provider.BatchChecker), ts)
+		if err != nil {
+			batch.RecordError(err)
+		}
+		batch.End()
+		link := s.batchLink(batch)
 		// Record in parallel: a task missing from the answer costs an upstream call.
 		s.each(ts, func(t *task.Task) {
 			defer renew.done(t.ID)
+			ctx, span := s.startStep(ctx, spanCheck, t, link...)
+			defer s.endStep(span, t)
 			s.guarded(ctx, t, func() {
 				switch u, ok := ups[t.ID]; {
 				case ok:
@@ -86,7 +94,7 @@ func (s *Scheduler) each(ts []*task.Task, fn func(*task.Task)) {
 func (s *Scheduler) checkBatch(ctx context.Context, bc provider.BatchChecker, ts []*task.Task) (ups map[string]provider.Update, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.log.Error("batch check panicked", "panic", r)
+			s.log.ErrorContext(ctx, "batch check panicked", "panic", r)
 			ups, err = nil, provider.Transient(fmt.Errorf("panic: %v", r), 0)
 		}
 	}()

@@ -20,6 +20,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/claimloop"
 	"github.com/seedgate/seedgate/internal/events"
@@ -28,6 +30,7 @@ import (
 	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/tracing"
 )
 
 // Config wires a Scheduler.
@@ -67,10 +70,11 @@ type Mirror interface {
 // Scheduler runs the claim loop and a pool of workers. Start/Stop, like every
 // background service here.
 type Scheduler struct {
-	c    Config
-	log  *slog.Logger
-	run  startstop.Base
-	loop *claimloop.Loop
+	c     Config
+	log   *slog.Logger
+	run   startstop.Base
+	loop  *claimloop.Loop
+	spans tracing.Steps
 	// batchers are the providers that check tasks in batches (provider.BatchChecker).
 	batchers []string
 
@@ -106,7 +110,7 @@ func New(c Config) *Scheduler {
 	}
 	s := &Scheduler{c: c, log: c.Logger.With("component", "scheduler"), inflight: map[string]bool{},
 		nudged: map[string]time.Time{}, toNudge: map[string]time.Time{}, nudgeCh: make(chan struct{}, 1),
-		thumbs: make(chan *task.Task, thumbnailQueue)}
+		thumbs: make(chan *task.Task, thumbnailQueue), spans: tracing.NewSteps(c.TracerProvider)}
 	s.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
 		Claim: s.claim, Sleep: s.sleep})
 	for name, p := range c.Providers {
@@ -218,31 +222,40 @@ var (
 func (s *Scheduler) guarded(ctx context.Context, t *task.Task, fn func()) {
 	defer func() {
 		if r := recover(); r != nil { // a provider bug must not take the gateway down
-			s.log.Error("step panicked", "task", t.ID, "status", t.Status, "panic", r)
+			s.log.ErrorContext(ctx, "step panicked", "task", t.ID, "status", t.Status, "panic", r)
 			s.retryLater(ctx, t, fmt.Errorf("panic: %v", r), 0)
 		}
 	}()
 	fn()
 }
 
-// step does what t needs next. held is ctx while the lease is held.
+// step does what t needs next, in a span of t's trace. held is ctx while
+// the lease is held.
 func (s *Scheduler) step(ctx, held context.Context, t *task.Task) {
 	now := s.c.Now().UTC()
 	p := s.c.Providers[t.Provider]
+	var run func(ctx context.Context)
+	name := spanCheck
 	switch {
 	case s.mirrorDue(t):
 		// The upstream finished: the copy has its own deadline, whatever the
 		// provider or the execution window.
-		s.mirror(ctx, t)
+		name, run = spanMirror, func(ctx context.Context) { s.mirror(ctx, t) }
 	case p == nil:
-		s.finish(ctx, t, task.StatusFailed, &task.Error{Code: task.CodeUnavailable, Message: fmt.Sprintf("provider %q is not configured", t.Provider)})
+		name, run = spanFail, func(ctx context.Context) {
+			s.finish(ctx, t, task.StatusFailed, &task.Error{Code: task.CodeUnavailable, Message: fmt.Sprintf("provider %q is not configured", t.Provider)})
+		}
 	case !now.Before(t.ExpiresAt):
-		s.expire(ctx, p, t)
+		name, run = spanExpire, func(ctx context.Context) { s.expire(ctx, p, t) }
 	case t.UpstreamID == "":
-		s.dispatch(ctx, p, t)
+		name, run = spanDispatch, func(ctx context.Context) { s.dispatch(ctx, p, t) }
 	default:
-		s.check(ctx, held, p, t)
+		run = func(ctx context.Context) { s.check(ctx, held, p, t) }
 	}
+	ctx, span := s.startStep(ctx, name, t)
+	defer s.endStep(span, t)
+	held = s.spans.With(held, span) // run reads held: the provider's calls are in the span too
+	run(ctx)
 }
 
 func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.Task) {
@@ -274,7 +287,7 @@ func (s *Scheduler) dispatch(ctx context.Context, p provider.Provider, t *task.T
 		// dispatched afresh later (no attempt is counted).
 		at := s.c.Now().UTC().Add(after).Truncate(time.Millisecond)
 		t.DispatchedAt, t.NextCheckAt = nil, &at
-		s.log.Debug("no upstream capacity; task stays queued", "task", t.ID, "in", after, "reason", err)
+		s.log.DebugContext(ctx, "no upstream capacity; task stays queued", "task", t.ID, "in", after, "reason", err)
 		s.save(ctx, t)
 		return
 	}
@@ -357,6 +370,8 @@ func (s *Scheduler) thumbnailer(ctx context.Context) {
 // thumbnail records a still of t's mirrored video. Without one (ffmpeg
 // failed, the process stopped) the task keeps its video and has no thumbnail.
 func (s *Scheduler) thumbnail(ctx context.Context, t *task.Task) {
+	ctx, span := s.startStep(ctx, spanThumbnail, t)
+	defer span.End()
 	f, err := s.c.Mirror.Thumbnail(ctx, t)
 	if err == nil {
 		f.Tenant = t.Tenant
@@ -371,7 +386,8 @@ func (s *Scheduler) thumbnail(ctx context.Context, t *task.Task) {
 		err = s.c.Store.UpdateTask(ctx, &c) // a conflict: the client deleted or changed it meanwhile
 	}
 	if err != nil {
-		s.log.Warn("no thumbnail for the result", "task", t.ID, "err", err)
+		span.RecordError(err)
+		s.log.WarnContext(ctx, "no thumbnail for the result", "task", t.ID, "err", err)
 	}
 }
 
@@ -389,7 +405,7 @@ func (s *Scheduler) check(ctx, held context.Context, p provider.Provider, t *tas
 			s.expire(ctx, p, t)
 			return
 		case errors.Is(cause, errLeaseLost):
-			s.log.Info("status check stopped: the task was deleted or taken over", "task", t.ID)
+			s.log.InfoContext(ctx, "status check stopped: the task was deleted or taken over", "task", t.ID)
 			return
 		}
 	}
@@ -500,7 +516,7 @@ func (s *Scheduler) expire(ctx context.Context, p provider.Provider, t *task.Tas
 	if t.UpstreamID != "" {
 		// Best effort: the upstream expires it on its own schedule too.
 		if err := p.Cancel(ctx, t); err != nil {
-			s.log.Debug("cancel of expired task failed", "task", t.ID, "err", err)
+			s.log.DebugContext(ctx, "cancel of expired task failed", "task", t.ID, "err", err)
 		}
 	}
 	s.finish(ctx, t, task.StatusExpired, &task.Error{Code: task.CodeUpstream, UpstreamCode: "Expired",
@@ -516,7 +532,7 @@ func (s *Scheduler) finish(ctx context.Context, t *task.Task, st task.Status, e 
 	if !s.save(ctx, t) {
 		return false
 	}
-	s.log.Info("task finished", "task", t.ID, "status", st)
+	s.log.InfoContext(ctx, "task finished", "task", t.ID, "status", st)
 	s.c.Hub.Publish(t)
 	return true
 }
@@ -524,10 +540,11 @@ func (s *Scheduler) finish(ctx context.Context, t *task.Task, st task.Status, e 
 // retryLater schedules the same step again with exponential backoff and jitter.
 func (s *Scheduler) retryLater(ctx context.Context, t *task.Task, err error, after time.Duration) {
 	t.Attempts++
+	trace.SpanFromContext(ctx).RecordError(err)
 	if after <= 0 {
 		after = backoff(t.Attempts)
 	}
-	s.log.Warn("step failed, will retry", "task", t.ID, "attempt", t.Attempts, "in", after, "err", err)
+	s.log.WarnContext(ctx, "step failed, will retry", "task", t.ID, "attempt", t.Attempts, "in", after, "err", err)
 	at := s.c.Now().UTC().Add(after).Truncate(time.Millisecond)
 	t.NextCheckAt = &at
 	s.save(ctx, t)
@@ -553,7 +570,7 @@ func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
 		return true
 	}
 	if !errors.Is(err, store.ErrConflict) {
-		s.log.Error("saving task failed; its lease will expire and the step repeat", "task", t.ID, "err", err)
+		s.log.ErrorContext(ctx, "saving task failed; its lease will expire and the step repeat", "task", t.ID, "err", err)
 		return false
 	}
 	cur, gerr := s.c.Store.GetTask(ctx, t.ID)
@@ -564,7 +581,7 @@ func (s *Scheduler) write(ctx context.Context, t *task.Task) bool {
 		cur.UpstreamID, cur.Channel, cur.UpstreamKey = t.UpstreamID, t.Channel, t.UpstreamKey
 		if p := s.c.Providers[cur.Provider]; p != nil {
 			if err := p.Cancel(ctx, cur); err != nil {
-				s.log.Warn("cancelling upstream task of a cancelled task failed", "task", t.ID, "err", err)
+				s.log.WarnContext(ctx, "cancelling upstream task of a cancelled task failed", "task", t.ID, "err", err)
 			}
 		}
 		_ = s.c.Store.UpdateTask(ctx, cur)

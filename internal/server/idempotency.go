@@ -124,7 +124,7 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 		defer func() {
 			if !completed { // a panic or an answer not worth keeping: free the key
 				if err := k.store.ReleaseIdempotency(r.Context(), rec.KeyID, rec.Key); err != nil {
-					k.log.Warn("releasing an idempotency key failed", "err", err)
+					k.log.WarnContext(r.Context(), "releasing an idempotency key failed", "err", err)
 				}
 			}
 		}()
@@ -139,7 +139,7 @@ func (s *Server) idempotentWhen(d dialect, next http.HandlerFunc, applies func(b
 		}
 		rec.Done, rec.StatusCode, rec.ContentType, rec.Body = true, tee.status, w.Header().Get("Content-Type"), tee.body.Bytes()
 		if err := k.store.CompleteIdempotency(r.Context(), rec); err != nil {
-			k.log.Warn("storing an idempotent answer failed", "err", err)
+			k.log.WarnContext(r.Context(), "storing an idempotent answer failed", "err", err)
 			return
 		}
 		completed = true

@@ -11,6 +11,7 @@ import (
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
+	"github.com/seedgate/seedgate/internal/tracing"
 )
 
 // routes is every route of the gateway, in one place: the handler and the
@@ -140,5 +141,5 @@ func (s *Server) routes() (http.Handler, []string) {
 	})
 	// The edge (edge.go): the Host must name the gateway; CORS for the
 	// configured origins only.
-	return s.middleware(s.checkHost(s.withCORS(mux))), *mux.patterns
+	return s.middleware(s.checkHost(s.withCORS(tracing.Handler(s.cfg.TracerProvider, mux, annotateSpan)))), *mux.patterns
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/metrics"
@@ -61,6 +63,8 @@ type Config struct {
 	WriteTimeout time.Duration
 	// StorageCheck says whether files can be stored (nil: not checked); /readyz fails while it fails.
 	StorageCheck func(context.Context) error
+	// TracerProvider traces every request, a span named by its route (nil: off).
+	TracerProvider trace.TracerProvider
 }
 
 // Server holds the handlers' dependencies.

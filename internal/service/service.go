@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/seedgate/seedgate/internal/auth"
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/blob"
@@ -24,6 +26,7 @@ import (
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/tracing"
 )
 
 // Service is safe for concurrent use.
@@ -191,6 +194,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 		UpdatedAt:   now,
 		ExpiresAt:   now.Add(time.Duration(req.ExpiresAfter()) * time.Second),
 		NextCheckAt: &now,
+		TraceParent: tracing.Parent(ctx), // its steps join the request's trace
 	}
 	p, ok := s.providers[t.Provider]
 	if !ok {
@@ -212,6 +216,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 			return nil, err
 		}
 		return nil, fmt.Errorf("create task: %w", err)
+	}
+	if span := trace.SpanFromContext(ctx); span.IsRecording() {
+		span.SetAttributes(tracing.TaskIDKey.String(t.ID))
 	}
 	s.log.InfoContext(ctx, "task created", "task", t.ID, "model", t.Model, "dialect", t.Dialect, "provider", t.Provider)
 	s.hub.Publish(t)

@@ -37,6 +37,7 @@ import (
 	"github.com/seedgate/seedgate/internal/startstop"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/tracing"
 )
 
 // DefaultSchedule is the delay before each attempt: the first at once, then
@@ -88,10 +89,11 @@ type Config struct {
 
 // Dispatcher delivers the outbox. Start/Stop like every background service.
 type Dispatcher struct {
-	c    Config
-	log  *slog.Logger
-	run  startstop.Base
-	loop *claimloop.Loop
+	c     Config
+	log   *slog.Logger
+	run   startstop.Base
+	loop  *claimloop.Loop
+	spans tracing.Steps
 
 	mu      sync.Mutex
 	busy    map[string]int // in-flight deliveries per endpoint
@@ -139,7 +141,8 @@ func New(c Config) *Dispatcher {
 	if c.Owner == "" {
 		c.Owner = "webhook-" + strconv.FormatInt(rand.Int64(), 36)
 	}
-	d := &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), busy: map[string]int{}, tenants: map[string]int{}}
+	d := &Dispatcher{c: c, log: c.Logger.With("component", "webhooks"), busy: map[string]int{}, tenants: map[string]int{},
+		spans: tracing.NewSteps(c.TracerProvider)}
 	d.loop = claimloop.New(claimloop.Config{Workers: c.Workers, PollInterval: c.PollInterval, Clock: c.Clock,
 		Claim: d.claim, Sleep: d.sleep})
 	return d
@@ -252,7 +255,7 @@ func endpoint(m *store.WebhookMessage) string {
 // release hands a claimed message back untouched (no attempt), for a later claim.
 func (d *Dispatcher) release(ctx context.Context, m *store.WebhookMessage) {
 	if err := d.c.Store.RecordWebhookAttempt(ctx, d.c.Owner, m, store.WebhookAttempt{}); err != nil && ctx.Err() == nil {
-		d.log.Warn("releasing a webhook message failed; its lease will expire", "message", m.ID, "err", err)
+		d.log.WarnContext(ctx, "releasing a webhook message failed; its lease will expire", "message", m.ID, "task", m.TaskID, "err", err)
 	}
 }
 
@@ -308,7 +311,9 @@ func (d *Dispatcher) deliver(ctx context.Context, m *store.WebhookMessage) {
 		d.record(ctx, log, m, store.WebhookAttempt{}, outcome{state: store.WebhookSkipped})
 		return
 	}
+	ctx, span := d.startSpan(ctx, m)
 	a, out := d.post(ctx, m, body, now)
+	endSpan(span, a, out)
 	if ctx.Err() != nil {
 		return // stopping: the lease expires and the attempt is made again
 	}
@@ -329,6 +334,10 @@ func (d *Dispatcher) post(ctx context.Context, m *store.WebhookMessage, body []b
 		a.Error = err.Error()
 		return a, outcome{state: store.WebhookFailed}
 	}
+	// Real time, from before the attempt's deadline starts: the duration is the
+	// receiver's, whatever the clock says, and a timed-out one is never shorter
+	// than the timeout.
+	start := time.Now()
 	actx, cancel := context.WithTimeout(ctx, d.c.AttemptTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(actx, http.MethodPost, m.URL, strings.NewReader(string(body)))
@@ -339,8 +348,8 @@ func (d *Dispatcher) post(ctx context.Context, m *store.WebhookMessage, body []b
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", userAgent)
 	SetHeaders(req.Header, m.ID, now, sig)
+	tracing.Inject(ctx, req.Header) // the receiver may join the task's trace
 
-	start := time.Now() // real time: the duration is the receiver's, whatever the clock says
 	resp, err := d.c.HTTP.Do(req)
 	if err != nil {
 		a.Duration = time.Since(start)
@@ -396,16 +405,16 @@ func (d *Dispatcher) record(ctx context.Context, log *slog.Logger, m *store.Webh
 		m.NextAttemptAt = &next
 	}
 	if err := d.c.Store.RecordWebhookAttempt(context.WithoutCancel(ctx), d.c.Owner, m, a); err != nil {
-		log.Warn("recording a webhook attempt failed", "err", err)
+		log.WarnContext(ctx, "recording a webhook attempt failed", "err", err)
 		return
 	}
 	switch m.State {
 	case store.WebhookDelivered:
-		log.Debug("webhook delivered", "attempt", m.Attempts, "http_status", a.StatusCode)
+		log.DebugContext(ctx, "webhook delivered", "attempt", m.Attempts, "http_status", a.StatusCode)
 	case store.WebhookPending:
-		log.Info("webhook attempt failed, will retry", "attempt", m.Attempts, "next", m.NextAttemptAt, "err", a.Error)
+		log.InfoContext(ctx, "webhook attempt failed, will retry", "attempt", m.Attempts, "next", m.NextAttemptAt, "err", a.Error)
 	case store.WebhookFailed, store.WebhookGone:
-		log.Warn("webhook not delivered, giving up", "state", m.State, "attempts", m.Attempts, "err", a.Error)
+		log.WarnContext(ctx, "webhook not delivered, giving up", "state", m.State, "attempts", m.Attempts, "err", a.Error)
 	}
 }
 

@@ -56,7 +56,7 @@ func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string
 			return
 		}
 		if err := nudge(r.Context(), id, timing.Align(p.now(), callbackBatch)); err != nil {
-			p.log.Warn("callback could not wake the task; the upstream will retry", "task", id, "err", err)
+			p.log.WarnContext(r.Context(), "callback could not wake the task; the upstream will retry", "task", id, "err", err)
 			writeCallback(w, http.StatusServiceUnavailable, `{"error":{"code":"Unavailable","message":"try again"}}`)
 			return
 		}

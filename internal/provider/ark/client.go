@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/routing"
+	"github.com/seedgate/seedgate/internal/tracing"
 )
 
 const (
@@ -166,6 +167,7 @@ func (c *client) do(ctx context.Context, op, method, path string, key *routing.K
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 	req.Header.Set("X-Client-Request-Id", newRequestID())
+	tracing.Inject(ctx, req.Header) // the step's span: the upstream may join the task's trace
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -235,7 +235,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 		id, err := cl.create(ctx, c.Key, body)
 		if err == nil {
 			p.created(t, now)
-			p.log.Debug("upstream task created", "task", t.ID, "upstream_id", id, "channel", c.Channel.Name, "key", c.Key.ID)
+			p.log.DebugContext(ctx, "upstream task created", "task", t.ID, "upstream_id", id, "channel", c.Channel.Name, "key", c.Key.ID)
 			return id, nil
 		}
 		outcome, coolDown := classifyCreate(err)
@@ -256,11 +256,11 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 			p.mu.Lock()
 			p.attempts[t.ID] = until
 			p.mu.Unlock()
-			p.log.Warn("create outcome unknown; will reconcile", "task", t.ID, "channel", c.Channel.Name, "key", c.Key.ID, "err", err)
+			p.log.WarnContext(ctx, "create outcome unknown; will reconcile", "task", t.ID, "channel", c.Channel.Name, "key", c.Key.ID, "err", err)
 			return "", provider.Transient(err, p.reconcileAfter)
 		default:
 			t.Channel, t.UpstreamKey = "", ""
-			p.log.Warn("create failed on a key; failing over", "task", t.ID, "channel", c.Channel.Name, "key", c.Key.ID, "err", err)
+			p.log.WarnContext(ctx, "create failed on a key; failing over", "task", t.ID, "channel", c.Channel.Name, "key", c.Key.ID, "err", err)
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (p *Provider) Reconcile(ctx context.Context, t *task.Task) (string, error) 
 		f := matches[len(matches)-1] // lists are newest first: the last is the oldest
 		t.Channel, t.UpstreamKey = f.ch.Name, f.key.ID
 		p.created(t, now)
-		p.log.Info("reconciled an unanswered create", "task", t.ID, "upstream_id", f.up.ID, "channel", f.ch.Name, "key", f.key.ID)
+		p.log.InfoContext(ctx, "reconciled an unanswered create", "task", t.ID, "upstream_id", f.up.ID, "channel", f.ch.Name, "key", f.key.ID)
 		return f.up.ID, nil
 	case len(matches) > 1:
 		return "", &task.Error{Code: task.CodeUpstream, UpstreamCode: "Ambiguous", Message: fmt.Sprintf(
@@ -80,7 +80,7 @@ func (p *Provider) Reconcile(ctx context.Context, t *task.Task) (string, error) 
 	p.mu.Lock()
 	delete(p.attempts, t.ID)
 	p.mu.Unlock()
-	p.log.Info("no upstream task from the unanswered create; creating it again", "task", t.ID)
+	p.log.InfoContext(ctx, "no upstream task from the unanswered create; creating it again", "task", t.ID)
 	return "", nil
 }
 
