@@ -18,6 +18,7 @@
 //	   with a 40 MB data URL.
 //	m. create throughput with the Prometheus metrics on (and scraped every
 //	   second) against off, in alternating rounds (metrics.go).
+//	t. creates per second with tracing on (OTLP export) against off.
 //
 // Every load is bounded in count and time; the whole run takes about five
 // minutes.
@@ -45,7 +46,7 @@ func main() {
 	bin := flag.String("bin", "bin/seedgate", "the seedgate binary to measure")
 	emuBin := flag.String("emu", "", "the seedgate binary whose fake-ark is the upstream (default: -bin; set it to compare an older gateway)")
 	out := flag.String("out", "bench/results.md", "where to write the table")
-	parts := flag.String("parts", "abcdem", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, e: big bodies, m: metrics on vs off; l: only the latency rows of a)")
+	parts := flag.String("parts", "abcdemt", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, e: big bodies, m: metrics on vs off, t: tracing on vs off; l: only the latency rows of a)")
 	inFlight := flag.Int("in-flight", 100_000, "tasks in flight for part b")
 	keep := flag.Bool("keep", false, "keep the work dir (logs, databases)")
 	flag.Parse()
@@ -130,6 +131,9 @@ func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
 		return err
 	}
 	if err := step("m", func() ([]row, error) { return partMetrics(dir, bin, emuBin) }); err != nil {
+		return err
+	}
+	if err := step("t", func() ([]row, error) { return partTracing(dir, bin, emuBin) }); err != nil {
 		return err
 	}
 
