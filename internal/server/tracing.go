@@ -27,32 +27,21 @@ func annotateSpan(r *http.Request, span trace.Span) {
 	}
 }
 
-// routeDialect is the client dialect of the route r matched ("" for health,
-// the console and the upstream's callbacks).
+// routeDialect is the dialect (or part of the gateway) of the route r
+// matched, as the metrics label it (dialectOf), the shared route told apart.
 func routeDialect(r *http.Request) string {
-	_, path, _ := strings.Cut(r.Pattern, " ")
-	switch {
-	case strings.HasPrefix(path, "/api/v3/"), strings.HasPrefix(path, "/byteplus/v3/"):
-		return "ark"
-	case strings.HasPrefix(path, "/v1/videos/generations"), strings.HasPrefix(path, "/v1/tasks/"):
-		return "videos"
-	case path == "/v1/videos/{id}/{sub}": // videos' status and openai's content share it
+	if r.Pattern == "" {
+		return ""
+	}
+	switch d := dialectOf(r.Pattern); d {
+	case "videos,openai":
 		if r.PathValue("id") == "generations" {
 			return "videos"
 		}
 		return "openai"
-	case strings.HasPrefix(path, "/v1/videos"):
-		return "openai"
-	case strings.HasPrefix(path, "/v1/seedance/"):
-		return "seedance"
-	case strings.HasPrefix(path, "/v1/responses"):
-		return "responses"
-	case strings.HasPrefix(path, "/admin/"):
-		return "admin"
-	case strings.HasPrefix(path, "/v1/"), path == "/openapi.json":
-		return "jobs"
+	default:
+		return d
 	}
-	return ""
 }
 
 // routeTask is the task id in the path of a task route ("" elsewhere).
