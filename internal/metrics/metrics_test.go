@@ -33,8 +33,17 @@ func TestScrapeAfterMixedRun(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code, "no key")
 	code, _ = scrape(t, base+"/metrics", clientKey)
 	require.Equal(t, http.StatusForbidden, code, "a client key lacks the admin scope")
-	code, text := scrape(t, base+"/metrics", adminKey)
-	require.Equal(t, http.StatusOK, code)
+	// The backlog gauge is read from the store at most every 2 s (the
+	// operations sampler may have read it during the run): scrape until it
+	// shows the refused events waiting.
+	var text []byte
+	require.Eventually(t, func() bool {
+		var code int
+		code, text = scrape(t, base+"/metrics", adminKey)
+		require.Equal(t, http.StatusOK, code)
+		return bytes.Contains(text, []byte("seedgate_webhook_messages_pending 2")) ||
+			bytes.Contains(text, []byte("seedgate_webhook_messages_pending 3"))
+	}, 10*time.Second, 100*time.Millisecond, "the refused events wait for their retry")
 	require.NotEmpty(t, a.MetricsAddr)
 	code, private := scrape(t, "http://"+a.MetricsAddr+"/metrics", "")
 	require.Equal(t, http.StatusOK, code, "the private listener needs no key")

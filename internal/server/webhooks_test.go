@@ -67,7 +67,10 @@ type deliveryList struct {
 func TestWebhooksSignedInTheJobsShapeListedAndRetried(t *testing.T) {
 	t.Parallel()
 	rc := newHookReceiver(t)
-	g := newTestGateway(t, map[string]string{"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8"})
+	// A running phase long enough that a loaded machine's first check still
+	// lands in it: a check after it ends sees the task finished, like a slow
+	// poll of the upstream, and no running event exists.
+	g := newTestGateway(t, map[string]string{"SEEDGATE_ALLOW_PRIVATE_URLS": "127.0.0.0/8", "SEEDGATE_SANDBOX_RUN_TIME": "3s"})
 	var sec struct {
 		Object, KeyID, Secret string
 	}
