@@ -40,7 +40,7 @@ func (h *Handler) Audited(action string, next http.HandlerFunc) http.HandlerFunc
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		note := &auditNote{target: r.PathValue("id")}
-		rec := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		rec := wire.NewStatusWriter(w)
 		next(rec, r.WithContext(context.WithValue(r.Context(), auditKey{}, note)))
 
 		detail := map[string]any{"method": r.Method, "path": r.URL.Path}
@@ -57,30 +57,12 @@ func (h *Handler) Audited(action string, next http.HandlerFunc) http.HandlerFunc
 		d, _ := json.Marshal(detail)
 		p, _ := auth.FromContext(r.Context())
 		e := &store.AuditEntry{At: h.now(), Actor: p.KeyID, Action: action, Target: note.target,
-			Detail: string(d), Status: rec.status, RequestID: wire.RequestID(r.Context())}
+			Detail: string(d), Status: rec.Status, RequestID: wire.RequestID(r.Context())}
 		// The answer is written already; the entry must be kept even if the client went away.
 		if err := h.Store.AppendAudit(context.WithoutCancel(r.Context()), e); err != nil && h.Logger != nil {
 			h.Logger.ErrorContext(r.Context(), "writing the audit log failed", "action", action, "actor", p.KeyID, "err", err)
 		}
 	}
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
 }
 
 type auditView struct {

@@ -173,7 +173,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		r = r.WithContext(wire.WithLogger(wire.WithRequestID(r.Context(), id), s.log))
-		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		rec := &statusRecorder{StatusWriter: wire.NewStatusWriter(w)}
 		start := time.Now()
 		defer func() {
 			if v := recover(); v != nil {
@@ -181,7 +181,7 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 					panic(v)
 				}
 				s.log.Error("handler panicked", "panic", v, "stack", string(debug.Stack()), "request_id", id)
-				if !rec.wrote {
+				if !rec.Wrote {
 					wire.WriteJSON(rec, http.StatusInternalServerError, map[string]any{"error": map[string]string{
 						"code": string(task.CodeInternal), "message": "internal error", "request_id": id}})
 				}
@@ -191,43 +191,21 @@ func (s *Server) middleware(next http.Handler) http.Handler {
 				if route == nil { // the mux answered itself (405)
 					route = s.cfg.Metrics.Unmatched()
 				}
-				route.Observe(rec.status, time.Since(start))
+				route.Observe(rec.Status, time.Since(start))
 			}
-			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
+			s.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", rec.Status,
 				"duration", time.Since(start), "request_id", id)
 		}()
 		next.ServeHTTP(rec, r)
 	})
 }
 
+// statusRecorder is the status writer with the matched route's metrics
+// (instrument sets it).
 type statusRecorder struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-	route  *metrics.Route // the matched route's metrics (instrument)
+	*wire.StatusWriter
+	route *metrics.Route
 }
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
-}
-
-// Flush lets streaming handlers (SSE) flush through the recorder.
-func (s *statusRecorder) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap gives http.ResponseController access to the underlying writer.
-func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	wire.WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})

@@ -26,6 +26,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/seedgate/seedgate/internal/wire"
 )
 
 // Scope is the instrumentation scope of the gateway's own spans.
@@ -148,7 +150,7 @@ func Handler(tp trace.TracerProvider, h http.Handler, annotate func(r *http.Requ
 		ctx := propagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer.Start(ctx, r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(methodKey.String(r.Method), urlPathKey.String(r.URL.Path)))
-		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		sw := wire.NewStatusWriter(w)
 		r = r.WithContext(ctx)
 		defer func() {
 			if v := recover(); v != nil {
@@ -160,9 +162,9 @@ func Handler(tp trace.TracerProvider, h http.Handler, annotate func(r *http.Requ
 		}()
 		h.ServeHTTP(sw, r) // the router sets r.Pattern on this very request
 		span.SetName(spanName(r))
-		span.SetAttributes(statusCodeKey.Int(sw.status))
-		if sw.status >= 500 {
-			span.SetStatus(codes.Error, http.StatusText(sw.status))
+		span.SetAttributes(statusCodeKey.Int(sw.Status))
+		if sw.Status >= 500 {
+			span.SetStatus(codes.Error, http.StatusText(sw.Status))
 		}
 		if annotate != nil {
 			annotate(r, span)
@@ -177,35 +179,6 @@ const (
 	urlPathKey    = attribute.Key("url.path")
 	statusCodeKey = attribute.Key("http.response.status_code")
 )
-
-// statusWriter notes the status a handler answers.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-	wrote  bool
-}
-
-func (s *statusWriter) WriteHeader(code int) {
-	if !s.wrote {
-		s.status, s.wrote = code, true
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusWriter) Write(b []byte) (int, error) {
-	s.wrote = true
-	return s.ResponseWriter.Write(b)
-}
-
-// Flush lets streaming handlers (SSE) flush through the writer.
-func (s *statusWriter) Flush() {
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-// Unwrap gives http.ResponseController access to the underlying writer.
-func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 // spanName is "METHOD pattern" once routed, "METHOD" before.
 func spanName(r *http.Request) string {
