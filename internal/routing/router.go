@@ -192,6 +192,9 @@ type Request struct {
 	// RunTime is how long the task is expected to take: when every key is at
 	// its concurrency, room comes about when one finishes.
 	RunTime time.Duration
+	// Fits, when set, says whether a channel can carry the request (its
+	// kind's capabilities): channels it refuses are never chosen.
+	Fits func(*Channel) bool
 }
 
 // slotCount is how many keys could take a create of the model.
@@ -293,6 +296,9 @@ func (r *Router) choose(req Request, tried map[Slot]bool, load map[Slot]int, now
 	wait := time.Duration(math.MaxInt64)
 	for _, level := range r.byPriority(m.ID) {
 		for _, ch := range weightedOrder(level) {
+			if req.Fits != nil && !req.Fits(ch) {
+				continue
+			}
 			conc, rpm := ch.Limits(m)
 			keys := slices.Clone(ch.keys)
 			rand.Shuffle(len(keys), func(i, j int) { keys[i], keys[j] = keys[j], keys[i] })

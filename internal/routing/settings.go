@@ -80,7 +80,9 @@ type CheckSettings struct {
 // provider that uses it (each provider then routes over its own channels), a
 // price table, and health next to its keys' cool-downs (Router's keyState).
 type Channel struct {
-	Name     string `yaml:"name"`
+	Name string `yaml:"name"`
+	// Kind is the protocol the channel speaks (Kinds; default ark).
+	Kind     string `yaml:"kind"`
 	BaseURL  string `yaml:"base_url"`
 	Flavor   string `yaml:"flavor"` // volcengine | byteplus; default from the base URL's host
 	Keys     []string
@@ -228,9 +230,21 @@ func (s *Settings) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Kinds are the channel kinds: the protocols seedgate can call upstream.
+var Kinds = []string{"ark", "jobs", "videos", "seedance", "responses", "openai", "openrouter"}
+
+// KindArk is the default kind: Volcengine Ark and BytePlus ModelArk.
+const KindArk = "ark"
+
 func (ch *Channel) validate() error {
 	if !namePattern.MatchString(ch.Name) {
 		return fmt.Errorf("name %q: want 1–64 letters, digits, '.', '_' or '-'", ch.Name)
+	}
+	if ch.Kind == "" {
+		ch.Kind = KindArk
+	}
+	if !slices.Contains(Kinds, ch.Kind) {
+		return fmt.Errorf("kind %q: want one of %s", ch.Kind, strings.Join(Kinds, ", "))
 	}
 	u, err := url.Parse(ch.BaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -140,6 +140,12 @@ type Request struct {
 	ReturnLastFrame *bool `json:"return_last_frame,omitempty"`
 	Draft           *bool `json:"draft,omitempty"`
 
+	// OutputFormat is the container of the result: mp4 (default) or mov.
+	OutputFormat string `json:"output_format,omitempty"`
+	// ReferenceTaskType is what reference inputs are for (Ark's
+	// omni_reference_task_type): auto (default), reference, edit or extend.
+	ReferenceTaskType string `json:"omni_reference_task_type,omitempty"`
+
 	ServiceTier           string `json:"service_tier,omitempty"`            // default | flex
 	ExecutionExpiresAfter *int   `json:"execution_expires_after,omitempty"` // seconds
 	CallbackURL           string `json:"callback_url,omitempty"`
