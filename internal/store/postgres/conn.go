@@ -34,8 +34,14 @@ var dialect = sqlstore.Dialect{
 		}
 		return vs
 	},
-	// json, not jsonb: jsonb refuses a "\u0000" that a prompt may hold.
-	JSONText: func(col, field string) string { return "(" + col + "::json ->> '" + field + "')" },
+	// A pattern, not a JSON operator: PostgreSQL's JSON types refuse to turn
+	// a document holding "\u0000" (a prompt may) into text, failing the whole
+	// query. Good for the fields filtered on: top-level strings the gateway
+	// writes itself, without escapes (a prompt's quotes are escaped, so its
+	// text never matches).
+	JSONText: func(col, field string) string {
+		return "substring(" + col + " from '\"" + field + "\":\"([^\"\\\\]*)\"')"
+	},
 	Contains: func(col, p string) string { return "strpos(" + col + ", " + p + ") > 0" },
 	// SKIP LOCKED lets concurrent claimers (other workers, other instances)
 	// pass over rows another claim is taking instead of queueing behind it; a

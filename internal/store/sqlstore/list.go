@@ -86,7 +86,7 @@ func (c Conn) filterWhere(f store.TaskFilter) *Where {
 		w.Add(c.D.JSONText("request_json", "service_tier")+" = ?", f.ServiceTier)
 	}
 	if f.RequestID != "" {
-		w.Add(c.D.JSONText("request_json", "request_id")+" = ?", f.RequestID)
+		w.Add("request_id = ?", f.RequestID)
 	}
 	if f.Search != "" {
 		// Not LIKE: the search text is matched literally, '%' and '_' included.

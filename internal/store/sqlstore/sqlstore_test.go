@@ -44,7 +44,7 @@ func TestUpdateTaskSQL(t *testing.T) {
 	require.Contains(t, UpdateTaskSQL, "progress = "+TaskArgProgress+",")
 	require.Contains(t, UpdateTaskSQL, "updated_at = "+TaskArgUpdatedAt+",")
 	require.Contains(t, UpdateTaskSQL, "version = version + 1")
-	require.Contains(t, UpdateTaskSQL, "prompt_lower = $28 WHERE id = $1 AND version = "+TaskArgVersion)
+	require.Contains(t, UpdateTaskSQL, "prompt_lower = $28, request_id = $29 WHERE id = $1 AND version = "+TaskArgVersion)
 	require.NotContains(t, UpdateTaskSQL, "created_at =")
 	args, err := TaskArgs(&task.Task{ID: "x", Status: task.StatusRunning, Progress: 7}, 3)
 	require.NoError(t, err)

@@ -28,17 +28,24 @@ const TaskColumns = `id, tenant, dialect, model, model_alias, status,
 // task.Status.Terminal names (the adapters' tests check both).
 const LiveStatus = `status NOT IN ('succeeded', 'failed', 'cancelled', 'expired')`
 
-// TaskArgCount is how many parameters TaskArgs makes (TaskColumns and prompt_lower).
-const TaskArgCount = 28
+// TaskArgCount is how many parameters TaskArgs makes (TaskColumns, then the
+// columns kept for lookups only: writtenColumns).
+const TaskArgCount = 29
+
+// writtenColumns are written with every task but never read back: copies of
+// request fields that queries select on (prompt_lower: Go's Unicode
+// lower-casing for the search; request_id: the seedance dialect's lookup,
+// indexed, where reading the JSON would scan a tenant's every task).
+const writtenColumns = `, prompt_lower, request_id`
 
 // InsertTaskSQL inserts a task from TaskArgs (the version parameter is 1).
-var InsertTaskSQL = `INSERT INTO tasks (` + TaskColumns + `, prompt_lower) VALUES (` + params(1, TaskArgCount) + `)`
+var InsertTaskSQL = `INSERT INTO tasks (` + TaskColumns + writtenColumns + `) VALUES (` + params(1, TaskArgCount) + `)`
 
 // UpdateTaskSQL writes every field of TaskArgs but id and created_at (which
 // places the task in list order for good), conditional on the version, and
 // bumps it.
 var UpdateTaskSQL = func() string {
-	cols := strings.Split(strings.Join(strings.Fields(TaskColumns+", prompt_lower"), " "), ", ")
+	cols := strings.Split(strings.Join(strings.Fields(TaskColumns+writtenColumns), " "), ", ")
 	set := make([]string, 0, len(cols))
 	for i, c := range cols {
 		switch c {
@@ -105,7 +112,7 @@ func TaskArgs(t *task.Task, version int64) ([]any, error) {
 		toMillis(t.CreatedAt), toMillis(t.UpdatedAt), nullMillis(t.StartedAt), nullMillis(t.FinishedAt),
 		toMillis(t.ExpiresAt), nullMillis(t.NextCheckAt),
 		t.Progress, version, t.LeaseOwner, nullMillis(t.LeaseUntil), t.Channel, t.UpstreamKey, t.TraceParent,
-		strings.ToLower(t.Request.Prompt),
+		strings.ToLower(t.Request.Prompt), t.Request.RequestID,
 	}, nil
 }
 
