@@ -46,15 +46,17 @@ func main() {
 	bin := flag.String("bin", "bin/seedgate", "the seedgate binary to measure")
 	emuBin := flag.String("emu", "", "the seedgate binary whose fake-ark is the upstream (default: -bin; set it to compare an older gateway)")
 	out := flag.String("out", "bench/results.md", "where to write the table")
-	parts := flag.String("parts", "abcdemt", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, e: big bodies, m: metrics on vs off, t: tracing on vs off; l: only the latency rows of a)")
+	parts := flag.String("parts", "abcdemtg", "which parts to run (a: creates, b: 100,000 in flight, c: downloads, d: upstream requests, e: big bodies, m: metrics on vs off, t: tracing on vs off, g: a store of a million tasks on SQLite and PostgreSQL; l: only the latency rows of a)")
 	inFlight := flag.Int("in-flight", 100_000, "tasks in flight for part b")
+	bigTasks := flag.Int("big-tasks", 1_000_000, "stored tasks for part g")
+	pgURL := flag.String("pg", os.Getenv("SEEDGATE_BENCH_DATABASE_URL"), "a PostgreSQL server for part g's PostgreSQL half (a database seedgate_bench_g is made there); empty: SQLite only")
 	keep := flag.Bool("keep", false, "keep the work dir (logs, databases)")
 	flag.Parse()
 
 	if *emuBin == "" {
 		*emuBin = *bin
 	}
-	if err := mainErr(*bin, *emuBin, *out, *parts, *inFlight, *keep); err != nil {
+	if err := mainErr(*bin, *emuBin, *out, *parts, *inFlight, *bigTasks, *pgURL, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -63,7 +65,7 @@ func main() {
 // row is one line of the table.
 type row struct{ part, what, result, target string }
 
-func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
+func mainErr(bin, emuBin, out, parts string, inFlight, bigTasks int, pgURL string, keep bool) error {
 	bin, err := filepath.Abs(bin)
 	if err != nil {
 		return err
@@ -134,6 +136,9 @@ func mainErr(bin, emuBin, out, parts string, inFlight int, keep bool) error {
 		return err
 	}
 	if err := step("t", func() ([]row, error) { return partTracing(dir, bin, emuBin) }); err != nil {
+		return err
+	}
+	if err := step("g", func() ([]row, error) { return partBigStore(dir, bin, emuBin, bigTasks, pgURL) }); err != nil {
 		return err
 	}
 
