@@ -41,10 +41,12 @@ browser-test: deps
 		$(GO) test -count=1 -run TestBrowser -v ./internal/console/
 
 ## bench: measure this machine (creates/s and latency through the gateway vs the Ark emulator,
-## RSS/CPU with 100,000 tasks in flight, downloads, upstream requests per task): one markdown
-## table, printed and written to bench/results.md (about 5 minutes)
+## RSS/CPU with 100,000 tasks in flight, downloads, upstream requests per task, a store of a
+## million tasks on SQLite and on the local PostgreSQL): one markdown table, printed and written
+## to bench/results.md (about 12 minutes; BENCH_PG= skips PostgreSQL)
+BENCH_PG ?= $(PG_TEST_URL)
 bench: deps build
-	$(GO) run ./bench -bin $(BIN) -out bench/results.md
+	$(GO) run ./bench -bin $(BIN) -pg '$(BENCH_PG)' -out bench/results.md
 
 ## bench-micro: the Go benchmarks of every package (store, webhooks, renders, …)
 .PHONY: bench-micro
