@@ -298,7 +298,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 		StorageQuota: c.StorageQuota, ResultRetention: c.ResultRetention, WakeSweeper: a.Sweeper.Wake,
 	})
-	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, instance, a.base)
+	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, instance, a.base, prices)
 	if a.Webhooks != nil {
 		a.Service.UseWebhooks(a.Webhooks)
 	}

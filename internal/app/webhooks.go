@@ -2,10 +2,12 @@ package app
 
 import (
 	"github.com/seedgate/seedgate/internal/baseservice"
+	"github.com/seedgate/seedgate/internal/budget"
 	"github.com/seedgate/seedgate/internal/config"
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 	"github.com/seedgate/seedgate/internal/dialect/openai"
+	"github.com/seedgate/seedgate/internal/dialect/openrouter"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
@@ -18,8 +20,9 @@ import (
 
 // webhookPayloads maps each dialect to the body of its callbacks: a task's
 // callbacks take the shape of the dialect it was created in. A nil body means
-// the dialect announces no event for that status.
-func webhookPayloads() map[string]func(*task.Task) any {
+// the dialect announces no event for that status. publicURL and prices are
+// what the OpenRouter job shows (its polling URL, its cost).
+func webhookPayloads(publicURL string, prices *budget.Prices) map[string]func(*task.Task) any {
 	return map[string]func(*task.Task) any{
 		jobs.Dialect: jobs.WebhookPayload,
 		// Ark posts the task object on each change but a client's own cancel.
@@ -35,6 +38,8 @@ func webhookPayloads() map[string]func(*task.Task) any {
 		responses.Dialect: terminalOnly(responses.WebhookPayload),
 		// OpenAI's video webhooks announce the outcome (video.completed / video.failed).
 		openai.Dialect: terminalOnly(openai.WebhookPayload),
+		// OpenRouter notifies "when the video generation job completes".
+		openrouter.Dialect: openrouter.Renderer(publicURL, prices),
 	}
 }
 
@@ -49,12 +54,12 @@ func terminalOnly(payload func(*task.Task) any) func(*task.Task) any {
 }
 
 // newWebhooks returns the callback dispatcher.
-func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, base baseservice.Archetype) *webhook.Dispatcher {
+func newWebhooks(c *config.Config, st store.Store, svc *service.Service, hub *events.Hub, owner string, base baseservice.Archetype, prices *budget.Prices) *webhook.Dispatcher {
 	return webhook.New(webhook.Config{
 		Archetype:      base,
 		Store:          st,
 		HTTP:           webhook.NewClient(c.AllowPrivate, c.WebhookTimeout),
-		Render:         webhook.Renderer(webhookPayloads(), jobs.WebhookPayload, svc.Present),
+		Render:         webhook.Renderer(webhookPayloads(c.PublicURL, prices), jobs.WebhookPayload, svc.Present),
 		Hub:            hub,
 		Owner:          owner,
 		Workers:        c.WebhookWorkers,

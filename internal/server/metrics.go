@@ -32,6 +32,7 @@ var dialectPrefixes = []struct{ prefix, dialect string }{
 	{"/v1/videos", "openai"},
 	{"/v1/seedance/", "seedance"},
 	{"/v1/responses", "responses"},
+	{"/api/v1/", "openrouter"},
 	{"/api/v3/", "ark"},
 	{"/byteplus/v3/", "ark"},
 	{"/admin/", "admin"},

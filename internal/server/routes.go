@@ -8,6 +8,7 @@ import (
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 	"github.com/seedgate/seedgate/internal/dialect/openai"
+	"github.com/seedgate/seedgate/internal/dialect/openrouter"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
@@ -91,6 +92,12 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.Handle("POST /v1/seedance/videos", s.authed(sd, s.holding(s.cfg.SyncWait, s.idempotent(sd, sd.Create))))
 	mux.Handle("POST /v1/seedance/tasks", s.authed(sd, sd.Retrieve))
 	mux.Handle("GET /v1/seedance/tasks/{id}", s.authed(sd, sd.Get))
+	// OpenRouter's video API (its SDK's serverURL is the gateway's /api/v1).
+	or := openrouter.New(s.svc, openrouter.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, PublicURL: s.cfg.PublicURL, Prices: s.cfg.Prices})
+	mux.Handle("POST /api/v1/videos", s.authed(or, s.idempotent(or, or.Create)))
+	mux.Handle("GET /api/v1/videos/models", s.authed(or, or.Models))
+	mux.Handle("GET /api/v1/videos/{id}", s.authed(or, s.waitThenGet(or.Get)))
+	mux.Handle("GET /api/v1/videos/{id}/content", s.authed(or, s.streaming(or.Content)))
 	rs := responses.New(s.svc, responses.Options{MaxBodyBytes: s.cfg.MaxBodyBytes, Wait: s.cfg.SyncWait})
 	mux.Handle("POST /v1/responses", s.authed(rs, s.holding(s.cfg.SyncWait, s.idempotentWhen(rs, rs.Handle, responsesSubmit))))
 

@@ -211,7 +211,7 @@ var catalog = []*Model{
 		ID: "seedance-1-5-pro", Name: "Seedance 1.5 Pro", Family: Family15,
 		VolcengineID: "doubao-seedance-1-5-pro-251215", BytePlusID: "seedance-1-5-pro-251215",
 		Aliases: []string{
-			"doubao-seedance-1-5-pro", "doubao-seedance-1-5-pro-responses", "seedance-1.5-pro",
+			"doubao-seedance-1-5-pro", "doubao-seedance-1-5-pro-responses", "seedance-1.5-pro", "bytedance/seedance-1-5-pro",
 		},
 		Durations:   DurationLimits{Min: 4, Max: 12, Auto: true},
 		Resolutions: res1080, DefaultResolution: Res720p,
@@ -226,7 +226,7 @@ var catalog = []*Model{
 	{
 		ID: "seedance-2-0", Name: "Seedance 2.0", Family: Family20,
 		VolcengineID: "doubao-seedance-2-0-260128", BytePlusID: "dreamina-seedance-2-0-260128",
-		Aliases:     []string{"doubao-seedance-2-0", "dreamina-seedance-2-0", "seedance-2.0"},
+		Aliases:     []string{"doubao-seedance-2-0", "dreamina-seedance-2-0", "seedance-2.0", "bytedance/seedance-2.0"},
 		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
 		Resolutions: res4k, DefaultResolution: Res720p,
 		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
@@ -241,7 +241,7 @@ var catalog = []*Model{
 	{
 		ID: "seedance-2-0-fast", Name: "Seedance 2.0 Fast", Family: Family20,
 		VolcengineID: "doubao-seedance-2-0-fast-260128", BytePlusID: "dreamina-seedance-2-0-fast-260128",
-		Aliases:     []string{"doubao-seedance-2-0-fast", "dreamina-seedance-2-0-fast", "seedance-2.0-fast"},
+		Aliases:     []string{"doubao-seedance-2-0-fast", "dreamina-seedance-2-0-fast", "seedance-2.0-fast", "bytedance/seedance-2.0-fast"},
 		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
 		Resolutions: res720, DefaultResolution: Res720p,
 		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
