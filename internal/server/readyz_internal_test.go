@@ -17,6 +17,7 @@ import (
 	"github.com/seedgate/seedgate/internal/dialect/ark"
 	"github.com/seedgate/seedgate/internal/dialect/jobs"
 	"github.com/seedgate/seedgate/internal/dialect/openai"
+	"github.com/seedgate/seedgate/internal/dialect/openrouter"
 	"github.com/seedgate/seedgate/internal/dialect/responses"
 	"github.com/seedgate/seedgate/internal/dialect/seedance"
 	"github.com/seedgate/seedgate/internal/dialect/videos"
@@ -70,6 +71,7 @@ func TestInternalErrorsLoggedNotSent(t *testing.T) {
 	for name, write := range map[string]func(http.ResponseWriter, *http.Request, error){
 		"jobs": jobs.WriteError, "ark": ark.WriteError, "openai": openai.WriteError,
 		"videos": videos.WriteError, "seedance": seedance.WriteError, "responses": responses.WriteError,
+		"openrouter": openrouter.WriteError,
 	} {
 		logs.Reset()
 		h := s.middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { write(w, r, cause) }))

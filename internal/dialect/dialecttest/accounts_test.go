@@ -78,6 +78,16 @@ var creates = []struct {
 		func(o map[string]any) string { return o["id"].(string) }},
 	{"openai", "/v1/videos", `{"model":"seedance-1-0-pro-fast","prompt":"openai","seconds":"2","size":"864x480"}`,
 		func(o map[string]any) string { return o["id"].(string) }},
+	{"openrouter", "/api/v1/videos", `{"model":"seedance-1-0-pro-fast","prompt":"openrouter","duration":2,"size":"864x480"}`,
+		func(o map[string]any) string { return o["id"].(string) }},
+}
+
+// createdStatus is the status of a successful create: OpenRouter's is 202.
+func createdStatus(dialect string) int {
+	if dialect == "openrouter" {
+		return http.StatusAccepted
+	}
+	return http.StatusOK
 }
 
 func (c client) wait(id string) map[string]any {
@@ -109,7 +119,7 @@ func TestTenantIsolation(t *testing.T) {
 	var ids []string
 	for _, c := range creates {
 		resp, b := acme.do("POST", c.path, c.body)
-		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", c.dialect, b)
+		require.Equal(t, createdStatus(c.dialect), resp.StatusCode, "%s: %s", c.dialect, b)
 		var out map[string]any
 		require.NoError(t, json.Unmarshal(b, &out))
 		ids = append(ids, c.id(out))
@@ -142,6 +152,8 @@ func TestTenantIsolation(t *testing.T) {
 		{"GET", "/v1/videos/{id}/content", ""},
 		{"GET", "/v1/videos/{id}/content?variant=thumbnail", ""},
 		{"DELETE", "/v1/videos/{id}", ""},
+		{"GET", "/api/v1/videos/{id}", ""},
+		{"GET", "/api/v1/videos/{id}/content?index=0", ""},
 	}
 	missingTask := "cgt-20250314150926-abcdefghij"
 	normalize := func(b []byte, id string) string {
@@ -218,22 +230,24 @@ var errorShapes = map[string]map[string]struct {
 	fields map[string]any
 }{
 	"rate_limited": {
-		"jobs":      {429, map[string]any{"error.code": "rate_limited"}},
-		"ark":       {429, map[string]any{"error.code": "RateLimitExceeded.EndpointRPMExceeded", "error.type": "TooManyRequests"}},
-		"videos":    {429, map[string]any{"error.code": float64(429), "error.type": "rate_limit_error"}},
-		"seedance":  {429, map[string]any{"success": false, "error.code": "too_many_requests"}},
-		"responses": {429, map[string]any{"error.type": "rate_limit_error", "error.code": "rate_limited"}},
-		"openai":    {429, map[string]any{"error.type": "rate_limit_error", "error.code": "rate_limited"}},
+		"jobs":       {429, map[string]any{"error.code": "rate_limited"}},
+		"ark":        {429, map[string]any{"error.code": "RateLimitExceeded.EndpointRPMExceeded", "error.type": "TooManyRequests"}},
+		"videos":     {429, map[string]any{"error.code": float64(429), "error.type": "rate_limit_error"}},
+		"seedance":   {429, map[string]any{"success": false, "error.code": "too_many_requests"}},
+		"responses":  {429, map[string]any{"error.type": "rate_limit_error", "error.code": "rate_limited"}},
+		"openai":     {429, map[string]any{"error.type": "rate_limit_error", "error.code": "rate_limited"}},
+		"openrouter": {429, map[string]any{"error.code": float64(429), "error.metadata.error_code": "rate_limited"}},
 	},
 	// Each dialect's own answer to "no money": 402 where its documents say so,
 	// Ark's 403 AccountOverdueError, OpenAI's 429 insufficient_quota.
 	"payment_required": {
-		"jobs":      {402, map[string]any{"error.code": "payment_required"}},
-		"ark":       {403, map[string]any{"error.code": "AccountOverdueError", "error.type": "Forbidden"}},
-		"videos":    {402, map[string]any{"error.code": float64(402), "error.type": "payment_required"}},
-		"seedance":  {402, map[string]any{"success": false, "error.code": "insufficient_balance"}},
-		"responses": {402, map[string]any{"error.type": "insufficient_quota", "error.code": "payment_required"}},
-		"openai":    {429, map[string]any{"error.type": "insufficient_quota", "error.code": "payment_required"}},
+		"jobs":       {402, map[string]any{"error.code": "payment_required"}},
+		"ark":        {403, map[string]any{"error.code": "AccountOverdueError", "error.type": "Forbidden"}},
+		"videos":     {402, map[string]any{"error.code": float64(402), "error.type": "payment_required"}},
+		"seedance":   {402, map[string]any{"success": false, "error.code": "insufficient_balance"}},
+		"responses":  {402, map[string]any{"error.type": "insufficient_quota", "error.code": "payment_required"}},
+		"openai":     {429, map[string]any{"error.type": "insufficient_quota", "error.code": "payment_required"}},
+		"openrouter": {402, map[string]any{"error.code": float64(402), "error.metadata.error_code": "payment_required"}},
 	},
 }
 
@@ -260,12 +274,13 @@ func TestRequestsPerMinute(t *testing.T) {
 	t.Parallel()
 	g := dialecttest.Start(t, "SEEDGATE_ADMIN_KEY="+adminKey)
 	reads := map[string]struct{ method, path, body string }{
-		"jobs":      {"GET", "/v1/jobs?limit=1", ""},
-		"ark":       {"GET", "/api/v3/contents/generations/tasks?page_size=1", ""},
-		"videos":    {"GET", "/v1/tasks/cgt-20250314150926-abcdefghij", ""},
-		"seedance":  {"GET", "/v1/seedance/tasks/cgt-20250314150926-abcdefghij", ""},
-		"responses": {"POST", "/v1/responses", `{"model":"seedance-get","input":"cgt-20250314150926-abcdefghij"}`},
-		"openai":    {"GET", "/v1/videos?limit=1", ""},
+		"jobs":       {"GET", "/v1/jobs?limit=1", ""},
+		"ark":        {"GET", "/api/v3/contents/generations/tasks?page_size=1", ""},
+		"videos":     {"GET", "/v1/tasks/cgt-20250314150926-abcdefghij", ""},
+		"seedance":   {"GET", "/v1/seedance/tasks/cgt-20250314150926-abcdefghij", ""},
+		"responses":  {"POST", "/v1/responses", `{"model":"seedance-get","input":"cgt-20250314150926-abcdefghij"}`},
+		"openai":     {"GET", "/v1/videos?limit=1", ""},
+		"openrouter": {"GET", "/api/v1/videos/models", ""},
 	}
 	for dialect, req := range reads {
 		t.Run(dialect, func(t *testing.T) {
@@ -318,7 +333,7 @@ func TestInFlightLimit(t *testing.T) {
 		t.Run(c.dialect, func(t *testing.T) {
 			k := newKey(t, g, `{"tenant":"acme","max_in_flight":1}`)
 			resp, b := k.do("POST", c.path, c.body)
-			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+			require.Equal(t, createdStatus(c.dialect), resp.StatusCode, "%s", b)
 			var out map[string]any
 			require.NoError(t, json.Unmarshal(b, &out))
 			first := c.id(out)
@@ -327,7 +342,7 @@ func TestInFlightLimit(t *testing.T) {
 			require.NotEmpty(t, resp.Header.Get("Retry-After"))
 			k.json("POST", "/v1/jobs/"+first+"/cancel", "", http.StatusOK)
 			resp, b = k.do("POST", c.path, c.body)
-			require.Equal(t, http.StatusOK, resp.StatusCode, "a cancelled task frees its slot: %s", b)
+			require.Equal(t, createdStatus(c.dialect), resp.StatusCode, "a cancelled task frees its slot: %s", b)
 		})
 	}
 }
@@ -363,7 +378,7 @@ func TestBalance(t *testing.T) {
 	require.Equal(t, http.StatusOK, idem().StatusCode, "a 402 is not kept under its Idempotency-Key: the retry goes through")
 	require.Equal(t, "true", idem().Header.Get("Idempotent-Replayed"))
 	for _, c := range creates {
-		k.json("POST", c.path, c.body, http.StatusOK)
+		k.json("POST", c.path, c.body, createdStatus(c.dialect))
 	}
 	var tokens int64
 	jobs := k.json("GET", "/v1/jobs?limit=100", "", http.StatusOK)["data"].([]any)

@@ -149,6 +149,21 @@ func dialects() []dialect {
 				stringCode(t, b)
 				require.Contains(t, errorObject(t, b), "type", "%s", b)
 			}},
+		{name: "openrouter", path: "/api/v1/videos",
+			body: func(f fields) string {
+				img := ""
+				if f.image != "" {
+					img = `,"frame_images":[{"type":"image_url","image_url":{"url":` + f.image + `},"frame_type":"first_frame"}]`
+				}
+				return `{"model":` + f.model + `,"prompt":` + f.prompt + `,"duration":` + f.duration + `,"seed":` + f.seed + img + `}`
+			},
+			shape: func(t *testing.T, b []byte) {
+				e := errorObject(t, b)
+				code, ok := e["code"].(float64)
+				require.True(t, ok && code >= 400 && code < 500, "code is the HTTP status: %s", b)
+				md, _ := e["metadata"].(map[string]any)
+				require.NotEmpty(t, md["error_code"], "metadata names the error: %s", b)
+			}},
 	}
 }
 
@@ -389,6 +404,7 @@ func TestBadInputNeverStored(t *testing.T) {
 			{"/v1/files/" + id, "jobs"}, {"/v1/files/" + id + "/content", "jobs"}, {"/v1/files/" + id + "/content?sig=AAAA", "jobs"},
 			{"/v1/videos/" + id + "/content", "openai"}, {"/v1/jobs/" + id, "jobs"},
 			{"/api/v3/contents/generations/tasks/" + id, "ark"}, {"/v1/tasks/" + id, "videos"},
+			{"/api/v1/videos/" + id, "openrouter"}, {"/api/v1/videos/" + id + "/content", "openrouter"},
 		} {
 			t.Run("file id "+p.path, func(t *testing.T) {
 				resp, b := g.Do("GET", p.path, nil, nil)

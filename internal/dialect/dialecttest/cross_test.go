@@ -44,6 +44,9 @@ func TestCrossDialect(t *testing.T) {
 	add("responses", "seedance-1-0-pro-fast-251015", out["id"].(string))
 	out = post("/v1/videos", `{"model":"seedance-1-0-pro-fast","prompt":"openai","seconds":"2","size":"864x480"}`, nil)
 	add("openai", "seedance-1-0-pro-fast", out["id"].(string))
+	status, out, raw := g.JSON("POST", "/api/v1/videos", `{"model":"seedance-1.0-pro-fast","prompt":"openrouter","duration":2,"resolution":"480p","aspect_ratio":"16:9"}`)
+	require.Equal(t, http.StatusAccepted, status, "%s", raw)
+	add("openrouter", "seedance-1.0-pro-fast", out["id"].(string))
 
 	for _, c := range tasks {
 		j := g.Wait(c.id)
@@ -85,5 +88,13 @@ func TestCrossDialect(t *testing.T) {
 		resp, raw := g.Do("GET", "/v1/videos/"+c.id+"/content", nil, nil)
 		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", raw)
 		require.Equal(t, "video/mp4", resp.Header.Get("Content-Type"))
+		// openrouter
+		or := get("/api/v1/videos/" + c.id)
+		require.Equal(t, "completed", or["status"], c.dialect)
+		content := "/api/v1/videos/" + c.id + "/content?index=0"
+		require.Equal(t, []any{g.URL + content}, or["unsigned_urls"], c.dialect)
+		resp, mp4 := g.Do("GET", content, nil, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", mp4)
+		require.Equal(t, raw, mp4, "the same video through both dialects")
 	}
 }
