@@ -1,7 +1,10 @@
 package openrouter_test
 
 import (
+	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -100,4 +103,33 @@ func TestContent(t *testing.T) {
 	resp, b = g.Do("GET", "/api/v1/videos/"+id+"/content?index=1", nil, nil)
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode, "%s", b)
 	require.Contains(t, string(b), `"param":"index"`)
+}
+
+// callback_url gets the finished job, signed, through the gateway's webhooks.
+func TestCallback(t *testing.T) {
+	t.Parallel()
+	got := make(chan *http.Request, 4)
+	bodies := make(chan []byte, 4)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- r
+		bodies <- b
+	}))
+	defer hook.Close()
+	g := dialecttest.Start(t, "SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8")
+	status, out, raw := g.JSON("POST", "/api/v1/videos", `{"model":"bytedance/seedance-1-5-pro","prompt":"a kite","duration":4,"resolution":"480p","callback_url":"`+hook.URL+`/done"}`)
+	require.Equal(t, http.StatusAccepted, status, "%s", raw)
+	select {
+	case r := <-got:
+		body := <-bodies
+		require.Equal(t, "/done", r.URL.Path)
+		require.NotEmpty(t, r.Header.Get("webhook-signature"))
+		var v map[string]any
+		require.NoError(t, json.Unmarshal(body, &v), "%s", body)
+		require.Equal(t, out["id"], v["id"])
+		require.Equal(t, "completed", v["status"], "only the finished job is announced: %s", body)
+		require.NotEmpty(t, v["unsigned_urls"])
+	case <-time.After(90 * time.Second):
+		t.Fatal("no callback")
+	}
 }
