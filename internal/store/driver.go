@@ -33,6 +33,7 @@ type Queries interface {
 	SettingStore
 	StatsQueries
 	InstanceQueries
+	AssetQueries
 }
 
 // Executor is the statements the rules of DB are made of, run inside a
@@ -63,6 +64,12 @@ type Executor interface {
 	ExpireResultFiles(ctx context.Context, before, at time.Time, limit int) ([]*task.File, error)
 	// TrashBlob puts a blob key in the trash (once).
 	TrashBlob(ctx context.Context, key string, at time.Time) error
+	// GetAsset and AssetMirrors are the queries' inside the transaction;
+	// DeleteAssetRows removes an asset's row and its mirrors' (ErrNotFound
+	// if there is no asset).
+	GetAsset(ctx context.Context, id string) (*Asset, error)
+	AssetMirrors(ctx context.Context, assetID string) ([]*AssetMirror, error)
+	DeleteAssetRows(ctx context.Context, id string) error
 
 	// InsertWebhookMessage appends m to the outbox.
 	InsertWebhookMessage(ctx context.Context, m *WebhookMessage) error

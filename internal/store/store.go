@@ -48,6 +48,7 @@ type Store interface {
 	SettingStore
 	StatsQueries
 	InstanceStore
+	AssetStore
 	// Ping checks the database is reachable.
 	Ping(ctx context.Context) error
 	Close() error

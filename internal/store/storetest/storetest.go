@@ -114,6 +114,13 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 			tc.fn(t, newStore(t))
 		})
 	}
+	// The asset library and its upstream copies (assets.go).
+	for _, tc := range assetTests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			tc.fn(t, newStore(t))
+		})
+	}
 	// Batched status checks and per-key load of upstream channels (upstream.go).
 	for _, tc := range upstreamTests {
 		t.Run(tc.name, func(t *testing.T) {
