@@ -258,6 +258,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		Blobs:           blobs,
 		VerifySignature: urls.Valid,
 		HTTP:            safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate}),
+		AssetFile:       assetFile(a.Store),
 	})
 	if err != nil {
 		return nil, err
@@ -272,7 +273,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels: models a channel serves run on Ark; others are refused.
-	arkp, err := newArk(ctx, c, a.Store, resolver, urls, a.base, a.Metrics)
+	arkp, assets, err := newArk(ctx, c, a.Store, resolver, urls, a.base, a.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +298,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		Logger: log, Now: a.base.Now, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 		StorageQuota: c.StorageQuota, ResultRetention: c.ResultRetention, WakeSweeper: a.Sweeper.Wake,
+		ForgetAssets: assets.Forget,
 	})
 	a.Webhooks = newWebhooks(c, a.Store, a.Service, hub, instance, a.base, prices)
 	if a.Webhooks != nil {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider/ark"
+	"github.com/seedgate/seedgate/internal/provider/assetmirror"
 	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/service"
@@ -21,15 +23,16 @@ import (
 )
 
 // newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
-// SEEDGATE_ARK_API_KEY shortcut; nil when neither is set (sandbox only).
+// SEEDGATE_ARK_API_KEY shortcut, and the copier of assets into its channels'
+// asset libraries; nil when neither is set (sandbox only).
 func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *media.Resolver,
-	urls *service.URLSigner, base baseservice.Archetype, m *metrics.Metrics) (*ark.Provider, error) {
+	urls *service.URLSigner, base baseservice.Archetype, m *metrics.Metrics) (*ark.Provider, *assetmirror.Mirror, error) {
 	log := base.Logger
 	var settings *routing.Settings
 	if c.ChannelsFile != "" {
 		s, err := routing.LoadSettings(c.ChannelsFile)
 		if err != nil {
-			return nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
+			return nil, nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
 		}
 		settings = s
 	}
@@ -39,13 +42,23 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *med
 		}
 		settings.Channels = append(settings.Channels, routing.ShortcutChannel(c.ArkAPIKeys, c.ArkBaseURL))
 		if err := settings.Validate(); err != nil {
-			return nil, fmt.Errorf("SEEDGATE_ARK_API_KEY: %w", err)
+			return nil, nil, fmt.Errorf("SEEDGATE_ARK_API_KEY: %w", err)
 		}
 	}
 	if settings == nil {
-		return nil, nil
+		return nil, nil, nil
+	}
+	var channels []*routing.Channel
+	for i := range settings.Channels {
+		channels = append(channels, &settings.Channels[i])
+	}
+	assets, err := assetmirror.New(assetmirror.Config{Store: st, Channels: channels, FileURL: urls.FileURL,
+		Now: base.Now, Logger: log})
+	if err != nil {
+		return nil, nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
 	}
 	cfg := ark.Config{
+		Assets:   assets,
 		Settings: settings, Store: st, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
 		Logger: log,
 		Now:    base.Now,
@@ -56,16 +69,16 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *med
 	if c.PublicURLSet {
 		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))
 		if err != nil {
-			return nil, fmt.Errorf("callback key: %w", err)
+			return nil, nil, fmt.Errorf("callback key: %w", err)
 		}
 		cfg.CallbackBase, cfg.CallbackSecret = c.PublicURL+ark.CallbackPath, []byte(secret)
 	}
 	p, err := ark.New(cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	log.Info("upstream channels", "channels", p.Describe(), "models", p.Models(), "callbacks", cfg.CallbackBase != "")
-	return p, nil
+	return p, assets, nil
 }
 
 // newMirror builds the scheduler's mirror step. Result files come from the
@@ -109,4 +122,22 @@ func (a *App) arkCallbacks(p *ark.Provider) http.Handler {
 		return nil
 	}
 	return p.CallbackHandler(a.Scheduler.NudgeAt)
+}
+
+// assetFile reads the file holding an asset's content (asset:// inputs).
+func assetFile(st store.Store) func(ctx context.Context, id string) (*task.File, error) {
+	return func(ctx context.Context, id string) (*task.File, error) {
+		a, err := st.GetAsset(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, task.Errorf(task.CodeNotFound, "", "asset %s not found", id)
+		}
+		if err != nil {
+			return nil, err
+		}
+		f, err := st.GetFile(ctx, a.FileID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, task.Errorf(task.CodeNotFound, "", "the file of asset %s is gone", id)
+		}
+		return f, err
+	}
 }

@@ -32,6 +32,9 @@ type ResolverConfig struct {
 	HTTP *http.Client
 	// MaxBytes bounds what Open returns; 0 means MaxImageBytes.
 	MaxBytes int64
+	// AssetFile, when set, returns the file holding an asset's content, for
+	// asset://<id> URLs (the service has checked the request's tenant owns it).
+	AssetFile func(ctx context.Context, id string) (*task.File, error)
 }
 
 // Resolver opens the bytes behind the media URLs a request may carry.
@@ -105,6 +108,16 @@ func (r *Resolver) Open(ctx context.Context, rawURL string) (io.ReadCloser, erro
 	if id, ok := r.FileID(rawURL); ok {
 		return r.openFile(ctx, id, rawURL)
 	}
+	if id, ok := strings.CutPrefix(rawURL, "asset://"); ok && r.cfg.AssetFile != nil {
+		f, err := r.cfg.AssetFile(ctx, id)
+		if err != nil {
+			if task.ErrorCode(err) == task.CodeNotFound {
+				return nil, invalid("asset %s does not exist", id)
+			}
+			return nil, fmt.Errorf("media: look up asset %s: %w", id, err)
+		}
+		return r.openBlob(ctx, f)
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return nil, invalid("%q is not a valid URL", shorten(rawURL))
@@ -135,6 +148,12 @@ func (r *Resolver) openFile(ctx context.Context, id, rawURL string) (io.ReadClos
 		}
 		return nil, fmt.Errorf("media: look up file %s: %w", id, err)
 	}
+	return r.openBlob(ctx, f)
+}
+
+// openBlob opens a stored file's content, within MaxBytes.
+func (r *Resolver) openBlob(ctx context.Context, f *task.File) (io.ReadCloser, error) {
+	id := f.ID
 	if f.Size > r.cfg.MaxBytes {
 		return nil, invalid("file %s is %s, more than the limit of %s",
 			id, safehttp.FormatBytes(f.Size), safehttp.FormatBytes(r.cfg.MaxBytes))

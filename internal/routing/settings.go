@@ -94,6 +94,12 @@ type Channel struct {
 	// the model's Ark limit from the catalog.
 	Concurrency int `yaml:"concurrency"`
 	RPM         int `yaml:"rpm"`
+	// AccessKeyID and SecretAccessKey, when set, are the account's Volcengine
+	// OpenAPI keys: assets are copied into its asset library
+	// (provider/assetmirror). OpenAPIURL defaults to open.volcengineapi.com.
+	AccessKeyID     string `yaml:"access_key_id"`
+	SecretAccessKey string `yaml:"secret_access_key"`
+	OpenAPIURL      string `yaml:"openapi_url"`
 
 	keys   []*Key
 	routes map[string]string // catalog model id → upstream model or endpoint id

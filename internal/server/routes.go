@@ -36,6 +36,13 @@ func (s *Server) routes() (http.Handler, []string) {
 	mux.HandleFunc("GET /v1/files/{id}/content", s.streaming(func(w http.ResponseWriter, r *http.Request) {
 		j.Content(w, r, s.authenticate) // signed URLs need no key
 	}))
+	// The asset library: files requests name as asset://<id>, copied into
+	// upstream accounts' asset libraries when a channel has OpenAPI keys.
+	mux.Handle("POST /v1/assets", s.authed(j, s.idempotent(j, j.CreateAsset)))
+	mux.Handle("GET /v1/assets", s.authed(j, j.ListAssets))
+	mux.Handle("GET /v1/assets/{id}", s.authed(j, j.GetAsset))
+	mux.Handle("DELETE /v1/assets/{id}", s.authed(j, j.DeleteAsset))
+	mux.Handle("GET /v1/asset-groups", s.authed(j, j.AssetGroups))
 
 	// Progress, callbacks and safety: job events (SSE), webhook deliveries and
 	// the webhook signing secret. Every create route takes Idempotency-Key (s.idempotent);

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"strings"
 	"time"
@@ -56,6 +57,10 @@ type Service struct {
 	storageQuota int64
 	retention    time.Duration
 	wakeSweeper  func()
+	// fetch reads the URLs assets are made from (safehttp); forgetAssets
+	// deletes a deleted asset's upstream copies (nil: none are made).
+	fetch        *http.Client
+	forgetAssets func(ctx context.Context, mirrors []*store.AssetMirror)
 
 	MaxUploadBytes int64
 }
@@ -88,6 +93,8 @@ type Config struct {
 	ResultRetention time.Duration
 	// WakeSweeper has the Sweeper empty the trash now (a task was deleted).
 	WakeSweeper func()
+	// ForgetAssets deletes the upstream copies of a deleted asset (assetmirror.Mirror.Forget).
+	ForgetAssets func(ctx context.Context, mirrors []*store.AssetMirror)
 }
 
 // New returns a Service.
@@ -98,6 +105,7 @@ func New(c Config) *Service {
 		MaxUploadBytes: c.MaxUploadBytes, urlPolicy: safehttp.Options{AllowPrivate: c.AllowPrivate},
 		prices: c.Prices, waitPoll: c.WaitPoll,
 		storageQuota: c.StorageQuota, retention: c.ResultRetention, wakeSweeper: c.WakeSweeper,
+		fetch: safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate}), forgetAssets: c.ForgetAssets,
 	}
 	if s.waitPoll <= 0 {
 		s.waitPoll = 2 * time.Second
@@ -172,7 +180,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 			s.discardFiles(ctx, files)
 		}
 	}()
-	if err := s.checkInputs(ctx, &req); err != nil {
+	if err := s.checkInputs(ctx, in.Tenant, &req); err != nil {
 		return nil, err
 	}
 
@@ -254,7 +262,7 @@ func (s *Service) admit(ctx context.Context, t *task.Task, m *task.Model) error 
 // files that are missing or of the wrong kind, data: URLs that are not images of
 // an acceptable size, and URLs of schemes no provider can read. http(s) URLs are
 // fetched later by the provider (and fail the task clearly if unreadable).
-func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
+func (s *Service) checkInputs(ctx context.Context, tenant string, r *task.Request) error {
 	images := []struct {
 		field string
 		url   string
@@ -268,6 +276,12 @@ func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
 	for _, im := range images {
 		if im.url == "" {
 			continue
+		}
+		if strings.HasPrefix(im.url, AssetScheme) {
+			if err := s.checkAsset(ctx, tenant, im.field, "image", im.url); err != nil {
+				return err
+			}
+			continue // checked as an image when it was stored
 		}
 		if err := s.checkURL(im.field, im.url); err != nil {
 			return err
@@ -284,14 +298,21 @@ func (s *Service) checkInputs(ctx context.Context, r *task.Request) error {
 			return err
 		}
 	}
-	for i, u := range r.ReferenceVideos {
-		if err := s.checkURL(fmt.Sprintf("reference_videos[%d]", i), u); err != nil {
-			return err
-		}
-	}
-	for i, u := range r.ReferenceAudio {
-		if err := s.checkURL(fmt.Sprintf("reference_audio[%d]", i), u); err != nil {
-			return err
+	for _, l := range []struct {
+		field, kind string
+		urls        []string
+	}{
+		{"reference_videos", "video", r.ReferenceVideos}, {"reference_audio", "audio", r.ReferenceAudio},
+	} {
+		for i, u := range l.urls {
+			field := fmt.Sprintf("%s[%d]", l.field, i)
+			err := s.checkURL(field, u)
+			if strings.HasPrefix(u, AssetScheme) {
+				err = s.checkAsset(ctx, tenant, field, l.kind, u)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	if r.CallbackURL != "" {
@@ -312,7 +333,7 @@ func (s *Service) checkURL(field, u string) error {
 	case strings.HasPrefix(u, "data:"), strings.HasPrefix(u, "asset://"):
 		return nil
 	}
-	return task.Errorf(task.CodeInvalidParameter, field, "%s must be an http(s) URL, a data: URL, or the URL of a file uploaded to /v1/files/upload", field)
+	return task.Errorf(task.CodeInvalidParameter, field, "%s must be an http(s) URL, a data: URL, the URL of a file uploaded to /v1/files/upload, or asset://<id> of /v1/assets", field)
 }
 
 func withField(err error, field string) error {

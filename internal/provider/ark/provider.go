@@ -45,6 +45,7 @@ import (
 	"github.com/seedgate/seedgate/internal/baseservice"
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/provider/assetmirror"
 	"github.com/seedgate/seedgate/internal/provider/timing"
 	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/store"
@@ -81,6 +82,9 @@ type Config struct {
 	// key id, operation (create, get, list, delete), HTTP status (0: no
 	// answer) and duration (metrics.Metrics.Upstream).
 	Observe func(channel, key, op string, status int, d time.Duration)
+	// Assets turns asset:// inputs into what the chosen channel reads
+	// (copies in its account's asset library); nil sends them as they are.
+	Assets *assetmirror.Mirror
 }
 
 // Provider is the ark provider. It is safe for concurrent use.
@@ -205,6 +209,7 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 		return "", err
 	}
 	var content []contentItem // built once a key is found: inline images are costly
+	contentFor := ""          // the channel content was built for: assets differ per account
 	f := p.router.Failover(routing.Request{TaskID: t.ID, Model: m, Pin: pn, RunTime: p.timing.Expected(t)})
 	for {
 		c, err := f.Next(ctx)
@@ -214,8 +219,16 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 		if err != nil {
 			return "", err // a provider.Wait: nothing was created
 		}
-		if content == nil {
-			if content, err = p.content(ctx, &t.Request, draftID); err != nil {
+		if content == nil || (contentFor != c.Channel.Name && assetmirror.HasAssets(&t.Request)) {
+			req := &t.Request
+			if p.cfg.Assets != nil {
+				req, err = p.cfg.Assets.Request(ctx, c.Channel, req)
+			}
+			if err == nil {
+				content, err = p.content(ctx, req, draftID)
+			}
+			contentFor = c.Channel.Name
+			if err != nil {
 				p.router.Release(t.ID)
 				if te := task.AsError(err); te.Code == task.CodeInternal {
 					return "", notSent(err)
