@@ -284,7 +284,9 @@ func Verify(r *http.Request, now time.Time, secretOf func(accessKeyID string) (s
 // UnknownKeyError is a signature by an access key the server does not know.
 type UnknownKeyError struct{ AccessKeyID string }
 
-func (e *UnknownKeyError) Error() string { return "the access key id " + e.AccessKeyID + " does not exist" }
+func (e *UnknownKeyError) Error() string {
+	return "the access key id " + e.AccessKeyID + " does not exist"
+}
 
 // Query is the query string of a call.
 func Query(action string) string {
