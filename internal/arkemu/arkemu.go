@@ -27,6 +27,19 @@
 //     malformed or truncated JSON, and lying callbacks.
 //   - Inspection: Calls, CallsByKey, CreatedIDs, Tasks, TaskByID; the
 //     headers of every call through Options.OnRequest.
+//   - Asset library: Volcengine's OpenAPI at POST /?Action=…&Version=2024-01-01
+//     (CreateAssetGroup, CreateAsset from a URL, GetAsset, ListAssets,
+//     DeleteAsset), signed with an access key pair of Options.AccessKeys
+//     (default TestAccessKeyID / TestSecretAccessKey) and checked with the
+//     Volcengine SDK's signer: an unknown key answers 401 InvalidAccessKey, a
+//     bad signature 401 SignatureDoesNotMatch. A new asset is Processing for
+//     Options.AssetProcessTime, then Active (Failed when its URL cannot be
+//     read). Calls(OpCreateAsset) counts the creates; Assets lists the library.
+//   - Faces: an input image whose bytes or URL hold FaceMarker ("arkemu:face",
+//     e.g. in a PNG text chunk; FaceImage makes one) is an image of a real
+//     person: a Seedance 2.x create refuses it with 400
+//     InputImageSensitiveContentDetected.PrivacyInformation unless it comes as
+//     asset://<id> of an Active asset of the library.
 //
 // Decisions where docs/upstream-ark.md is silent: DELETE of a running or cancelled task
 // answers 409 Conflict, code "OperationDenied.InvalidTaskStatus"; an unknown or
@@ -129,6 +142,13 @@ type Options struct {
 	ResultVideo string
 	// Logger receives debug logs (default: discarded).
 	Logger *slog.Logger
+
+	// AccessKeys are the OpenAPI access key pairs (id → secret) whose
+	// signatures the asset library accepts; empty: TestAccessKeyID with
+	// TestSecretAccessKey. Each access key is its own account.
+	AccessKeys map[string]string
+	// AssetProcessTime is how long a new asset stays Processing (default 100ms).
+	AssetProcessTime time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -165,6 +185,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.HTTPClient == nil {
 		o.HTTPClient = &http.Client{Timeout: 30 * time.Second}
+	}
+	if o.AssetProcessTime <= 0 {
+		o.AssetProcessTime = 100 * time.Millisecond
 	}
 	if o.FFmpeg == "" {
 		o.FFmpeg = "ffmpeg"
@@ -215,6 +238,9 @@ type Server struct {
 	created   []string
 	faults    []*faultRule
 	failNext  []string
+
+	assetGroups map[string]*emuAssetGroup
+	assets      map[string]*emuAsset
 }
 
 type callKey struct {
@@ -245,6 +271,9 @@ func New(opts Options) *Server {
 		files:   make(map[string]*fileEntry),
 		queued:  make(map[string]int),
 		calls:   make(map[callKey]int),
+
+		assetGroups: make(map[string]*emuAssetGroup),
+		assets:      make(map[string]*emuAsset),
 	}
 	for _, k := range opts.APIKeys {
 		s.keys[k] = true
@@ -256,6 +285,8 @@ func New(opts Options) *Server {
 	s.mux.HandleFunc("DELETE "+tasksPath+"/{id}", s.api(OpDelete, s.handleDelete))
 	s.mux.HandleFunc("GET /files/{token}/{name}", s.handleFile)
 	s.mux.HandleFunc(BasePath+"/", s.handleUnknown)
+	// Volcengine's OpenAPI (another host upstream): the asset library.
+	s.mux.HandleFunc("POST /{$}", s.handleOpenAPI)
 
 	s.wg.Add(1)
 	go s.tickLoop()

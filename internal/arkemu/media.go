@@ -95,6 +95,9 @@ func (s *Server) probeImage(ctx context.Context, m *task.Model, u string) (w, h 
 		data = dec
 	case strings.HasPrefix(u, "http://"), strings.HasPrefix(u, "https://"):
 		got, err := s.download(ctx, u)
+		if hasFace(m, u, got) {
+			return 0, 0, faceRefused()
+		}
 		if err != nil {
 			if s.opts.StrictImages {
 				return 0, 0, invalidParam("image_url", "The image at %s could not be downloaded.", u)
@@ -107,9 +110,13 @@ func (s *Server) probeImage(ctx context.Context, m *task.Model, u string) (w, h 
 		if m.Family != task.Family20 {
 			return 0, 0, invalidFormat("asset:// image URLs are only supported by Seedance 2.0 models.")
 		}
-		return 0, 0, nil
+		// An asset of the library is allowed to show a face: that is what the library is for.
+		return 0, 0, s.checkAssetInput(u)
 	default:
 		return 0, 0, invalidFormat("The image URL must be http(s), a data URL or an asset.")
+	}
+	if hasFace(m, u, data) {
+		return 0, 0, faceRefused()
 	}
 	if len(data) > arkproto.MaxImageBytes {
 		return 0, 0, invalidParam("image_url", "The image is larger than 30 MB.")

@@ -76,8 +76,11 @@ func (s *Service) CreateAsset(ctx context.Context, in AssetInput) (*Asset, error
 	case in.FileID != "":
 		field = "file_id"
 		f, err := s.File(ctx, in.Tenant, in.FileID)
+		if task.ErrorCode(err) == task.CodeNotFound {
+			return nil, task.Errorf(task.CodeInvalidParameter, field, "file_id: file %s does not exist: upload it with /v1/files/upload", in.FileID)
+		}
 		if err != nil {
-			return nil, withField(err, field)
+			return nil, err
 		}
 		_, obj, err := s.OpenFile(ctx, f.ID)
 		if err != nil {

@@ -33,13 +33,13 @@ func (h *Handler) renderAsset(a *service.Asset) jp.Asset {
 func (h *Handler) CreateAsset(w http.ResponseWriter, r *http.Request) {
 	var in jp.CreateAssetRequest
 	if err := wire.DecodeJSON(w, r, &in, wire.DecodeOptions{MaxBytes: 64 << 10, Strict: true}); err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	p, _ := auth.FromContext(r.Context())
 	a, err := h.svc.CreateAsset(r.Context(), service.AssetInput{Tenant: p.Tenant, Group: in.Group, Name: in.Name, FileID: in.FileID, URL: in.URL})
 	if err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	wire.WriteJSON(w, http.StatusOK, h.renderAsset(a))
@@ -52,7 +52,7 @@ func (h *Handler) ListAssets(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			WriteError(w, r, task.Errorf(task.CodeInvalidParameter, "limit", "limit must be an integer in [1, 100], got %q", v))
+			jp.AssetErrors.Write(w, r, task.Errorf(task.CodeInvalidParameter, "limit", "limit must be an integer in [1, 100], got %q", v))
 			return
 		}
 		limit = n
@@ -65,7 +65,7 @@ func (h *Handler) ListAssets(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	page, err := h.svc.ListAssets(r.Context(), p.Tenant, group, limit, q.Get("after"))
 	if err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	out := jp.AssetList{Object: "list", Data: make([]jp.Asset, 0, len(page.Assets)), HasMore: page.HasMore}
@@ -83,7 +83,7 @@ func (h *Handler) GetAsset(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	a, err := h.svc.GetAsset(r.Context(), p.Tenant, r.PathValue("id"))
 	if err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	wire.WriteJSON(w, http.StatusOK, h.renderAsset(a))
@@ -94,7 +94,7 @@ func (h *Handler) DeleteAsset(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	id := r.PathValue("id")
 	if err := h.svc.DeleteAsset(r.Context(), p.Tenant, id); err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	wire.WriteJSON(w, http.StatusOK, jp.Deleted{ID: id, Object: "asset", Deleted: true})
@@ -105,7 +105,7 @@ func (h *Handler) AssetGroups(w http.ResponseWriter, r *http.Request) {
 	p, _ := auth.FromContext(r.Context())
 	gs, err := h.svc.AssetGroups(r.Context(), p.Tenant)
 	if err != nil {
-		WriteError(w, r, err)
+		jp.AssetErrors.Write(w, r, err)
 		return
 	}
 	out := jp.AssetGroupList{Object: "list", Data: make([]jp.AssetGroup, 0, len(gs))}

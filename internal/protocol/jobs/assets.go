@@ -1,5 +1,12 @@
 package jobs
 
+import (
+	"net/http"
+
+	"github.com/seedgate/seedgate/internal/task"
+	"github.com/seedgate/seedgate/internal/wire"
+)
+
 // CreateAssetRequest is POST /v1/assets: an asset from an uploaded file
 // (file_id) or from a URL the gateway fetches.
 type CreateAssetRequest struct {
@@ -66,3 +73,10 @@ type Deleted struct {
 	Object  string `json:"object"`
 	Deleted bool   `json:"deleted"`
 }
+
+// AssetErrors writes the asset endpoints' errors: the native error answer,
+// with the field named as the asset request names it (no "input." prefix).
+var AssetErrors = wire.Errors{Table: ErrorTable, Shape: func(r *http.Request, e *task.Error, row wire.ErrorRow) any {
+	return ErrorEnvelope{Error: ErrorBody{Code: row.Code, Message: e.Message, Field: e.Field,
+		UpstreamCode: e.UpstreamCode, RequestID: wire.RequestID(r.Context())}}
+}}
