@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -119,6 +120,64 @@ func FuzzUpload(f *testing.F) {
 			}
 			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
 				t.Fatalf("%d without a jobs error: %s", w.Code, w.Body)
+			}
+		default:
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+	})
+}
+
+// FuzzCreateAsset: POST /v1/assets with any body answers 200 with an asset
+// made from the tenant's upload, or a 4xx JSON error naming no "input." field
+// and storing nothing; never a 5xx or a panic. (Bodies naming http URLs are
+// skipped: fuzzing does not fetch from the network.)
+func FuzzCreateAsset(f *testing.F) {
+	mem := servicetest.NewMemFiles(f)
+	blobs := mem.Blobs()
+	res, err := media.NewResolver(media.ResolverConfig{PublicURL: "http://gw.test", GetFile: mem.GetFile, Blobs: blobs})
+	require.NoError(f, err)
+	svc := service.New(service.Config{Store: mem, Blobs: blobs, Media: res, MaxUploadBytes: 1 << 20,
+		URLs: &service.URLSigner{PublicURL: "http://gw.test", Secret: []byte("fuzz")}})
+	h := jobs.New(svc, jobs.Options{})
+	up, err := svc.Upload(context.Background(), service.UploadInput{Kind: "image", Name: "frame.png", Body: bytes.NewReader(dialecttest.PNG(320, 320))})
+	require.NoError(f, err)
+	f.Add([]byte(`{"file_id":"` + up.ID + `","group":"people","name":"Ada"}`))
+	f.Add([]byte(`{"file_id":"` + up.ID + `","group":"a b"}`))
+	f.Add([]byte(`{"file_id":"file-missing"}`))
+	f.Add([]byte(`{"url":"ftp://x/y.png"}`))
+	f.Add([]byte(`{"file_id":1}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if bytes.Contains(bytes.ToLower(body), []byte("http")) {
+			t.Skip("no network")
+		}
+		rowsBefore, blobsBefore := mem.Count()
+		req := httptest.NewRequest(http.MethodPost, "/v1/assets", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		h.CreateAsset(w, req)
+		rows, blobsNow := mem.Count()
+		switch {
+		case w.Code == http.StatusOK:
+			var a struct{ ID, URL, Kind string }
+			if err := json.Unmarshal(w.Body.Bytes(), &a); err != nil || a.URL != "asset://"+a.ID || a.Kind != "image" {
+				t.Fatalf("200 without an asset: %s", w.Body)
+			}
+			if _, err := svc.GetAsset(context.Background(), "", a.ID); err != nil {
+				t.Fatalf("answered asset is not stored: %v", err)
+			}
+		case w.Code >= 400 && w.Code < 500:
+			if rows != rowsBefore || blobsNow != blobsBefore {
+				t.Fatalf("%d with files written", w.Code)
+			}
+			var e struct {
+				Error struct{ Code, Message, Field string }
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+				t.Fatalf("%d without a jobs error: %s", w.Code, w.Body)
+			}
+			if strings.HasPrefix(e.Error.Field, "input.") {
+				t.Fatalf("field %q is not the asset request's", e.Error.Field)
 			}
 		default:
 			t.Fatalf("status %d: %s", w.Code, w.Body)
