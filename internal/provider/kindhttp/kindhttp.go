@@ -1,0 +1,180 @@
+// Package kindhttp is the HTTP call the channel kinds that speak one of the
+// gateway's own JSON dialects make (jobs, videos, seedance): the channel's key
+// as a bearer token, a JSON body, and every failure as an *upstream.CallError
+// that says whether the request may have reached the upstream.
+package kindhttp
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/seedgate/seedgate/internal/provider/upstream"
+	"github.com/seedgate/seedgate/internal/tracing"
+)
+
+const (
+	// CreateTimeout bounds a create when the channel sets no timeout (a body
+	// may carry images inline).
+	CreateTimeout = 60 * time.Second
+	// ReadTimeout bounds status, lookup and cancel calls.
+	ReadTimeout = 20 * time.Second
+	// maxAnswerBytes bounds an answer read into memory.
+	maxAnswerBytes = 8 << 20
+)
+
+// ErrorDecoder reads a dialect's error answer; ok is false when the body is
+// not that dialect's error shape (a proxy's page, say). param is the request
+// field at fault, as the task's request names it.
+type ErrorDecoder func(data []byte) (code, param, message string, ok bool)
+
+// Client calls channels of one kind.
+type Client struct {
+	HTTP      *http.Client // nil: http.DefaultClient's transport, no overall timeout
+	UserAgent string
+	// DecodeError reads the kind's error answers.
+	DecodeError ErrorDecoder
+}
+
+// Request is one call.
+type Request struct {
+	Method, Path string
+	Body         any // JSON-encoded when not nil
+	// Marker, when set, is sent as Idempotency-Key and X-Client-Request-Id:
+	// an upstream that honours them answers a repeat with the first answer
+	// and files the task under that request id.
+	Marker string
+	// Create: the call's timeout is the channel's (else CreateTimeout).
+	Create bool
+}
+
+// Do sends r to the call's channel with the call's key and returns a 2xx
+// answer's status and body. Any other outcome is an *upstream.CallError.
+func (c *Client) Do(ctx context.Context, call upstream.Call, r Request) (int, []byte, error) {
+	timeout := ReadTimeout
+	if r.Create {
+		timeout = CreateTimeout
+	}
+	if call.Channel != nil && call.Channel.Timeout > 0 {
+		timeout = call.Channel.Timeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var body io.Reader
+	if r.Body != nil {
+		data, err := json.Marshal(r.Body)
+		if err != nil {
+			return 0, nil, &upstream.CallError{Err: fmt.Errorf("encode %s %s: %w", r.Method, r.Path, err)}
+		}
+		body = bytes.NewReader(data)
+	}
+	// Sent once the headers are out: from then on the upstream may act on the
+	// request even if the answer never comes.
+	var sent atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { sent.Store(true) }})
+	base := ""
+	if call.Channel != nil {
+		base = strings.TrimRight(call.Channel.BaseURL, "/")
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, base+r.Path, body)
+	if err != nil {
+		return 0, nil, &upstream.CallError{Err: err}
+	}
+	if call.Key != nil {
+		req.Header.Set("Authorization", "Bearer "+call.Key.Secret)
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.UserAgent != "" {
+		req.Header.Set("User-Agent", c.UserAgent)
+	}
+	if r.Body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.Marker != "" {
+		req.Header.Set("Idempotency-Key", r.Marker)
+		req.Header.Set("X-Client-Request-Id", r.Marker)
+	}
+	tracing.Inject(ctx, req.Header)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, &upstream.CallError{Sent: sent.Load(), Err: redact(err)}
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err == nil && len(data) > maxAnswerBytes {
+		err = errors.New("answer larger than 8 MB")
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		if err != nil {
+			return 0, nil, &upstream.CallError{Status: resp.StatusCode, Sent: true, Err: redact(err)}
+		}
+		return resp.StatusCode, data, nil
+	}
+	e := &upstream.CallError{Status: resp.StatusCode, Sent: true, RetryAfter: RetryAfter(resp.Header.Get("Retry-After"))}
+	if c.DecodeError != nil {
+		if code, param, msg, ok := c.DecodeError(data); ok {
+			e.FromUpstream, e.Code, e.Param, e.Message = true, code, param, msg
+		}
+	}
+	return 0, nil, e
+}
+
+// Malformed is a 2xx answer the kind cannot believe: the call went through,
+// what it did is unknown.
+func Malformed(status int, err error) *upstream.CallError {
+	return &upstream.CallError{Status: status, Sent: true, Err: err}
+}
+
+// Marker is the request id and idempotency key of a task's create: derived
+// from the task id alone, so every instance and every retry sends the same.
+func Marker(taskID string) string {
+	if len(taskID) > 60 {
+		sum := sha256.Sum256([]byte(taskID))
+		taskID = base64.RawURLEncoding.EncodeToString(sum[:24])
+	}
+	return "sg-" + taskID
+}
+
+// RetryAfter parses a Retry-After header: seconds or an HTTP date, capped at
+// ten minutes.
+func RetryAfter(v string) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil {
+		d = time.Duration(n) * time.Second
+	} else if at, err := http.ParseTime(v); err == nil {
+		d = time.Until(at)
+	}
+	return min(max(d, 0), 10*time.Minute)
+}
+
+// redact drops the URL from a *url.Error (it may carry query strings).
+func redact(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%s: %w", strings.ToLower(ue.Op), ue.Err)
+	}
+	return err
+}
+
+// PathID escapes an upstream id for a URL path.
+func PathID(id string) string { return url.PathEscape(id) }

@@ -1,0 +1,94 @@
+// Package kindtest is what the channel kinds' tests share: an upstream
+// gateway (seedgate serving its dialects, sandbox behind), tasks validated by
+// the catalog, driving a kind until its task finishes, and checking the
+// result video with ffprobe.
+package kindtest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/seedgate/seedgate/internal/dialect/dialecttest"
+	"github.com/seedgate/seedgate/internal/media/mediatest"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
+	"github.com/seedgate/seedgate/internal/routing"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Upstream starts seedgate B, the upstream the kind talks to, with the
+// sandbox behind it. It may fetch loopback URLs (the test's inputs and
+// callback receivers).
+func Upstream(t testing.TB, env ...string) *dialecttest.Gateway {
+	return dialecttest.Start(t, append([]string{"SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8,::1/128"}, env...)...)
+}
+
+// Call is a call to b as channel "b" with b's test key.
+func Call(b *dialecttest.Gateway, kind, model string) upstream.Call {
+	return upstream.Call{
+		Channel: &routing.Channel{Name: "b", Kind: kind, BaseURL: b.URL},
+		Key:     &routing.Key{ID: "b-key", Secret: dialecttest.Key},
+		Model:   model,
+		Input:   func(_ context.Context, u string) (string, error) { return u, nil },
+	}
+}
+
+// Task returns a task of model for r as the gateway stores it: validated and
+// completed with the model's defaults.
+func Task(t testing.TB, id, model string, r task.Request) *task.Task {
+	t.Helper()
+	m, _, ok := task.LookupModel(model)
+	require.True(t, ok, "model %s", model)
+	require.NoError(t, m.Normalize(&r))
+	now := time.Now().UTC()
+	return &task.Task{ID: id, Model: m.ID, ModelAlias: model, Status: task.StatusQueued, Request: r,
+		CreatedAt: now, UpdatedAt: now, ExpiresAt: now.Add(48 * time.Hour)}
+}
+
+// Finish checks the task through k until it is terminal and returns the last update.
+func Finish(t testing.TB, k upstream.Kind, c upstream.Call, tk *task.Task) provider.Update {
+	t.Helper()
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		u, err := k.Check(context.Background(), c, tk)
+		require.NoError(t, err)
+		if u.Status.Terminal() {
+			return u
+		}
+		require.True(t, time.Now().Before(deadline), "task %s still %s after 90s", tk.UpstreamID, u.Status)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// Video downloads url (no key: result URLs are signed) and probes it.
+func Video(t testing.TB, url string) mediatest.VideoInfo {
+	t.Helper()
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode, "GET %s", url)
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Greater(t, len(data), 1000, "the video is %d bytes", len(data))
+	path := filepath.Join(t.TempDir(), "result.mp4")
+	require.NoError(t, os.WriteFile(path, data, 0o600))
+	info, err := mediatest.ProbeVideo(context.Background(), path)
+	require.NoError(t, err)
+	return info
+}
+
+// CallError asserts err is an *upstream.CallError and returns it.
+func CallError(t testing.TB, err error) *upstream.CallError {
+	t.Helper()
+	require.Error(t, err)
+	ce, ok := err.(*upstream.CallError)
+	require.True(t, ok, "want *upstream.CallError, got %T: %v", err, err)
+	return ce
+}
