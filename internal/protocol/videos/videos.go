@@ -11,20 +11,22 @@ import (
 	"github.com/seedgate/seedgate/internal/wire"
 )
 
-// CreateBody is POST /v1/videos/generations.
+// CreateBody is POST /v1/videos/generations. omitempty leaves out what a
+// client (the videos channel kind) does not set; the dialect decodes the same
+// type and reads absent fields as the seed's defaults.
 type CreateBody struct {
-	Model          *string     `json:"model"`
-	Prompt         *string     `json:"prompt"`
-	Duration       *int        `json:"duration"`
-	AspectRatio    string      `json:"aspect_ratio"`
-	Resolution     string      `json:"resolution"`
-	Seed           *int64      `json:"seed"`
-	Audio          *bool       `json:"audio"`
-	CameraFixed    *bool       `json:"camerafixed"`
-	Watermark      *bool       `json:"watermark"`
-	ImageURLs      []string    `json:"image_urls"`
-	ImageWithRoles []RoleImage `json:"image_with_roles"`
-	CallbackURL    string      `json:"callback_url"`
+	Model          *string     `json:"model,omitempty"`
+	Prompt         *string     `json:"prompt,omitempty"`
+	Duration       *int        `json:"duration,omitempty"`
+	AspectRatio    string      `json:"aspect_ratio,omitempty"`
+	Resolution     string      `json:"resolution,omitempty"`
+	Seed           *int64      `json:"seed,omitempty"`
+	Audio          *bool       `json:"audio,omitempty"`
+	CameraFixed    *bool       `json:"camerafixed,omitempty"`
+	Watermark      *bool       `json:"watermark,omitempty"`
+	ImageURLs      []string    `json:"image_urls,omitempty"`
+	ImageWithRoles []RoleImage `json:"image_with_roles,omitempty"`
+	CallbackURL    string      `json:"callback_url,omitempty"`
 }
 
 // RoleImage is an image with its role (first_frame or last_frame).

@@ -1,0 +1,161 @@
+// Package videos is the channel kind "videos": an upstream that speaks the
+// xcompute dialect (POST /v1/videos/generations, GET
+// /v1/videos/generations/{task_id}). It is the client side of package
+// protocol/videos, whose types the videos dialect serves.
+//
+// The dialect has top-level fields and first/last frame images only: no
+// reference media, no last-frame output, no cancel. Every create carries the
+// task's marker as Idempotency-Key, so a create whose answer was lost is
+// found by sending it again.
+package videos
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	vp "github.com/seedgate/seedgate/internal/protocol/videos"
+	"github.com/seedgate/seedgate/internal/provider"
+	"github.com/seedgate/seedgate/internal/provider/kindhttp"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
+	"github.com/seedgate/seedgate/internal/task"
+)
+
+// Name is the channel kind.
+const Name = "videos"
+
+// Kind implements upstream.Kind and upstream.Looker.
+type Kind struct {
+	client kindhttp.Client
+}
+
+// New returns the kind; hc nil means a default HTTP client.
+func New(hc *http.Client) *Kind {
+	return &Kind{client: kindhttp.Client{HTTP: hc, UserAgent: "seedgate", DecodeError: vp.DecodeError}}
+}
+
+var (
+	_ upstream.Kind   = (*Kind)(nil)
+	_ upstream.Looker = (*Kind)(nil)
+)
+
+func (k *Kind) Name() string { return Name }
+
+// Capabilities are the seed's fields: text and first (+ last) frame, with
+// duration, aspect ratio, resolution, seed, audio, camera and watermark.
+func (k *Kind) Capabilities() upstream.Capabilities {
+	return upstream.Capabilities{
+		Modes:  []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast},
+		Fields: []string{"last_frame", "resolution", "ratio", "duration", "seed", "camera_fixed", "watermark", "generate_audio"},
+		Lookup: true,
+		Audio:  true,
+	}
+}
+
+func body(ctx context.Context, c upstream.Call, t *task.Task) (*vp.CreateBody, error) {
+	r := &t.Request
+	model, prompt := c.Model, r.Prompt
+	b := &vp.CreateBody{
+		Model: &model, Prompt: &prompt, Duration: r.Duration, AspectRatio: r.Ratio, Resolution: r.Resolution,
+		Seed: r.Seed, CameraFixed: r.CameraFixed, Watermark: r.Watermark,
+		// Always said: the dialect's default (false) is not the model's.
+		Audio: task.Bool(task.Or(r.GenerateAudio, false)),
+	}
+	for _, f := range []struct{ url, role string }{{r.FirstFrame, "first_frame"}, {r.LastFrame, "last_frame"}} {
+		if f.url == "" {
+			continue
+		}
+		u := f.url
+		if c.Input != nil {
+			var err error
+			if u, err = c.Input(ctx, u); err != nil {
+				return nil, err
+			}
+		}
+		b.ImageWithRoles = append(b.ImageWithRoles, vp.RoleImage{URL: u, Role: f.role})
+	}
+	return b, nil
+}
+
+// Create sends POST /v1/videos/generations under the task's marker.
+func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (string, error) {
+	b, err := body(ctx, c, t)
+	if err != nil {
+		return "", err
+	}
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodPost, Path: "/v1/videos/generations",
+		Body: b, Marker: kindhttp.Marker(t.ID), Create: true})
+	if err != nil {
+		return "", err
+	}
+	id, err := vp.DecodeCreated(data)
+	if err != nil {
+		return "", kindhttp.Malformed(status, err)
+	}
+	return id, nil
+}
+
+// Lookup sends the create again under the same Idempotency-Key: the upstream
+// answers with the task the first create made, or makes it now if the first
+// never arrived. Either way there is one task, so found is always true.
+func (k *Kind) Lookup(ctx context.Context, c upstream.Call, t *task.Task, _ time.Time) (string, bool, error) {
+	id, err := k.Create(ctx, c, t)
+	if err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}
+
+// Check reads GET /v1/videos/generations/{task_id}.
+func (k *Kind) Check(ctx context.Context, c upstream.Call, t *task.Task) (provider.Update, error) {
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodGet,
+		Path: "/v1/videos/generations/" + kindhttp.PathID(t.UpstreamID)})
+	if err != nil {
+		return provider.Update{}, err
+	}
+	s, err := vp.DecodeStatus(data)
+	if err != nil {
+		return provider.Update{}, kindhttp.Malformed(status, err)
+	}
+	return update(s), nil
+}
+
+func update(s *vp.TaskStatus) provider.Update {
+	st, _ := s.TaskStatus()
+	switch st {
+	case task.StatusQueued, task.StatusRunning:
+		return provider.Update{Status: st, Progress: s.Progress}
+	case task.StatusSucceeded:
+		res := &task.Result{UpstreamVideoURL: s.VideoURL, UpstreamFrameURL: s.LastFrameURL, Width: s.Width, Height: s.Height,
+			HasAudio: s.Audio, Ratio: s.AspectRatio, Resolution: s.Resolution}
+		if s.Duration != nil {
+			res.Duration = float64(*s.Duration)
+		}
+		if s.Seed != nil {
+			res.Seed = *s.Seed
+		}
+		if s.FinishedAt != nil {
+			at := time.Unix(*s.FinishedAt, 0).UTC()
+			res.UpstreamDoneAt = &at
+		}
+		u := provider.Update{Status: st, Progress: 100, Result: res}
+		if s.Usage != nil {
+			u.Usage = &task.Usage{CompletionTokens: s.Usage.CompletionTokens, TotalTokens: s.Usage.TotalTokens}
+		}
+		return u
+	}
+	e := &task.Error{Code: task.CodeUpstream, Message: "the upstream task " + s.Status}
+	if st == task.StatusCancelled {
+		e.Code, e.Message = task.CodeConflict, "cancelled upstream"
+	}
+	if s.Error != nil {
+		e.Message, e.UpstreamCode = s.Error.Message, s.Error.Code
+	}
+	return provider.Update{Status: st, Error: e}
+}
+
+// Cancel is never asked (Capabilities.Cancel is false): the dialect has no
+// cancel call.
+func (k *Kind) Cancel(context.Context, upstream.Call, *task.Task) error {
+	return &task.Error{Code: task.CodeConflict, Message: "a videos channel cannot cancel its tasks"}
+}
