@@ -113,7 +113,7 @@ func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (strin
 	if err != nil {
 		return "", err
 	}
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodPost, Path: "/v1/jobs", Body: b,
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "create", Method: http.MethodPost, Path: "/v1/jobs", Body: b,
 		Marker: kindhttp.Marker(t.ID), Create: true})
 	if err != nil {
 		return "", err
@@ -138,7 +138,7 @@ func (k *Kind) Lookup(ctx context.Context, c upstream.Call, t *task.Task, _ time
 
 // Check reads GET /v1/jobs/{id}.
 func (k *Kind) Check(ctx context.Context, c upstream.Call, t *task.Task) (provider.Update, error) {
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodGet, Path: "/v1/jobs/" + kindhttp.PathID(t.UpstreamID)})
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "get", Method: http.MethodGet, Path: "/v1/jobs/" + kindhttp.PathID(t.UpstreamID)})
 	if err != nil {
 		return provider.Update{}, err
 	}
@@ -193,7 +193,7 @@ func update(j *jp.Job) provider.Update {
 // Cancel sends POST /v1/jobs/{id}/cancel; the upstream's 409 (running or
 // finished) is a refusal.
 func (k *Kind) Cancel(ctx context.Context, c upstream.Call, t *task.Task) error {
-	_, _, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodPost, Path: "/v1/jobs/" + kindhttp.PathID(t.UpstreamID) + "/cancel"})
+	_, _, err := k.client.Do(ctx, c, kindhttp.Request{Op: "cancel", Method: http.MethodPost, Path: "/v1/jobs/" + kindhttp.PathID(t.UpstreamID) + "/cancel"})
 	return refusal(err)
 }
 

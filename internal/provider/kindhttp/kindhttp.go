@@ -46,10 +46,15 @@ type Client struct {
 	UserAgent string
 	// DecodeError reads the kind's error answers.
 	DecodeError ErrorDecoder
+	// Observe, when set, hears of every call: channel, key id, operation,
+	// HTTP status (0: no answer) and duration.
+	Observe func(channel, key, op string, status int, d time.Duration)
 }
 
 // Request is one call.
 type Request struct {
+	// Op names the call for Observe (create, get, list, cancel, lookup).
+	Op           string
 	Method, Path string
 	Body         any // JSON-encoded when not nil
 	// Marker, when set, is sent as Idempotency-Key and X-Client-Request-Id:
@@ -111,12 +116,15 @@ func (c *Client) Do(ctx context.Context, call upstream.Call, r Request) (int, []
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	start := time.Now()
 	resp, err := hc.Do(req)
 	if err != nil {
+		c.observe(call, r.Op, 0, start)
 		return 0, nil, &upstream.CallError{Sent: sent.Load(), Err: redact(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	c.observe(call, r.Op, resp.StatusCode, start)
 	if err == nil && len(data) > maxAnswerBytes {
 		err = errors.New("answer larger than 8 MB")
 	}
@@ -132,7 +140,20 @@ func (c *Client) Do(ctx context.Context, call upstream.Call, r Request) (int, []
 			e.FromUpstream, e.Code, e.Param, e.Message = true, code, param, msg
 		}
 	}
+	if r.Marker != "" && e.Status == http.StatusConflict && e.Param == "Idempotency-Key" {
+		// The first create under this marker is still being processed
+		// upstream: its outcome is not known yet, which is no refusal.
+		e.Status, e.FromUpstream = 0, false
+		e.Err = errors.New("the upstream is still processing an earlier create of this task")
+	}
 	return 0, nil, e
+}
+
+func (c *Client) observe(call upstream.Call, op string, status int, start time.Time) {
+	if c.Observe == nil || call.Channel == nil || call.Key == nil {
+		return
+	}
+	c.Observe(call.Channel.Name, call.Key.ID, op, status, time.Since(start))
 }
 
 // Malformed is a 2xx answer the kind cannot believe: the call went through,

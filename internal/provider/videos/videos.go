@@ -83,7 +83,7 @@ func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (strin
 	if err != nil {
 		return "", err
 	}
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodPost, Path: "/v1/videos/generations",
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "create", Method: http.MethodPost, Path: "/v1/videos/generations",
 		Body: b, Marker: kindhttp.Marker(t.ID), Create: true})
 	if err != nil {
 		return "", err
@@ -108,7 +108,7 @@ func (k *Kind) Lookup(ctx context.Context, c upstream.Call, t *task.Task, _ time
 
 // Check reads GET /v1/videos/generations/{task_id}.
 func (k *Kind) Check(ctx context.Context, c upstream.Call, t *task.Task) (provider.Update, error) {
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Method: http.MethodGet,
+	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "get", Method: http.MethodGet,
 		Path: "/v1/videos/generations/" + kindhttp.PathID(t.UpstreamID)})
 	if err != nil {
 		return provider.Update{}, err
