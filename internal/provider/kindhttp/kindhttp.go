@@ -61,7 +61,8 @@ type Request struct {
 	// an upstream that honours them answers a repeat with the first answer
 	// and files the task under that request id.
 	Marker string
-	// Create: the call's timeout is the channel's (else CreateTimeout).
+	// Create: the call's timeout is the channel's (else CreateTimeout);
+	// other calls get ReadTimeout.
 	Create bool
 }
 
@@ -71,9 +72,9 @@ func (c *Client) Do(ctx context.Context, call upstream.Call, r Request) (int, []
 	timeout := ReadTimeout
 	if r.Create {
 		timeout = CreateTimeout
-	}
-	if call.Channel != nil && call.Channel.Timeout > 0 {
-		timeout = call.Channel.Timeout
+		if call.Channel != nil && call.Channel.Timeout > 0 {
+			timeout = call.Channel.Timeout // the channels file's timeout is per create
+		}
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
