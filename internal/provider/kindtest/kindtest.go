@@ -23,6 +23,10 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
+// Patience bounds every wait for a render: generous, since tests share a
+// small machine (a deadline, not a sleep).
+const Patience = 5 * time.Minute
+
 // Upstream starts seedgate B, the upstream the kind talks to, with the
 // sandbox behind it. It may fetch loopback URLs (the test's inputs and
 // callback receivers).
@@ -55,14 +59,14 @@ func Task(t testing.TB, id, model string, r task.Request) *task.Task {
 // Finish checks the task through k until it is terminal and returns the last update.
 func Finish(t testing.TB, k upstream.Kind, c upstream.Call, tk *task.Task) provider.Update {
 	t.Helper()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(Patience)
 	for {
 		u, err := k.Check(context.Background(), c, tk)
 		require.NoError(t, err)
 		if u.Status.Terminal() {
 			return u
 		}
-		require.True(t, time.Now().Before(deadline), "task %s still %s after 90s", tk.UpstreamID, u.Status)
+		require.True(t, time.Now().Before(deadline), "task %s still %s after %s", tk.UpstreamID, u.Status, Patience)
 		time.Sleep(50 * time.Millisecond)
 	}
 }

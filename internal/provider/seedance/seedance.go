@@ -8,7 +8,7 @@
 // gateway's callback URL (the upstream posts the envelope there when the task
 // ends, which makes the task due at once) and the create answers {"task_id"}
 // at once; that id names the task in every later call. A seedance channel
-// therefore needs a gateway with a public URL (NewKind says so). Tasks are
+// therefore needs a gateway with a public URL. Tasks are
 // read many at a time with {"ids":[…]}.
 //
 // Every create carries the task's marker as X-Client-Request-Id and

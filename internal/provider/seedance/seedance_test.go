@@ -81,8 +81,8 @@ func TestRoundTrip(t *testing.T) {
 	select {
 	case got := <-woken:
 		require.Equal(t, tk.ID, got)
-	case <-time.After(90 * time.Second):
-		t.Fatal("no callback from the upstream in 90 s")
+	case <-time.After(kindtest.Patience):
+		t.Fatalf("no callback from the upstream in %s", kindtest.Patience)
 	}
 	u, err := k.Check(ctx, c, tk)
 	require.NoError(t, err)
