@@ -34,6 +34,7 @@ import (
 	"github.com/seedgate/seedgate/internal/metrics"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/provider/sandbox"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/scheduler"
 	"github.com/seedgate/seedgate/internal/server"
@@ -142,6 +143,7 @@ type options struct {
 	ln      net.Listener
 	tracer  trace.TracerProvider
 	version string
+	kinds   []upstream.Kind
 }
 
 // WithListener serves on ln (already bound) instead of listening on
@@ -151,6 +153,12 @@ func WithListener(ln net.Listener) Option { return func(o *options) { o.ln = ln 
 // WithTracerProvider traces on tp instead of the provider the OTEL_*
 // environment variables configure (tests: the SDK's in-memory exporter).
 func WithTracerProvider(tp trace.TracerProvider) Option { return func(o *options) { o.tracer = tp } }
+
+// WithKinds adds channel kinds to the registered ones (tests: fake
+// upstreams), replacing any of the same name.
+func WithKinds(k ...upstream.Kind) Option {
+	return func(o *options) { o.kinds = append(o.kinds, k...) }
+}
 
 // WithVersion names the build in the traces' resource (service.version).
 func WithVersion(v string) Option { return func(o *options) { o.version = v } }
@@ -272,13 +280,13 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		FFmpegPath: c.FFmpegPath, WorkDir: workDir, RenderTimeout: c.SandboxRenderTimeout,
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
-	// Upstream channels: models a channel serves run on Ark; others are refused.
-	arkp, assets, err := newArk(ctx, c, a.Store, resolver, urls, a.base, a.Metrics)
+	// Upstream channels: models a channel serves run upstream; others are refused.
+	up, assets, err := newUpstream(ctx, c, a.Store, resolver, urls, a.base, a.Metrics, o.kinds)
 	if err != nil {
 		return nil, err
 	}
-	if arkp != nil {
-		providers[arkp.Name()] = arkp
+	if up != nil {
+		providers[up.Name()] = up
 	}
 	hub := events.NewHub()
 	a.Hub = hub
@@ -295,7 +303,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 		Retention: c.ResultRetention})
 	a.Service = service.New(service.Config{
 		Store: a.Store, Blobs: blobs, Media: resolver, Hub: hub, Providers: providers, URLs: urls,
-		Logger: log, Now: a.base.Now, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: arkRoute(arkp),
+		Logger: log, Now: a.base.Now, WakeScheduler: a.Scheduler.Wake, MaxUploadBytes: c.MaxUploadBytes, Route: upstreamRoute(up),
 		AllowPrivate: c.AllowPrivate, Prices: prices,
 		StorageQuota: c.StorageQuota, ResultRetention: c.ResultRetention, WakeSweeper: a.Sweeper.Wake,
 		ForgetAssets: assets.Forget,
@@ -308,7 +316,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	handler := server.New(server.Config{
 		MaxBodyBytes: c.MaxBodyBytes, MaxInflightBodyBytes: c.MaxInflightBodyBytes, Keys: auth.StaticKeys(c.APIKeys), Keyring: keyring, Prices: prices,
 		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, MaxWait: c.MaxWait, Webhooks: a.Webhooks, SyncWait: c.SyncWait,
-		ArkCallbacks: a.arkCallbacks(arkp), Metrics: a.Metrics, Ops: a.ops, TracerProvider: a.base.TracerProvider,
+		UpstreamCallbacks: a.upstreamCallbacks(up), Metrics: a.Metrics, Ops: a.ops, TracerProvider: a.base.TracerProvider,
 		PublicURL: c.PublicURL, AllowedHosts: c.AllowedHosts, CORSOrigins: c.CORSOrigins,
 		BodyTimeout: c.BodyTimeout, WriteTimeout: c.WriteTimeout, StorageCheck: storage,
 	}, a.Service, a.Store, log)
@@ -349,7 +357,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	ln := server.LimitConnsPerClient(a.ln, c.MaxConnsPerClient)
 	go func() { a.served <- a.http.Serve(ln) }()
-	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "providers", providersLabel(arkp))
+	log.Info("seedgate serving", "addr", a.Addr, "public_url", c.PublicURL, "data_dir", c.DataDir, "providers", providersLabel(up))
 	return a, nil
 }
 

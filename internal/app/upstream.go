@@ -15,6 +15,7 @@ import (
 	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider/ark"
 	"github.com/seedgate/seedgate/internal/provider/assetmirror"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/service"
@@ -22,11 +23,19 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// newArk builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
+// kinds are the channel kinds this build runs, each the client side of one
+// protocol. Registering a kind is adding its constructor here; a channel of a
+// kind not listed stops startup with a message naming the channel.
+var kinds = []upstream.NewKind{
+	ark.NewKind,
+}
+
+// newUpstream builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
 // SEEDGATE_ARK_API_KEY shortcut, and the copier of assets into its channels'
-// asset libraries; nil when neither is set (sandbox only).
-func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *media.Resolver,
-	urls *service.URLSigner, base baseservice.Archetype, m *metrics.Metrics) (*ark.Provider, *assetmirror.Mirror, error) {
+// asset libraries; nil when neither is set (sandbox only). extra kinds
+// (WithKinds) join the registered ones, replacing any of the same name.
+func newUpstream(ctx context.Context, c *config.Config, st store.Store, resolver *media.Resolver,
+	urls *service.URLSigner, base baseservice.Archetype, m *metrics.Metrics, extra []upstream.Kind) (*upstream.Provider, *assetmirror.Mirror, error) {
 	log := base.Logger
 	var settings *routing.Settings
 	if c.ChannelsFile != "" {
@@ -57,27 +66,39 @@ func newArk(ctx context.Context, c *config.Config, st store.Store, resolver *med
 	if err != nil {
 		return nil, nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
 	}
-	cfg := ark.Config{
+	env := upstream.Env{
 		Assets:   assets,
 		Settings: settings, Store: st, Media: resolver, FileURL: urls.FileURL, PublicURL: c.PublicURL,
 		Logger: log,
 		Now:    base.Now,
 	}
 	if m != nil {
-		cfg.Observe = m.Upstream
+		env.Observe = m.Upstream
 	}
 	if c.PublicURLSet {
+		// The setting's name predates other kinds: Ark's callback URLs stay valid.
 		secret, err := st.Setting(ctx, "ark_callback_key", randomHex(32))
 		if err != nil {
 			return nil, nil, fmt.Errorf("callback key: %w", err)
 		}
-		cfg.CallbackBase, cfg.CallbackSecret = c.PublicURL+ark.CallbackPath, []byte(secret)
+		env.CallbackURL, env.CallbackSecret = c.PublicURL, []byte(secret)
 	}
-	p, err := ark.New(cfg)
+	registry := map[string]upstream.Kind{}
+	for _, newKind := range kinds {
+		k, err := newKind(env)
+		if err != nil {
+			return nil, nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
+		}
+		registry[k.Name()] = k
+	}
+	for _, k := range extra {
+		registry[k.Name()] = k
+	}
+	p, err := upstream.New(upstream.Config{Env: env, Kinds: registry})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("SEEDGATE_CHANNELS_FILE: %w", err)
 	}
-	log.Info("upstream channels", "channels", p.Describe(), "models", p.Models(), "callbacks", cfg.CallbackBase != "")
+	log.Info("upstream channels", "channels", p.Describe(), "models", p.Models(), "callbacks", env.CallbackURL != "")
 	return p, assets, nil
 }
 
@@ -94,36 +115,36 @@ func newMirror(c *config.Config, blobs blob.Store, workDir string, base baseserv
 
 // providersLabel names the providers new tasks run on, for the startup log:
 // "ark(2 channels, 5 keys)", or "sandbox" without upstream channels.
-func providersLabel(p *ark.Provider) string {
+func providersLabel(p *upstream.Provider) string {
 	if p == nil {
 		return "sandbox"
 	}
-	return fmt.Sprintf("%s(%s)", ark.Name, p.Router().Summary())
+	return fmt.Sprintf("%s(%s)", p.Name(), p.Router().Summary())
 }
 
-// arkRoute sends the models a channel serves to the ark provider and refuses
-// the others ("" names no provider: the service answers unavailable). With no
-// channels every model stays on the sandbox (nil: the service's default).
-func arkRoute(p *ark.Provider) func(*task.Model) string {
+// upstreamRoute sends the models a channel serves to the upstream provider
+// and refuses the others ("" names no provider: the service answers
+// unavailable). With no channels every model stays on the sandbox (nil: the
+// service's default).
+func upstreamRoute(p *upstream.Provider) func(*task.Model) string {
 	if p == nil {
 		return nil
 	}
 	return func(m *task.Model) string {
 		if p.Serves(m.ID) {
-			return ark.Name
+			return p.Name()
 		}
 		return ""
 	}
 }
 
-// arkCallbacks is the handler of the upstream's callbacks (nil without them).
-func (a *App) arkCallbacks(p *ark.Provider) http.Handler {
+// upstreamCallbacks is the handler of the upstreams' callbacks (nil without them).
+func (a *App) upstreamCallbacks(p *upstream.Provider) http.Handler {
 	if p == nil || !a.Config.PublicURLSet {
 		return nil
 	}
 	return p.CallbackHandler(a.Scheduler.NudgeAt)
 }
-
 // assetFile reads the file holding an asset's content (asset:// inputs).
 func assetFile(st store.Store) func(ctx context.Context, id string) (*task.File, error) {
 	return func(ctx context.Context, id string) (*task.File, error) {

@@ -48,6 +48,9 @@ type Update struct {
 	LastFrame *task.File
 	// Thumbnail is a still of the video, stored like Video (nil: none).
 	Thumbnail *task.File
+	// RunTime is how long the upstream took from create to result, when it
+	// says: it refines the expected finish times checks are paced by.
+	RunTime time.Duration
 	// NextCheck hints when to look again (0: the scheduler decides).
 	NextCheck time.Duration
 	// CheckAt, when set, is when to look again, and wins over NextCheck: an
@@ -129,8 +132,9 @@ func IsWait(err error) (time.Duration, bool) {
 }
 
 // Validator is a provider that can tell at create time that it could never
-// run a request (an input it cannot send upstream): the create is refused
-// with that *task.Error instead of storing a task that would fail.
+// run a task (an input it cannot send upstream, a field no channel carries):
+// the create is refused with that *task.Error instead of storing a task that
+// would fail. t is the task about to be stored.
 type Validator interface {
-	Validate(ctx context.Context, r *task.Request) error
+	Validate(ctx context.Context, t *task.Task) error
 }

@@ -142,11 +142,11 @@ func (s *Server) routes() (http.Handler, []string) {
 		mux.Handle("GET /admin/v1/ops", s.authed(adm, s.cfg.Ops.ServeHTTP))
 	}
 
-	// Upstream channels: Ark's callbacks (provider/ark CallbackPath). No API key:
-	// the URL carries an HMAC of the task id, and a callback only makes the task's next
-	// status check happen now.
-	if s.cfg.ArkCallbacks != nil {
-		mux.Handle("POST /upstream/ark/callbacks/{id}/{token}", s.cfg.ArkCallbacks)
+	// Upstream channels: their callbacks, by channel kind (provider/upstream
+	// CallbackPath). No API key: the URL carries an HMAC of the task id, and a
+	// callback only makes the task's next status check happen now.
+	if s.cfg.UpstreamCallbacks != nil {
+		mux.Handle("POST /upstream/{kind}/callbacks/{id}/{token}", s.cfg.UpstreamCallbacks)
 	}
 
 	// Anything else: a JSON 404 rather than the mux's text one.

@@ -44,8 +44,9 @@ type Config struct {
 	Webhooks *webhook.Dispatcher
 	// SyncWait bounds the dialect calls that wait for a result.
 	SyncWait time.Duration
-	// ArkCallbacks takes the upstream's callbacks (provider/ark; nil: none are expected).
-	ArkCallbacks http.Handler
+	// UpstreamCallbacks takes the upstreams' callbacks (provider/upstream;
+	// nil: none are expected).
+	UpstreamCallbacks http.Handler
 	// Metrics records requests and serves GET /metrics; Ops serves the
 	// operations page's data (nil: metrics are off, neither route exists).
 	Metrics *metrics.Metrics

@@ -209,7 +209,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 		return nil, task.Errorf(task.CodeUnavailable, "model", "no provider is configured for %s", m.Name)
 	}
 	if v, ok := p.(provider.Validator); ok {
-		if err := v.Validate(ctx, &t.Request); err != nil {
+		if err := v.Validate(ctx, t); err != nil {
 			return nil, err
 		}
 	}

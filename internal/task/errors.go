@@ -26,6 +26,10 @@ const (
 	CodeUpstream         Code = "upstream_error" // the provider failed the task or the call
 	CodeUnavailable      Code = "unavailable"
 	CodeInternal         Code = "internal"
+
+	// CodeUpstreamOutcomeUnknown: a create got no answer on an upstream that
+	// cannot look tasks up; it is not sent again, so the task fails unbilled.
+	CodeUpstreamOutcomeUnknown Code = "upstream_outcome_unknown"
 )
 
 // Error is seedgate's one error type: a stable code, the field it concerns (if any)

@@ -205,7 +205,7 @@ func HTTPStatus(c task.Code) int {
 		return http.StatusUnsupportedMediaType
 	case task.CodeRateLimited, task.CodeQuotaExceeded:
 		return http.StatusTooManyRequests
-	case task.CodeUpstream:
+	case task.CodeUpstream, task.CodeUpstreamOutcomeUnknown:
 		return http.StatusBadGateway
 	case task.CodeUnavailable:
 		return http.StatusServiceUnavailable

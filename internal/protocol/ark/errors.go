@@ -52,6 +52,8 @@ var ErrorTable = wire.ErrorTable{
 	task.CodeUnavailable:      {Status: http.StatusTooManyRequests, Code: "ServerOverloaded"},
 	task.CodeUpstream:         {Status: http.StatusInternalServerError, Code: "InternalServiceError"},
 	task.CodeInternal:         {Status: http.StatusInternalServerError, Code: "InternalServiceError"},
+
+	task.CodeUpstreamOutcomeUnknown: {Status: http.StatusBadGateway, Code: "UpstreamOutcomeUnknown"},
 }
 
 // ErrorType is the "type" Ark gives each HTTP status.

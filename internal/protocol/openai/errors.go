@@ -38,6 +38,8 @@ var ErrorTable = wire.ErrorTable{
 	task.CodeUpstream:         {Status: http.StatusBadGateway, Code: "server_error"},
 	task.CodeUnavailable:      {Status: http.StatusServiceUnavailable, Code: "server_error"},
 	task.CodeInternal:         {Status: http.StatusInternalServerError, Code: "server_error"},
+
+	task.CodeUpstreamOutcomeUnknown: {Status: http.StatusBadGateway, Code: "server_error"},
 }
 
 // ErrorStyle is what differs between the APIs that answer errors the OpenAI

@@ -97,6 +97,8 @@ var ErrorTable = wire.ErrorTable{
 	task.CodeUpstream:         {Status: http.StatusBadGateway, Code: "server_error"},
 	task.CodeUnavailable:      {Status: http.StatusServiceUnavailable, Code: "server_error"},
 	task.CodeInternal:         {Status: http.StatusInternalServerError, Code: "server_error"},
+
+	task.CodeUpstreamOutcomeUnknown: {Status: http.StatusBadGateway, Code: "server_error"},
 }
 
 // Errors writes errors as {"error":{"message","type","param","code"}}.

@@ -91,6 +91,8 @@ var ErrorTable = wire.ErrorTable{
 	task.CodeUpstream:         {Status: http.StatusInternalServerError, Code: "api_error"},
 	task.CodeUnavailable:      {Status: http.StatusInternalServerError, Code: "api_error"},
 	task.CodeInternal:         {Status: http.StatusInternalServerError, Code: "api_error"},
+
+	task.CodeUpstreamOutcomeUnknown: {Status: http.StatusInternalServerError, Code: "api_error"},
 }
 
 // Errors writes errors as {"success":false,"error":{"code","message"},"trace_id"}.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/seedgate/seedgate/internal/blob/disk"
 	"github.com/seedgate/seedgate/internal/media"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
@@ -29,13 +30,13 @@ func mustModel(t *testing.T, name string) *task.Model {
 }
 
 type unitEnv struct {
-	p     *Provider
+	p     *Kind
 	store store.Store
 	blobs *disk.Store
 }
 
 // newUnit builds a provider on a temp store and blob dir, with the gateway at publicURL.
-func newUnit(t *testing.T, publicURL string, mutate func(*Config)) *unitEnv {
+func newUnit(t *testing.T, publicURL string, mutate func(*upstream.Env)) *unitEnv {
 	t.Helper()
 	dir := t.TempDir()
 	st, err := sqlite.Open(context.Background(), filepath.Join(dir, "db"), nil)
@@ -47,7 +48,7 @@ func newUnit(t *testing.T, publicURL string, mutate func(*Config)) *unitEnv {
 	require.NoError(t, err)
 	s, err := routing.ParseSettings([]byte("channels: [{name: c1, base_url: 'http://127.0.0.1:1/api/v3', keys: [sk-1]}]"))
 	require.NoError(t, err)
-	cfg := Config{Settings: s, Store: st, Media: res, PublicURL: publicURL,
+	cfg := upstream.Env{Settings: s, Store: st, Media: res, PublicURL: publicURL,
 		FileURL: func(id string) string { return publicURL + "/v1/files/" + id + "/content?sig=SIGNED" }}
 	if mutate != nil {
 		mutate(&cfg)
@@ -117,8 +118,8 @@ func TestCreateBodyHasEveryField(t *testing.T) {
 
 func TestCreateBody2x(t *testing.T) {
 	t.Parallel()
-	u := newUnit(t, "https://gw.example.com", func(c *Config) {
-		c.CallbackBase, c.CallbackSecret = "https://gw.example.com"+CallbackPath, []byte("0123456789abcdef0123")
+	u := newUnit(t, "https://gw.example.com", func(c *upstream.Env) {
+		c.CallbackURL, c.CallbackSecret = "https://gw.example.com", []byte("0123456789abcdef0123")
 	})
 	m := mustModel(t, "seedance-2-0")
 	r := task.Request{Prompt: "a band", ReferenceImages: []string{"https://i.example/1.png", "https://i.example/2.png"},
@@ -165,40 +166,6 @@ func TestMarker(t *testing.T) {
 
 	long := &task.Task{ID: strings.Repeat("z", 100)}
 	require.LessOrEqual(t, len(markerOf(long).safety), 64)
-}
-
-func TestExecutionWindow(t *testing.T) {
-	t.Parallel()
-	now := time.Now()
-	tk := func(eea int, left time.Duration) *task.Task {
-		return &task.Task{Request: task.Request{ExecutionExpiresAfter: task.Int(eea)}, ExpiresAt: now.Add(left)}
-	}
-	require.Equal(t, 172800, executionWindow(tk(172800, 172800*time.Second), now))
-	require.Equal(t, 100000, executionWindow(tk(172800, 100000*time.Second), now), "time spent queued in the gateway counts")
-	require.Equal(t, 3600, executionWindow(tk(172800, time.Minute), now), "never below Ark's minimum")
-	require.Equal(t, 3600, executionWindow(tk(3600, 3600*time.Second), now))
-}
-
-func TestPublicReachable(t *testing.T) {
-	t.Parallel()
-	for u, want := range map[string]bool{
-		"https://gw.example.com":        true,
-		"https://gw.example.com:8443/x": true,
-		"http://203.0.114.7":            true,
-		"http://localhost:8000":         false,
-		"http://127.0.0.1:8000":         false,
-		"http://[::1]:8000":             false,
-		"http://10.1.2.3":               false,
-		"http://192.168.1.10":           false,
-		"http://100.64.1.1":             false,
-		"http://gateway:8000":           false,
-		"http://gw.internal":            false,
-		"http://box.local":              false,
-		"http://app.localhost":          false,
-		"":                              false,
-	} {
-		require.Equal(t, want, publicReachable(u), u)
-	}
 }
 
 // Gateway files go upstream by signed URL when the gateway is public; else

@@ -14,19 +14,18 @@ import (
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// CallbackPath is where the gateway takes the upstream's callbacks:
-// POST <public URL>/upstream/ark/callbacks/{task id}/{token}. The token is an
-// HMAC of the task id under a secret of the gateway, so only the upstream the
-// URL was given to can knock; no API key is needed.
-const CallbackPath = "/upstream/ark/callbacks"
+// Callbacks come to CallbackPath ("/upstream/ark/callbacks") + "/{task
+// id}/{token}". The token is an HMAC of the task id under a secret of the
+// gateway, so only the upstream the URL was given to can knock; no API key
+// is needed.
 
 // callbackURL is the callback_url sent with t's create.
-func (p *Provider) callbackURL(taskID string) string {
-	return p.cfg.CallbackBase + "/" + url.PathEscape(taskID) + "/" + p.callbackToken(taskID)
+func (k *Kind) callbackURL(taskID string) string {
+	return k.callbackBase + "/" + url.PathEscape(taskID) + "/" + k.callbackToken(taskID)
 }
 
-func (p *Provider) callbackToken(taskID string) string {
-	m := hmac.New(sha256.New, p.cfg.CallbackSecret)
+func (k *Kind) callbackToken(taskID string) string {
+	m := hmac.New(sha256.New, k.cfg.CallbackSecret)
 	m.Write([]byte("ark-callback:" + taskID))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
 }
@@ -42,10 +41,10 @@ const callbackBatch = 500 * time.Millisecond
 // it. Queued and running callbacks are acknowledged and ignored: the checks
 // planned for the task's expected finish cover them, and ignoring them keeps
 // the upstream traffic at about one request per task.
-func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
+func (k *Kind) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, token := r.PathValue("id"), r.PathValue("token")
-		if p.cfg.CallbackBase == "" || !hmac.Equal([]byte(token), []byte(p.callbackToken(id))) {
+		if k.callbackBase == "" || !hmac.Equal([]byte(token), []byte(k.callbackToken(id))) {
 			writeCallback(w, http.StatusNotFound, `{"error":{"code":"NotFound","message":"no such callback"}}`)
 			return
 		}
@@ -55,8 +54,8 @@ func (p *Provider) CallbackHandler(nudge func(ctx context.Context, taskID string
 			writeCallback(w, http.StatusOK, `{"ok":true}`)
 			return
 		}
-		if err := nudge(r.Context(), id, timing.Align(p.now(), callbackBatch)); err != nil {
-			p.log.WarnContext(r.Context(), "callback could not wake the task; the upstream will retry", "task", id, "err", err)
+		if err := nudge(r.Context(), id, timing.Align(k.now(), callbackBatch)); err != nil {
+			k.log.WarnContext(r.Context(), "callback could not wake the task; the upstream will retry", "task", id, "err", err)
 			writeCallback(w, http.StatusServiceUnavailable, `{"error":{"code":"Unavailable","message":"try again"}}`)
 			return
 		}

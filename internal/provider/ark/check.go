@@ -10,19 +10,13 @@ import (
 	"time"
 
 	"github.com/seedgate/seedgate/internal/provider"
-	"github.com/seedgate/seedgate/internal/routing"
+	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
-// Check implements provider.Provider: read one task with the key that owns it.
-func (p *Provider) Check(ctx context.Context, t *task.Task) (provider.Update, error) {
-	_, k, cl, err := p.channel(t)
-	if err != nil {
-		// Keep the task and say why on it: the channel may come back.
-		return provider.Update{Status: t.Status, Progress: t.Progress, NextCheck: time.Minute,
-			Error: &task.Error{Code: task.CodeUnavailable, Message: err.Error()}}, nil
-	}
-	up, err := cl.get(ctx, k, t.UpstreamID)
+// Check implements upstream.Kind: read one task with the key that owns it.
+func (k *Kind) Check(ctx context.Context, c upstream.Call, t *task.Task) (provider.Update, error) {
+	up, err := k.client(c.Channel).get(ctx, c.Key, t.UpstreamID)
 	if isNotFound(err) {
 		return provider.Update{Status: task.StatusFailed, Error: &task.Error{Code: task.CodeUpstream, UpstreamCode: "NotFound",
 			Message: fmt.Sprintf("the upstream task %s no longer exists (deleted upstream, or older than 7 days)", t.UpstreamID)}}, nil
@@ -30,7 +24,7 @@ func (p *Provider) Check(ctx context.Context, t *task.Task) (provider.Update, er
 	if err != nil {
 		return provider.Update{}, checkError(err)
 	}
-	return p.update(t, up), nil
+	return k.update(t, up), nil
 }
 
 // checkError makes a failed read worth retrying: the task is still there.
@@ -49,40 +43,36 @@ func checkError(err error) error {
 
 // checkGroup is the tasks one key reads in one list call.
 type checkGroup struct {
-	ch    *routing.Channel
-	key   *routing.Key
+	call  upstream.Call
 	cl    *client
 	tier  string
 	tasks []*task.Task
 }
 
-// CheckBatch implements provider.BatchChecker: the tasks are grouped by key
-// and service tier (flex tasks are listed only when asked for), and each
-// group is read with filter.task_ids, BatchSize ids a call. Tasks the lists
-// do not return are left out of the map: the scheduler reads them one by one.
-func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]provider.Update, error) {
-	groups := map[[3]string]*checkGroup{}
+// CheckBatch implements upstream.BatchChecker: the tasks of one key are
+// grouped by service tier (flex tasks are listed only when asked for), and
+// each group is read with filter.task_ids, checks.batch_size ids a call.
+// Tasks the lists do not return are left out of the map: the scheduler reads
+// them one by one.
+func (k *Kind) CheckBatch(ctx context.Context, c upstream.Call, ts []*task.Task) (map[string]provider.Update, error) {
+	cl := k.client(c.Channel)
+	groups := map[string]*checkGroup{}
 	var order []*checkGroup
 	for _, t := range ts {
-		ch, k, cl, err := p.channel(t)
-		if err != nil {
-			continue // Check says why
-		}
 		tier := t.Request.ServiceTier
 		if tier == "" {
 			tier = task.TierDefault
 		}
-		gk := [3]string{ch.Name, k.ID, tier}
-		g := groups[gk]
+		g := groups[tier]
 		if g == nil {
-			g = &checkGroup{ch: ch, key: k, cl: cl, tier: tier}
-			groups[gk] = g
+			g = &checkGroup{call: c, cl: cl, tier: tier}
+			groups[tier] = g
 			order = append(order, g)
 		}
 		g.tasks = append(g.tasks, t)
 	}
 	var chunks []*checkGroup
-	size := p.batchSize
+	size := k.batchSize
 	for _, g := range order {
 		for i := 0; i < len(g.tasks); i += size {
 			c := *g
@@ -103,7 +93,7 @@ func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			got, err := p.listByIDs(ctx, c)
+			got, err := k.listByIDs(ctx, c)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
@@ -120,7 +110,7 @@ func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]
 	out := make(map[string]provider.Update, len(found))
 	for _, t := range ts {
 		if up, ok := found[t.ID]; ok {
-			out[t.ID] = p.update(t, up)
+			out[t.ID] = k.update(t, up)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -131,24 +121,24 @@ func (p *Provider) CheckBatch(ctx context.Context, ts []*task.Task) (map[string]
 
 // listByIDs reads one chunk's tasks, halving the chunk when the upstream
 // refuses a URL that long.
-func (p *Provider) listByIDs(ctx context.Context, c *checkGroup) (map[string]*Task, error) {
+func (k *Kind) listByIDs(ctx context.Context, c *checkGroup) (map[string]*Task, error) {
 	byUpstream := make(map[string]*task.Task, len(c.tasks))
 	ids := make([]string, 0, len(c.tasks))
 	for _, t := range c.tasks {
 		byUpstream[t.UpstreamID] = t
 		ids = append(ids, t.UpstreamID)
 	}
-	items, _, err := c.cl.list(ctx, c.key, listQuery{PageNum: 1, PageSize: len(ids), TaskIDs: ids, ServiceTier: c.tier})
+	items, _, err := c.cl.list(ctx, c.call.Key, listQuery{PageNum: 1, PageSize: len(ids), TaskIDs: ids, ServiceTier: c.tier})
 	var ae *APIError
 	if errors.As(err, &ae) && (ae.Status == http.StatusRequestURITooLong || ae.Status == http.StatusRequestHeaderFieldsTooLarge) && len(c.tasks) > 1 {
 		half := len(c.tasks) / 2
 		a, b := *c, *c
 		a.tasks, b.tasks = c.tasks[:half], c.tasks[half:]
-		ra, err := p.listByIDs(ctx, &a)
+		ra, err := k.listByIDs(ctx, &a)
 		if err != nil {
 			return nil, err
 		}
-		rb, err := p.listByIDs(ctx, &b)
+		rb, err := k.listByIDs(ctx, &b)
 		if err != nil {
 			return nil, err
 		}
@@ -169,36 +159,16 @@ func (p *Provider) listByIDs(ctx context.Context, c *checkGroup) (map[string]*Ta
 	return out, nil
 }
 
-// age is how long ago t was sent upstream.
-func age(t *task.Task, now time.Time) time.Duration {
-	start := t.CreatedAt
-	if t.DispatchedAt != nil {
-		start = *t.DispatchedAt
-	}
-	return max(now.Sub(start), 0)
-}
-
-// update maps an upstream task object to what the scheduler records.
-func (p *Provider) update(t *task.Task, up *Task) provider.Update {
-	u := p.mapStatus(t, up)
-	if u.Status.Terminal() {
-		p.router.Release(t.ID) // its slot is free as soon as it is recorded
-	}
-	return u
-}
-
-func (p *Provider) mapStatus(t *task.Task, up *Task) provider.Update {
-	now := p.now()
-	a := age(t, now)
+// update maps an upstream task object to what the scheduler records; the
+// provider plans the next check of a task still going.
+func (k *Kind) update(t *task.Task, up *Task) provider.Update {
 	switch task.Status(up.Status) {
 	case task.StatusQueued:
-		at := p.timing.Next(t, a, now)
-		return provider.Update{Status: task.StatusQueued, CheckAt: at, NextCheck: at.Sub(now)}
+		return provider.Update{Status: task.StatusQueued}
 	case task.StatusRunning:
-		at := p.timing.Next(t, a, now)
-		return provider.Update{Status: task.StatusRunning, Progress: p.timing.Progress(t, a), CheckAt: at, NextCheck: at.Sub(now)}
+		return provider.Update{Status: task.StatusRunning}
 	case task.StatusSucceeded:
-		return p.succeeded(t, up, now)
+		return k.succeeded(t, up, k.now())
 	case task.StatusFailed:
 		e := &task.Error{Code: task.CodeUpstream, UpstreamCode: "InternalServiceError", Message: "the upstream reported the task failed"}
 		if up.Error != nil {
@@ -220,17 +190,17 @@ func (p *Provider) mapStatus(t *task.Task, up *Task) provider.Update {
 // succeeded reports the result at its upstream URLs: the scheduler's mirror
 // step copies the files into blob storage before the task succeeds in the
 // gateway, until 23 h after UpstreamDoneAt (the URLs last 24 h).
-func (p *Provider) succeeded(t *task.Task, up *Task, now time.Time) provider.Update {
-	if up.CreatedAt > 0 && up.UpdatedAt >= up.CreatedAt {
-		p.timing.Observe(t, time.Duration(up.UpdatedAt-up.CreatedAt)*time.Second)
-	}
+func (k *Kind) succeeded(t *task.Task, up *Task, now time.Time) provider.Update {
 	done := now.UTC().Truncate(time.Millisecond)
 	if up.UpdatedAt > 0 {
 		done = time.Unix(up.UpdatedAt, 0).UTC()
 	}
-	r := p.result(t, up)
+	r := k.result(t, up)
 	r.UpstreamDoneAt = &done
 	u := provider.Update{Status: task.StatusSucceeded, Progress: 100, Result: r}
+	if up.CreatedAt > 0 && up.UpdatedAt >= up.CreatedAt {
+		u.RunTime = time.Duration(up.UpdatedAt-up.CreatedAt) * time.Second
+	}
 	if up.Usage != nil {
 		u.Usage = &task.Usage{CompletionTokens: up.Usage.CompletionTokens, TotalTokens: up.Usage.TotalTokens}
 	}
@@ -239,7 +209,7 @@ func (p *Provider) succeeded(t *task.Task, up *Task, now time.Time) provider.Upd
 
 // result describes the video from the task object; the gateway's URLs come
 // from the mirrored files (the mirror step fills VideoFileID, LastFrameFileID).
-func (p *Provider) result(t *task.Task, up *Task) *task.Result {
+func (k *Kind) result(t *task.Task, up *Task) *task.Result {
 	r := &task.Result{
 		UpstreamVideoURL: up.Content.VideoURL,
 		UpstreamFrameURL: up.Content.LastFrameURL,

@@ -123,12 +123,18 @@ func (tm *Model) Observe(t *task.Task, d time.Duration) {
 // rounded up to a grain of up to half the delay, so that tasks of similar age
 // fall due at the same instant and share one list call.
 func (tm *Model) Next(t *task.Task, age time.Duration, now time.Time) time.Time {
+	return tm.Plan(t, age, now, tm.s.Callbacks)
+}
+
+// Plan is Next for a task whose upstream calls back (callbacks) or not,
+// whatever the Settings say: one model serves upstreams of both sorts.
+func (tm *Model) Plan(t *task.Task, age time.Duration, now time.Time, callbacks bool) time.Time {
 	e := tm.Expected(t)
 	var d time.Duration
 	switch {
-	case tm.s.Callbacks && age < 2*e+callbackGrace:
+	case callbacks && age < 2*e+callbackGrace:
 		d = 2*e + callbackGrace - age // callbacks tell; checks are the safety net
-	case tm.s.Callbacks:
+	case callbacks:
 		d = max(e/2, callbackGrace)
 	case age < e:
 		d = e - age

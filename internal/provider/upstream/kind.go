@@ -33,7 +33,12 @@ type Kind interface {
 	// *CallError (the provider classifies it for failover) or a *task.Error
 	// (the request can never be sent: the task fails).
 	Create(ctx context.Context, c Call, t *task.Task) (upstreamID string, err error)
-	// Check reads the task's state upstream (t.UpstreamID is set).
+	// Check reads the task's state upstream (t.UpstreamID is set). The
+	// provider fills what the kind leaves at zero: when to look again (by
+	// the expected finish time), a running task's progress. A succeeded
+	// update gives the result at upstream URLs (Result.UpstreamVideoURL…),
+	// mirrored by the scheduler, and RunTime when the upstream says.
+	// Errors are retried, but for a *task.Error.
 	Check(ctx context.Context, c Call, t *task.Task) (provider.Update, error)
 	// Cancel stops a task still queued upstream. A *task.Error with
 	// CodeConflict means the upstream refuses (already running, finished).
@@ -47,20 +52,34 @@ type Call struct {
 	Key     *routing.Key
 	// Model is the upstream's model id for the task (Channel.UpstreamModel).
 	Model string
-	// Input turns an input URL of the request (a gateway file URL, a data:
-	// URL, an asset:// id or a public URL) into what the upstream can read:
-	// the URL itself when reachable, else the content inlined.
+	// Draft, on a create whose draft_task_id names a gateway task, is that
+	// draft's upstream id (send it instead); the create is pinned to the
+	// draft's channel and key. "" sends draft_task_id as given.
+	Draft string
+	// Input turns an input URL of the request into what the upstream can
+	// read: a gateway file URL becomes its signed public URL when the gateway
+	// is reachable from the internet, else the file inline as a base64 data:
+	// URL (content type sniffed); any other URL (http(s), data:) is returned
+	// as given. Errors are a *task.Error (the file is gone: the task fails)
+	// or storage trouble (any other error: the create waits and is retried).
+	// Kinds needing more control use Inputs.URL.
 	Input func(ctx context.Context, url string) (string, error)
 }
 
 // Looker is a kind that can find a task whose create outcome is unknown (a
-// list by time or marker, or an idempotency key the upstream honours).
-// found=false with a nil error means the upstream certainly has no such task.
+// list by time or marker, or an idempotency key the upstream honours); it
+// declares Capabilities.Lookup. found=false with a nil error means the key
+// certainly has no such task (yet: the provider waits for the upstream to be
+// quiet before creating again); found=true means this is the task, and the
+// search stops. A *task.Error fails the task (several tasks match and none
+// can be told apart); other errors are retried. since is the dispatch intent
+// minus ReconcileSkew.
 type Looker interface {
 	Lookup(ctx context.Context, c Call, t *task.Task, since time.Time) (upstreamID string, found bool, err error)
 }
 
-// BatchChecker is a kind that reads many tasks of one key in few calls.
+// BatchChecker is a kind that reads many tasks of one key in few calls; it
+// declares Capabilities.BatchCheck. The map is keyed by gateway task id.
 // Tasks missing from the map are checked one by one.
 type BatchChecker interface {
 	CheckBatch(ctx context.Context, c Call, ts []*task.Task) (map[string]provider.Update, error)
