@@ -186,6 +186,8 @@ var ErrorTable = wire.ErrorTable{
 	task.CodeUpstream:         {Status: http.StatusBadGateway, Code: "upstream_error"},
 	task.CodeUnavailable:      {Status: http.StatusServiceUnavailable, Code: "unavailable"},
 	task.CodeInternal:         {Status: http.StatusInternalServerError, Code: "internal"},
+
+	task.CodeUpstreamOutcomeUnknown: {Status: http.StatusBadGateway, Code: "upstream_outcome_unknown"},
 }
 
 // Errors writes errors as {"error":{"code":<status>,"message","metadata":{"param","error_code","request_id"}}}.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -248,6 +247,9 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := p.pinFits(ctx, pn, &t.Request); err != nil {
+		return "", err
+	}
 	f := p.router.Failover(routing.Request{TaskID: t.ID, Model: m, Pin: pn, RunTime: p.timing.Expected(t), Fits: p.fits(ctx, &t.Request)})
 	for {
 		c, err := f.Next(ctx)
@@ -291,6 +293,28 @@ func (p *Provider) Submit(ctx context.Context, t *task.Task) (string, error) {
 			p.log.WarnContext(ctx, "create failed on a key; failing over", "task", t.ID, "channel", c.Channel.Name, "key", c.Key.ID, "err", err)
 		}
 	}
+}
+
+// pinFits fails a create pinned to a key (a draft's) whose channel cannot
+// carry the request: no other key may take it, so it could only wait.
+func (p *Provider) pinFits(ctx context.Context, pn *routing.Pin, r *task.Request) error {
+	if pn == nil {
+		return nil
+	}
+	ch, _, ok := p.router.Lookup(pn.Channel, pn.Key)
+	if !ok {
+		return task.Errorf(task.CodeInvalidParameter, "draft_task_id",
+			"the draft's channel %q and key are no longer configured: a draft re-renders only on the account that made it", pn.Channel)
+	}
+	missing, err := p.refusal(ctx, ch, r)
+	if err != nil {
+		return err
+	}
+	if missing != "" {
+		return task.Errorf(task.CodeInvalidParameter, "draft_task_id",
+			"the draft's channel %s cannot carry %s, and a draft re-renders only on the account that made it", ch.Name, missing)
+	}
+	return nil
 }
 
 // unknownOutcome handles a create that may have gone through. The key stays
@@ -368,6 +392,8 @@ func notSent(err error) error {
 // to keep off the key.
 func classifyCreate(e *CallError) (routing.Outcome, time.Duration) {
 	switch {
+	case e.Status >= 200 && e.Status <= 299:
+		return routing.Unknown, 0 // accepted, but the answer could not be read
 	case e.Status != 0:
 		return routing.ClassifyStatus(e.Status, e.FromUpstream, e.RetryAfter)
 	case !e.Sent:
@@ -447,15 +473,4 @@ func keyLoad(st store.Store) routing.LoadFunc {
 		}
 		return out, nil
 	}
-}
-
-// sortedKinds is the kinds of channels serving a model, in configuration order.
-func (p *Provider) servingKinds(model string) []string {
-	var out []string
-	for _, ch := range p.router.Channels() {
-		if ch.Serves(model) && !slices.Contains(out, ch.Kind) {
-			out = append(out, ch.Kind)
-		}
-	}
-	return out
 }
