@@ -145,6 +145,7 @@ func (a *App) upstreamCallbacks(p *upstream.Provider) http.Handler {
 	}
 	return p.CallbackHandler(a.Scheduler.NudgeAt)
 }
+
 // assetFile reads the file holding an asset's content (asset:// inputs).
 func assetFile(st store.Store) func(ctx context.Context, id string) (*task.File, error) {
 	return func(ctx context.Context, id string) (*task.File, error) {
