@@ -6,7 +6,9 @@ package kindtest
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,4 +97,31 @@ func CallError(t testing.TB, err error) *upstream.CallError {
 	ce, ok := err.(*upstream.CallError)
 	require.True(t, ok, "want *upstream.CallError, got %T: %v", err, err)
 	return ce
+}
+
+// Gateway starts seedgate A with one channel of kind at b (every model, b's
+// test key). With callbacks, A listens on a port chosen first and names it as
+// its SEEDGATE_PUBLIC_URL, so upstreams can call it back.
+func Gateway(t testing.TB, b *dialecttest.Gateway, kind string, callbacks bool, env ...string) *dialecttest.Gateway {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), "channels.yaml")
+	yaml := fmt.Sprintf("channels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, b.URL, dialecttest.Key)
+	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
+	vars := []string{"SEEDGATE_CHANNELS_FILE=" + file, "SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8,::1/128"}
+	if callbacks {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		require.NoError(t, err)
+		addr := l.Addr().String()
+		require.NoError(t, l.Close())
+		vars = append(vars, "SEEDGATE_LISTEN="+addr, "SEEDGATE_PUBLIC_URL=http://"+addr)
+	}
+	return dialecttest.Start(t, append(vars, env...)...)
+}
+
+// Tasks is how many tasks g holds (the native list sees every dialect's).
+func Tasks(t testing.TB, g *dialecttest.Gateway) int {
+	t.Helper()
+	code, out, body := g.JSON("GET", "/v1/jobs?limit=100", "")
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	return len(out["data"].([]any))
 }
