@@ -105,7 +105,7 @@ func CallError(t testing.TB, err error) *upstream.CallError {
 func Gateway(t testing.TB, b *dialecttest.Gateway, kind string, callbacks bool, env ...string) *dialecttest.Gateway {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "channels.yaml")
-	yaml := fmt.Sprintf("channels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, b.URL, dialecttest.Key)
+	yaml := fmt.Sprintf("checks:\n  expected_time: 2s\n  min_interval: 200ms\nchannels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, b.URL, dialecttest.Key)
 	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
 	vars := []string{"SEEDGATE_CHANNELS_FILE=" + file, "SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8,::1/128"}
 	if callbacks {
