@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -35,11 +36,18 @@ func TestThroughGateway(t *testing.T) {
 	require.Equal(t, 1, kindtest.Tasks(t, b))
 	_, list, _ := b.JSON("GET", "/v1/jobs?limit=1", "")
 	bid := list["data"].([]any)[0].(map[string]any)["id"].(string)
-	code, deliveries, body := b.JSON("GET", "/v1/jobs/"+bid+"/deliveries", "")
-	require.Equal(t, http.StatusOK, code, "%s", body)
-	items := deliveries["data"].([]any)
-	require.NotEmpty(t, items, "B sent no callback")
-	require.Equal(t, "delivered", items[len(items)-1].(map[string]any)["state"], "%s", body)
+	// The delivery is recorded as B's outbox hears back: look until it says so.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code, deliveries, body := b.JSON("GET", "/v1/jobs/"+bid+"/deliveries", "")
+		require.Equal(t, http.StatusOK, code, "%s", body)
+		items := deliveries["data"].([]any)
+		if len(items) > 0 && items[len(items)-1].(map[string]any)["state"] == "delivered" {
+			break
+		}
+		require.True(t, time.Now().Before(deadline), "B's callback to A was not delivered: %s", body)
+		time.Sleep(50 * time.Millisecond)
+	}
 
 	// Reference images are not in the seed's dialect: no channel of A can carry them.
 	code, _, body = a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-0-lite-i2v","input":{"prompt":"x","reference_image_urls":["https://example.com/a.png"]}}`)
