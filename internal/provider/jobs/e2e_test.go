@@ -80,3 +80,17 @@ func TestCancelAndRefusalThroughGateway(t *testing.T) {
 	require.NotNil(t, j.Error)
 	require.Contains(t, j.Error.Message, "first_frame")
 }
+
+// A create whose answer is lost on the way back is found again at B, never
+// made twice.
+func TestLostAnswerThroughGateway(t *testing.T) {
+	b := kindtest.Upstream(t)
+	proxy, creates := kindtest.LossyProxy(t, b.URL, "/v1/jobs")
+	a := kindtest.GatewayAt(t, proxy, jobs.Name, false)
+	code, out, body := a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-0-pro","input":{"prompt":"an answer lost on the way","resolution":"480p","duration":2}}`)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	j := a.Wait(out["id"].(string))
+	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
+	require.GreaterOrEqual(t, creates.Load(), int32(2), "the create was sent again under its Idempotency-Key")
+	require.Equal(t, 1, kindtest.Tasks(t, b), "B made one task")
+}

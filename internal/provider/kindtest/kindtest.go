@@ -10,8 +10,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,8 +108,15 @@ func CallError(t testing.TB, err error) *upstream.CallError {
 // its SEEDGATE_PUBLIC_URL, so upstreams can call it back.
 func Gateway(t testing.TB, b *dialecttest.Gateway, kind string, callbacks bool, env ...string) *dialecttest.Gateway {
 	t.Helper()
+	return GatewayAt(t, b.URL, kind, callbacks, env...)
+}
+
+// GatewayAt is Gateway with the channel's base URL given (a proxy to B).
+func GatewayAt(t testing.TB, base, kind string, callbacks bool, env ...string) *dialecttest.Gateway {
+	t.Helper()
 	file := filepath.Join(t.TempDir(), "channels.yaml")
-	yaml := fmt.Sprintf("checks:\n  expected_time: 2s\n  min_interval: 200ms\nchannels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, b.URL, dialecttest.Key)
+	yaml := fmt.Sprintf("checks:\n  expected_time: 2s\n  min_interval: 200ms\n  reconcile_after: 300ms\n"+
+		"channels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, base, dialecttest.Key)
 	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
 	vars := []string{"SEEDGATE_CHANNELS_FILE=" + file, "SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8,::1/128"}
 	if callbacks {
@@ -116,6 +127,27 @@ func Gateway(t testing.TB, b *dialecttest.Gateway, kind string, callbacks bool, 
 		vars = append(vars, "SEEDGATE_LISTEN="+addr, "SEEDGATE_PUBLIC_URL=http://"+addr)
 	}
 	return dialecttest.Start(t, append(vars, env...)...)
+}
+
+// LossyProxy forwards to target, but the answers of the first two creates
+// (POST createPath) never come back: the upstream makes the task, the caller
+// sees its connection close. It returns the proxy's URL and the count of
+// creates it saw.
+func LossyProxy(t testing.TB, target, createPath string) (string, *atomic.Int32) {
+	t.Helper()
+	u, err := url.Parse(target)
+	require.NoError(t, err)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	var lost atomic.Int32
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && r.URL.Path == createPath && lost.Add(1) <= 2 {
+			rp.ServeHTTP(httptest.NewRecorder(), r)
+			panic(http.ErrAbortHandler) // close the connection without an answer
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(s.Close)
+	return s.URL, &lost
 }
 
 // Tasks is how many tasks g holds (the native list sees every dialect's).

@@ -54,3 +54,17 @@ func TestThroughGateway(t *testing.T) {
 	require.Equal(t, http.StatusBadRequest, code, "%s", body)
 	require.Equal(t, "input.reference_image_urls", kindtest.Field(t, body, "error", "field"), "%s", body)
 }
+
+// A create whose answer is lost on the way back is found at B by its request
+// id, never made twice.
+func TestLostAnswerThroughGateway(t *testing.T) {
+	b := kindtest.Upstream(t)
+	proxy, creates := kindtest.LossyProxy(t, b.URL, "/v1/seedance/videos")
+	a := kindtest.GatewayAt(t, proxy, seedance.Name, true)
+	code, out, body := a.JSON("POST", "/v1/seedance/videos", `{"model":"doubao-seedance-1-0-pro-250528",
+		"content":[{"type":"text","text":"an answer lost on the way"}],"resolution":"480p","duration":2}`)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.Equal(t, "succeeded", out["data"].(map[string]any)["status"], "%s", body)
+	require.GreaterOrEqual(t, creates.Load(), int32(1))
+	require.Equal(t, 1, kindtest.Tasks(t, b), "B made one task")
+}

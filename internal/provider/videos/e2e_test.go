@@ -39,3 +39,17 @@ func TestThroughGateway(t *testing.T) {
 	require.Equal(t, "input.return_last_frame", kindtest.Field(t, body, "error", "field"), "%s", body)
 	require.Equal(t, 1, kindtest.Tasks(t, b), "nothing refused reached B")
 }
+
+// A create whose answer is lost on the way back is found again at B, never
+// made twice.
+func TestLostAnswerThroughGateway(t *testing.T) {
+	b := kindtest.Upstream(t)
+	proxy, creates := kindtest.LossyProxy(t, b.URL, "/v1/videos/generations")
+	a := kindtest.GatewayAt(t, proxy, videos.Name, false)
+	code, out, body := a.JSON("POST", "/v1/videos/generations", `{"model":"doubao-seedance-1-0-pro-250528","prompt":"an answer lost on the way","resolution":"480p","duration":2}`)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	j := a.Wait(out["data"].([]any)[0].(map[string]any)["task_id"].(string))
+	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
+	require.GreaterOrEqual(t, creates.Load(), int32(2), "the create was sent again under its Idempotency-Key")
+	require.Equal(t, 1, kindtest.Tasks(t, b), "B made one task")
+}
