@@ -17,7 +17,7 @@ import (
 // creates, B renders, A mirrors the result and serves it.
 func TestThroughGateway(t *testing.T) {
 	b := kindtest.Upstream(t)
-	a := kindtest.Gateway(t, b, jobs.Name, false)
+	a := kindtest.Gateway(t, b, jobs.Name, true) // B calls A back
 
 	code, out, body := a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-5-pro","input":{"prompt":"a red kite over dunes","resolution":"480p","duration":4,"return_last_frame":true,"seed":5}}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)

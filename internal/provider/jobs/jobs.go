@@ -26,41 +26,63 @@ import (
 // Name is the channel kind.
 const Name = "jobs"
 
-// Kind implements upstream.Kind and upstream.Looker.
+// Options configure the kind.
+type Options struct {
+	HTTP *http.Client // nil: a default client
+	// Callbacks are the gateway's callback URLs for this kind (their Base is
+	// "" without a public gateway URL: status is then polled).
+	Callbacks kindhttp.Callbacks
+	Observe   func(channel, key, op string, status int, d time.Duration)
+}
+
+// Kind implements upstream.Kind and upstream.Looker, and takes the
+// upstream's callbacks (CallbackHandler).
 type Kind struct {
+	opts   Options
 	client kindhttp.Client
 }
 
-// New returns the kind; hc nil means a default HTTP client.
-func New(hc *http.Client) *Kind {
-	return &Kind{client: kindhttp.Client{HTTP: hc, UserAgent: "seedgate", DecodeError: jp.DecodeError}}
+// New returns the kind.
+func New(o Options) *Kind {
+	o.Callbacks.Kind = Name
+	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: jp.DecodeError, Observe: o.Observe}}
+}
+
+// CallbackHandler serves the upstream's callbacks (the task on each change):
+// a finished task is made due and read upstream.
+func (k *Kind) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
+	return k.opts.Callbacks.Handler(nudge, func(body []byte) bool {
+		j, err := jp.DecodeJob(body)
+		return err == nil && j.Status == jp.StatusProcessing
+	})
 }
 
 var (
-	_ upstream.Kind   = (*Kind)(nil)
-	_ upstream.Looker = (*Kind)(nil)
+	_ upstream.Kind       = (*Kind)(nil)
+	_ upstream.Looker     = (*Kind)(nil)
+	_ upstream.Callbacker = (*Kind)(nil)
 )
 
 func (k *Kind) Name() string { return Name }
 
 // Capabilities: the native API carries every input and switch a task has,
-// except a draft task (its id is the gateway's own, unknown upstream), web
-// search and the 2.x output options.
+// but web search and the 2.x output options.
 func (k *Kind) Capabilities() upstream.Capabilities {
 	return upstream.Capabilities{
-		Modes: []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast, task.ModeReference},
-		Fields: []string{"last_frame", "reference_images", "reference_videos", "reference_audio",
+		Modes: []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast, task.ModeReference, task.ModeDraftTask},
+		Fields: []string{"last_frame", "reference_images", "reference_videos", "reference_audio", "draft_task_id",
 			"resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
 			"return_last_frame", "draft", "service_tier", "execution_expires_after", "priority", "safety_identifier"},
 		Cancel:    true,
 		Lookup:    true,
+		Callbacks: k.opts.Callbacks.On(),
 		LastFrame: true,
 		Audio:     true,
 	}
 }
 
 // body builds the create request; input URLs go through c.Input.
-func body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.CreateRequest, error) {
+func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.CreateRequest, error) {
 	r := &t.Request
 	in := func(u string) (string, error) {
 		if u == "" || c.Input == nil {
@@ -84,7 +106,11 @@ func body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.CreateRequest
 		Prompt: &prompt, Resolution: r.Resolution, Duration: r.Duration, Ratio: r.Ratio, Frames: r.Frames,
 		Seed: r.Seed, CameraFixed: r.CameraFixed, Watermark: r.Watermark, ReturnLastFrame: r.ReturnLastFrame,
 		ServiceTier: r.ServiceTier, GenerateAudio: r.GenerateAudio, ExecutionExpiresAfter: r.ExecutionExpiresAfter,
-		Draft: r.Draft, Priority: r.Priority, SafetyIdentifier: r.SafetyIdentifier,
+		Draft: r.Draft, Priority: r.Priority, SafetyIdentifier: r.SafetyIdentifier, DraftTaskID: r.DraftTaskID,
+		CallbackURL: k.opts.Callbacks.URL(t.ID), // "" without callbacks
+	}
+	if c.Draft != "" { // the draft's id at this upstream
+		b.DraftTaskID = c.Draft
 	}
 	var err error
 	if b.FirstFrameURL, err = in(r.FirstFrame); err != nil {
@@ -109,7 +135,7 @@ func body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.CreateRequest
 
 // Create sends POST /v1/jobs under the task's marker.
 func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (string, error) {
-	b, err := body(ctx, c, t)
+	b, err := k.body(ctx, c, t)
 	if err != nil {
 		return "", err
 	}

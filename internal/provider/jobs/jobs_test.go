@@ -36,7 +36,11 @@ func jobCount(t *testing.T, b *dialecttest.Gateway) int {
 
 func TestRoundTrip(t *testing.T) {
 	b := kindtest.Upstream(t)
-	k := jobs.New(nil)
+	k := jobs.New(jobs.Options{})
+	callbacks := kindtest.NewCallbackServer(t, jobs.Name)
+	k = jobs.New(jobs.Options{Callbacks: callbacks.Callbacks})
+	callbacks.Serve(k)
+	require.True(t, k.Capabilities().Callbacks)
 	c := kindtest.Call(b, jobs.Name, "seedance-1-5-pro")
 	tk := kindtest.Task(t, "task-rt-1", "seedance-1-5-pro", task.Request{Prompt: "a kitten yawns", FirstFrame: pngServer(t),
 		Resolution: "480p", Duration: task.Int(4), ReturnLastFrame: task.Bool(true), Seed: task.Int64(7)})
@@ -54,6 +58,8 @@ func TestRoundTrip(t *testing.T) {
 	require.Equal(t, id, again)
 	require.Equal(t, 1, jobCount(t, b))
 
+	// B calls back on each change; a finished task is made due.
+	require.Equal(t, tk.ID, callbacks.Wait(t))
 	u := kindtest.Finish(t, k, c, tk)
 	require.Equal(t, task.StatusSucceeded, u.Status, "%+v", u.Error)
 	res := u.Result
@@ -79,7 +85,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestCancel(t *testing.T) {
 	b := kindtest.Upstream(t, "SEEDGATE_SANDBOX_QUEUE_DELAY=1m")
-	k := jobs.New(nil)
+	k := jobs.New(jobs.Options{})
 	require.True(t, k.Capabilities().Cancel)
 	c := kindtest.Call(b, jobs.Name, "seedance-1-0-pro")
 	tk := kindtest.Task(t, "task-cancel-1", "seedance-1-0-pro", task.Request{Prompt: "rain on a window"})
@@ -99,7 +105,7 @@ func TestCancel(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	b := kindtest.Upstream(t)
-	k := jobs.New(nil)
+	k := jobs.New(jobs.Options{})
 	c := kindtest.Call(b, jobs.Name, "seedance-1-0-pro")
 	ctx := context.Background()
 
@@ -158,4 +164,27 @@ func TestErrors(t *testing.T) {
 	ce = kindtest.CallError(t, err)
 	require.Equal(t, http.StatusNotFound, ce.Status)
 	require.True(t, ce.FromUpstream)
+}
+
+// A draft made on the channel is turned into its video there: the create
+// names the draft by its upstream id.
+func TestDraft(t *testing.T) {
+	b := kindtest.Upstream(t)
+	k := jobs.New(jobs.Options{})
+	c := kindtest.Call(b, jobs.Name, "seedance-1-5-pro")
+	ctx := context.Background()
+	draft := kindtest.Task(t, "task-draft-1", "seedance-1-5-pro", task.Request{Prompt: "a lantern festival", Draft: task.Bool(true), Duration: task.Int(4)})
+	id, err := k.Create(ctx, c, draft)
+	require.NoError(t, err)
+	draft.UpstreamID = id
+	require.Equal(t, task.StatusSucceeded, kindtest.Finish(t, k, c, draft).Status)
+
+	final := kindtest.Task(t, "task-draft-2", "seedance-1-5-pro", task.Request{DraftTaskID: draft.ID, Resolution: "480p"})
+	require.Empty(t, k.Capabilities().Missing(&final.Request))
+	c.Draft = id
+	final.UpstreamID, err = k.Create(ctx, c, final)
+	require.NoError(t, err)
+	u := kindtest.Finish(t, k, c, final)
+	require.Equal(t, task.StatusSucceeded, u.Status, "%+v", u.Error)
+	require.Positive(t, kindtest.Video(t, u.Result.UpstreamVideoURL).Width)
 }

@@ -18,21 +18,14 @@ package seedance
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"errors"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/seedgate/seedgate/internal/protocol/ark"
 	sp "github.com/seedgate/seedgate/internal/protocol/seedance"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/provider/kindhttp"
-	"github.com/seedgate/seedgate/internal/provider/timing"
 	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -43,20 +36,13 @@ const Name = "seedance"
 // maxBatch is the retrieve call's limit of ids.
 const maxBatch = 100
 
-// callbackBatch: a callback makes its task due at the next multiple of this,
-// so tasks finishing together are read back with one retrieve call.
-const callbackBatch = 500 * time.Millisecond
-
 // Options configure the kind.
 type Options struct {
 	HTTP *http.Client // nil: a default client
-	// CallbackBase is the URL prefix of this kind's callbacks at the gateway
-	// (upstream.Env.CallbackBase); "" without callbacks.
-	CallbackBase   string
-	CallbackSecret []byte
-	Observe        func(channel, key, op string, status int, d time.Duration)
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// Callbacks are the gateway's callback URLs for this kind (their Base is
+	// "" without a public gateway URL).
+	Callbacks kindhttp.Callbacks
+	Observe   func(channel, key, op string, status int, d time.Duration)
 }
 
 // Kind implements upstream.Kind, upstream.Looker and upstream.BatchChecker,
@@ -68,12 +54,7 @@ type Kind struct {
 
 // New returns the kind.
 func New(o Options) *Kind {
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	o.Callbacks.Kind = Name
 	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: sp.DecodeError, Observe: o.Observe}}
 }
 
@@ -81,6 +62,7 @@ var (
 	_ upstream.Kind         = (*Kind)(nil)
 	_ upstream.Looker       = (*Kind)(nil)
 	_ upstream.BatchChecker = (*Kind)(nil)
+	_ upstream.Callbacker   = (*Kind)(nil)
 )
 
 func (k *Kind) Name() string { return Name }
@@ -100,28 +82,15 @@ func (k *Kind) Capabilities() upstream.Capabilities {
 	}
 }
 
-func (k *Kind) callbacks() bool { return k.opts.CallbackBase != "" && len(k.opts.CallbackSecret) > 0 }
-
-// callbackURL is the callback_url sent with t's create ("" without
-// callbacks: the create then waits for the video, as long as the upstream
-// lets it and the channel's timeout allows).
-func (k *Kind) callbackURL(taskID string) string {
-	if !k.callbacks() {
-		return ""
-	}
-	return k.opts.CallbackBase + "/" + url.PathEscape(taskID) + "/" + k.token(taskID)
-}
-
-func (k *Kind) token(taskID string) string {
-	m := hmac.New(sha256.New, k.opts.CallbackSecret)
-	m.Write([]byte("seedance-callback:" + taskID))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:18])
-}
+func (k *Kind) callbacks() bool { return k.opts.Callbacks.On() }
 
 func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*sp.Request, error) {
 	r := &t.Request
 	b := &sp.Request{CameraFixed: r.CameraFixed, CreateBody: ark.CreateBody{
-		Model: c.Model, CallbackURL: k.callbackURL(t.ID),
+		Model: c.Model,
+		// Without callbacks "": the create then waits for the video, as long
+		// as the upstream lets it and the channel's timeout allows.
+		CallbackURL:     k.opts.Callbacks.URL(t.ID),
 		ReturnLastFrame: r.ReturnLastFrame, ExecutionExpiresAfter: r.ExecutionExpiresAfter, GenerateAudio: r.GenerateAudio,
 		Resolution: r.Resolution, Ratio: r.Ratio, Duration: r.Duration, Seed: r.Seed, Watermark: r.Watermark,
 	}}
@@ -257,36 +226,15 @@ func (k *Kind) Cancel(context.Context, upstream.Call, *task.Task) error {
 	return &task.Error{Code: task.CodeConflict, Message: "a seedance channel cannot cancel its tasks"}
 }
 
-// CallbackHandler serves the upstream's callbacks at
-// <CallbackBase>/{id}/{token}, the token an HMAC of the task id under the
-// gateway's secret. The envelope is only a hint (callbacks are not signed by
-// anything the gateway can check): a task it says finished, or whose body
-// cannot be read, is made due, and the scheduler reads it upstream.
+// CallbackHandler serves the upstream's callbacks (the envelope, posted when
+// the task ends): a finished task is made due and read upstream.
 func (k *Kind) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id, token := r.PathValue("id"), r.PathValue("token")
-		if !k.callbacks() || !hmac.Equal([]byte(token), []byte(k.token(id))) {
-			answer(w, http.StatusNotFound, `{"success":false,"error":{"code":"not_found","message":"no such callback"}}`)
-			return
+	return k.opts.Callbacks.Handler(nudge, func(body []byte) bool {
+		e, err := sp.DecodeEnvelope(body)
+		if err != nil {
+			return false
 		}
-		data, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if e, err := sp.DecodeEnvelope(data); err == nil {
-			if st, _ := e.Data.TaskStatus(); !st.Terminal() {
-				answer(w, http.StatusOK, `{"success":true}`)
-				return
-			}
-		}
-		if err := nudge(r.Context(), id, timing.Align(k.opts.Now(), callbackBatch)); err != nil {
-			k.opts.Logger.WarnContext(r.Context(), "callback could not wake the task; the upstream will retry", "task", id, "err", err)
-			answer(w, http.StatusServiceUnavailable, `{"success":false,"error":{"code":"api_error","message":"try again"}}`)
-			return
-		}
-		answer(w, http.StatusOK, `{"success":true}`)
+		st, _ := e.Data.TaskStatus()
+		return !st.Terminal()
 	})
-}
-
-func answer(w http.ResponseWriter, status int, body string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
 }

@@ -20,17 +20,11 @@ import (
 
 // receiver serves the kind's callbacks as the gateway would and reports the
 // task ids they make due.
-func receiver(t *testing.T) (*seedance.Kind, <-chan string) {
-	woken := make(chan string, 16)
-	mux := http.NewServeMux()
-	s := httptest.NewServer(mux)
-	t.Cleanup(s.Close)
-	k := seedance.New(seedance.Options{CallbackBase: s.URL + "/upstream/seedance/callbacks", CallbackSecret: []byte("secret")})
-	mux.Handle("POST /upstream/seedance/callbacks/{id}/{token}", k.CallbackHandler(func(_ context.Context, id string, _ time.Time) error {
-		woken <- id
-		return nil
-	}))
-	return k, woken
+func receiver(t *testing.T) (*seedance.Kind, *kindtest.CallbackServer) {
+	cs := kindtest.NewCallbackServer(t, seedance.Name)
+	k := seedance.New(seedance.Options{Callbacks: cs.Callbacks})
+	cs.Serve(k)
+	return k, cs
 }
 
 func imageServer(t *testing.T) string {
@@ -78,12 +72,7 @@ func TestRoundTrip(t *testing.T) {
 	require.False(t, ok)
 
 	// B calls back when the task ends: that makes it due, and the check reads it.
-	select {
-	case got := <-woken:
-		require.Equal(t, tk.ID, got)
-	case <-time.After(kindtest.Patience):
-		t.Fatalf("no callback from the upstream in %s", kindtest.Patience)
-	}
+	require.Equal(t, tk.ID, woken.Wait(t))
 	u, err := k.Check(ctx, c, tk)
 	require.NoError(t, err)
 	require.Equal(t, task.StatusSucceeded, u.Status, "%+v", u.Error)

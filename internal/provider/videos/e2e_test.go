@@ -14,7 +14,7 @@ import (
 // Gateway A runs its tasks on a videos channel at gateway B.
 func TestThroughGateway(t *testing.T) {
 	b := kindtest.Upstream(t)
-	a := kindtest.Gateway(t, b, videos.Name, false)
+	a := kindtest.Gateway(t, b, videos.Name, true) // B calls A back
 	img := imageServer(t)
 
 	code, out, body := a.JSON("POST", "/v1/videos/generations", `{"model":"doubao-seedance-1-5-pro","prompt":"a tram in the rain",
@@ -37,6 +37,10 @@ func TestThroughGateway(t *testing.T) {
 	code, _, body = a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-5-pro","input":{"prompt":"x","return_last_frame":true}}`)
 	require.Equal(t, http.StatusBadRequest, code, "%s", body)
 	require.Equal(t, "input.return_last_frame", kindtest.Field(t, body, "error", "field"), "%s", body)
+	// Nor a video from images alone: the dialect wants a prompt.
+	code, _, body = a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-5-pro","input":{"prompt":"","first_frame_url":"`+img+`/a.png"}}`)
+	require.Equal(t, http.StatusBadRequest, code, "%s", body)
+	require.Equal(t, "input.prompt", kindtest.Field(t, body, "error", "field"), "%s", body)
 	require.Equal(t, 1, kindtest.Tasks(t, b), "nothing refused reached B")
 }
 

@@ -12,31 +12,60 @@ package videos
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	vp "github.com/seedgate/seedgate/internal/protocol/videos"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/provider/kindhttp"
 	"github.com/seedgate/seedgate/internal/provider/upstream"
+	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/task"
 )
 
 // Name is the channel kind.
 const Name = "videos"
 
-// Kind implements upstream.Kind and upstream.Looker.
+// Options configure the kind.
+type Options struct {
+	HTTP *http.Client // nil: a default client
+	// Callbacks are the gateway's callback URLs for this kind (their Base is
+	// "" without a public gateway URL: status is then polled).
+	Callbacks kindhttp.Callbacks
+	Observe   func(channel, key, op string, status int, d time.Duration)
+}
+
+// Kind implements upstream.Kind and upstream.Looker, and takes the
+// upstream's callbacks (CallbackHandler).
 type Kind struct {
+	opts   Options
 	client kindhttp.Client
 }
 
-// New returns the kind; hc nil means a default HTTP client.
-func New(hc *http.Client) *Kind {
-	return &Kind{client: kindhttp.Client{HTTP: hc, UserAgent: "seedgate", DecodeError: vp.DecodeError}}
+// New returns the kind.
+func New(o Options) *Kind {
+	o.Callbacks.Kind = Name
+	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: vp.DecodeError, Observe: o.Observe}}
+}
+
+// CallbackHandler serves the upstream's callbacks (the task on each change):
+// a finished task is made due and read upstream.
+func (k *Kind) CallbackHandler(nudge func(ctx context.Context, taskID string, at time.Time) error) http.Handler {
+	return k.opts.Callbacks.Handler(nudge, func(body []byte) bool {
+		s, err := vp.DecodeStatus(body)
+		if err != nil {
+			return false
+		}
+		st, _ := s.TaskStatus()
+		return !st.Terminal()
+	})
 }
 
 var (
-	_ upstream.Kind   = (*Kind)(nil)
-	_ upstream.Looker = (*Kind)(nil)
+	_ upstream.Kind       = (*Kind)(nil)
+	_ upstream.Looker     = (*Kind)(nil)
+	_ upstream.Callbacker = (*Kind)(nil)
+	_ upstream.Validator  = (*Kind)(nil)
 )
 
 func (k *Kind) Name() string { return Name }
@@ -45,19 +74,20 @@ func (k *Kind) Name() string { return Name }
 // duration, aspect ratio, resolution, seed, audio, camera and watermark.
 func (k *Kind) Capabilities() upstream.Capabilities {
 	return upstream.Capabilities{
-		Modes:  []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast},
-		Fields: []string{"last_frame", "resolution", "ratio", "duration", "seed", "camera_fixed", "watermark", "generate_audio"},
-		Lookup: true,
-		Audio:  true,
+		Modes:     []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast},
+		Fields:    []string{"last_frame", "resolution", "ratio", "duration", "seed", "camera_fixed", "watermark", "generate_audio"},
+		Lookup:    true,
+		Callbacks: k.opts.Callbacks.On(),
+		Audio:     true,
 	}
 }
 
-func body(ctx context.Context, c upstream.Call, t *task.Task) (*vp.CreateBody, error) {
+func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*vp.CreateBody, error) {
 	r := &t.Request
 	model, prompt := c.Model, r.Prompt
 	b := &vp.CreateBody{
 		Model: &model, Prompt: &prompt, Duration: r.Duration, AspectRatio: r.Ratio, Resolution: r.Resolution,
-		Seed: r.Seed, CameraFixed: r.CameraFixed, Watermark: r.Watermark,
+		Seed: r.Seed, CameraFixed: r.CameraFixed, Watermark: r.Watermark, CallbackURL: k.opts.Callbacks.URL(t.ID),
 		// Always said: the dialect's default (false) is not the model's.
 		Audio: task.Bool(task.Or(r.GenerateAudio, false)),
 	}
@@ -79,7 +109,7 @@ func body(ctx context.Context, c upstream.Call, t *task.Task) (*vp.CreateBody, e
 
 // Create sends POST /v1/videos/generations under the task's marker.
 func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (string, error) {
-	b, err := body(ctx, c, t)
+	b, err := k.body(ctx, c, t)
 	if err != nil {
 		return "", err
 	}
@@ -152,6 +182,15 @@ func update(s *vp.TaskStatus) provider.Update {
 		e.Message, e.UpstreamCode = s.Error.Message, s.Error.Code
 	}
 	return provider.Update{Status: st, Error: e}
+}
+
+// Validate refuses what the dialect cannot take though every field is in
+// Capabilities: it requires a prompt, even with images.
+func (k *Kind) Validate(_ context.Context, _ *routing.Channel, r *task.Request) error {
+	if strings.TrimSpace(r.Prompt) == "" {
+		return task.Errorf(task.CodeMissingParameter, "prompt", "prompt is required on a videos channel, even with images")
+	}
+	return nil
 }
 
 // Cancel is never asked (Capabilities.Cancel is false): the dialect has no

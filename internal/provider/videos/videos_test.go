@@ -27,7 +27,11 @@ func imageServer(t *testing.T) string {
 
 func TestRoundTrip(t *testing.T) {
 	b := kindtest.Upstream(t)
-	k := videos.New(nil)
+	k := videos.New(videos.Options{})
+	callbacks := kindtest.NewCallbackServer(t, videos.Name)
+	k = videos.New(videos.Options{Callbacks: callbacks.Callbacks})
+	callbacks.Serve(k)
+	require.True(t, k.Capabilities().Callbacks)
 	c := kindtest.Call(b, videos.Name, "doubao-seedance-1-5-pro")
 	img := imageServer(t)
 	tk := kindtest.Task(t, "task-v-1", "seedance-1-5-pro", task.Request{Prompt: "a paper boat drifts",
@@ -46,6 +50,8 @@ func TestRoundTrip(t *testing.T) {
 	require.Equal(t, http.StatusOK, code)
 	require.Len(t, list["data"], 1, "B holds one task")
 
+	// B calls back on each change; a finished task is made due.
+	require.Equal(t, tk.ID, callbacks.Wait(t))
 	u := kindtest.Finish(t, k, c, tk)
 	require.Equal(t, task.StatusSucceeded, u.Status, "%+v", u.Error)
 	require.NotNil(t, u.Usage)
@@ -67,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestCapabilities(t *testing.T) {
-	caps := videos.New(nil).Capabilities()
+	caps := videos.New(videos.Options{}).Capabilities()
 	require.False(t, caps.Cancel, "the dialect has no cancel call")
 	require.False(t, caps.LastFrame)
 	tk := kindtest.Task(t, "task-v-3", "seedance-1-0-pro", task.Request{Prompt: "x", ReturnLastFrame: task.Bool(true)})
@@ -80,7 +86,7 @@ func TestCapabilities(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	b := kindtest.Upstream(t)
-	k := videos.New(nil)
+	k := videos.New(videos.Options{})
 	c := kindtest.Call(b, videos.Name, "doubao-seedance-1-0-pro-250528")
 	ctx := context.Background()
 
