@@ -15,7 +15,10 @@ import (
 	"github.com/seedgate/seedgate/internal/mirror"
 	"github.com/seedgate/seedgate/internal/provider/ark"
 	"github.com/seedgate/seedgate/internal/provider/assetmirror"
+	"github.com/seedgate/seedgate/internal/provider/jobs"
+	"github.com/seedgate/seedgate/internal/provider/seedance"
 	"github.com/seedgate/seedgate/internal/provider/upstream"
+	"github.com/seedgate/seedgate/internal/provider/videos"
 	"github.com/seedgate/seedgate/internal/routing"
 	"github.com/seedgate/seedgate/internal/safehttp"
 	"github.com/seedgate/seedgate/internal/service"
@@ -28,6 +31,9 @@ import (
 // kind not listed stops startup with a message naming the channel.
 var kinds = []upstream.NewKind{
 	ark.NewKind,
+	jobs.NewKind,
+	videos.NewKind,
+	seedance.NewKind,
 }
 
 // newUpstream builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
