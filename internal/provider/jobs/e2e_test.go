@@ -21,7 +21,7 @@ func TestThroughGateway(t *testing.T) {
 
 	code, out, body := a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-5-pro","input":{"prompt":"a red kite over dunes","resolution":"480p","duration":4,"return_last_frame":true,"seed":5}}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
-	j := a.Wait(out["id"].(string))
+	j := kindtest.Wait(t, a, out["id"].(string))
 	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
 	require.Equal(t, 1, kindtest.Tasks(t, b), "the task ran at B")
 
@@ -53,14 +53,14 @@ func TestCancelAndRefusalThroughGateway(t *testing.T) {
 	code, out, body := a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-0-pro","input":{"prompt":"fog over a lake"}}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	id := out["id"].(string)
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(kindtest.Patience)
 	for kindtest.Tasks(t, b) == 0 {
 		require.True(t, time.Now().Before(deadline), "the task never reached B")
 		time.Sleep(20 * time.Millisecond)
 	}
 	code, _, body = a.JSON("POST", "/v1/jobs/"+id+"/cancel", "")
 	require.Equal(t, http.StatusOK, code, "%s", body)
-	require.Equal(t, "cancelled", a.Wait(id).Status)
+	require.Equal(t, "cancelled", kindtest.Wait(t, a, id).Status)
 	for {
 		_, list, _ := b.JSON("GET", "/v1/jobs?limit=1", "")
 		if list["data"].([]any)[0].(map[string]any)["status"] == "cancelled" {
@@ -75,7 +75,7 @@ func TestCancelAndRefusalThroughGateway(t *testing.T) {
 	img := pngServer(t)
 	code, out, body = a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-0-pro","input":{"prompt":"x","first_frame_url":"`+img+`"}}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
-	j := a.Wait(out["id"].(string))
+	j := kindtest.Wait(t, a, out["id"].(string))
 	require.Equal(t, "failed", j.Status)
 	require.NotNil(t, j.Error)
 	require.Contains(t, j.Error.Message, "first_frame")
@@ -89,7 +89,7 @@ func TestLostAnswerThroughGateway(t *testing.T) {
 	a := kindtest.GatewayAt(t, proxy, jobs.Name, false)
 	code, out, body := a.JSON("POST", "/v1/jobs", `{"model":"seedance-1-0-pro","input":{"prompt":"an answer lost on the way","resolution":"480p","duration":2}}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
-	j := a.Wait(out["id"].(string))
+	j := kindtest.Wait(t, a, out["id"].(string))
 	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
 	require.GreaterOrEqual(t, creates.Load(), int32(2), "the create was sent again under its Idempotency-Key")
 	require.Equal(t, 1, kindtest.Tasks(t, b), "B made one task")

@@ -53,8 +53,8 @@ func (cs *CallbackServer) Wait(t testing.TB) string {
 	select {
 	case id := <-cs.Woken:
 		return id
-	case <-time.After(90 * time.Second):
-		t.Fatal("no callback from the upstream in 90 s")
+	case <-time.After(Patience):
+		t.Fatalf("no callback from the upstream in %s", Patience)
 		return ""
 	}
 }

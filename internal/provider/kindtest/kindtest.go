@@ -6,6 +6,7 @@ package kindtest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -32,6 +33,23 @@ import (
 // Patience bounds every wait for a render: generous, since tests share a
 // small machine (a deadline, not a sleep).
 const Patience = 5 * time.Minute
+
+// Wait polls g's native API until task id is finished and returns it.
+func Wait(t testing.TB, g *dialecttest.Gateway, id string) dialecttest.Job {
+	t.Helper()
+	deadline := time.Now().Add(Patience)
+	for {
+		resp, body := g.Do("GET", "/v1/jobs/"+id, nil, nil)
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", body)
+		var j dialecttest.Job
+		require.NoError(t, json.Unmarshal(body, &j))
+		if j.Status != "processing" {
+			return j
+		}
+		require.True(t, time.Now().Before(deadline), "task %s still %s after %s", id, j.Output.Status, Patience)
+		time.Sleep(50 * time.Millisecond)
+	}
+}
 
 // Upstream starts seedgate B, the upstream the kind talks to, with the
 // sandbox behind it. It may fetch loopback URLs (the test's inputs and
@@ -115,7 +133,7 @@ func Gateway(t testing.TB, b *dialecttest.Gateway, kind string, callbacks bool, 
 func GatewayAt(t testing.TB, base, kind string, callbacks bool, env ...string) *dialecttest.Gateway {
 	t.Helper()
 	file := filepath.Join(t.TempDir(), "channels.yaml")
-	yaml := fmt.Sprintf("checks:\n  expected_time: 2s\n  min_interval: 200ms\n  reconcile_after: 300ms\n"+
+	yaml := fmt.Sprintf("checks:\n  expected_time: 2s\n  min_interval: 200ms\n  max_interval: 5s\n  reconcile_after: 300ms\n"+
 		"channels:\n  - name: b-%s\n    kind: %s\n    base_url: %s\n    keys: [%s]\n", kind, kind, base, dialecttest.Key)
 	require.NoError(t, os.WriteFile(file, []byte(yaml), 0o600))
 	vars := []string{"SEEDGATE_CHANNELS_FILE=" + file, "SEEDGATE_ALLOW_PRIVATE_URLS=127.0.0.0/8,::1/128"}

@@ -37,7 +37,7 @@ func TestThroughGateway(t *testing.T) {
 	_, list, _ := b.JSON("GET", "/v1/jobs?limit=1", "")
 	bid := list["data"].([]any)[0].(map[string]any)["id"].(string)
 	// The delivery is recorded as B's outbox hears back: look until it says so.
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(kindtest.Patience)
 	for {
 		code, deliveries, body := b.JSON("GET", "/v1/jobs/"+bid+"/deliveries", "")
 		require.Equal(t, http.StatusOK, code, "%s", body)

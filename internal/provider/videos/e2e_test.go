@@ -21,7 +21,7 @@ func TestThroughGateway(t *testing.T) {
 		"duration":4,"resolution":"480p","audio":true,"image_with_roles":[{"url":"`+img+`/a.png","role":"first_frame"},{"url":"`+img+`/b.png","role":"last_frame"}]}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	id := out["data"].([]any)[0].(map[string]any)["task_id"].(string)
-	j := a.Wait(id)
+	j := kindtest.Wait(t, a, id)
 	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
 	require.Equal(t, 1, kindtest.Tasks(t, b), "the task ran at B")
 
@@ -52,7 +52,7 @@ func TestLostAnswerThroughGateway(t *testing.T) {
 	a := kindtest.GatewayAt(t, proxy, videos.Name, false)
 	code, out, body := a.JSON("POST", "/v1/videos/generations", `{"model":"doubao-seedance-1-0-pro-250528","prompt":"an answer lost on the way","resolution":"480p","duration":2}`)
 	require.Equal(t, http.StatusOK, code, "%s", body)
-	j := a.Wait(out["data"].([]any)[0].(map[string]any)["task_id"].(string))
+	j := kindtest.Wait(t, a, out["data"].([]any)[0].(map[string]any)["task_id"].(string))
 	require.Equal(t, "succeeded", j.Status, "%+v", j.Error)
 	require.GreaterOrEqual(t, creates.Load(), int32(2), "the create was sent again under its Idempotency-Key")
 	require.Equal(t, 1, kindtest.Tasks(t, b), "B made one task")
