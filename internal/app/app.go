@@ -297,7 +297,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	a.Scheduler = scheduler.New(scheduler.Config{Archetype: a.base,
 		Store: a.Store, Providers: providers, Hub: hub,
 		Owner: instance, Workers: c.Workers, Lease: c.Lease,
-		Mirror: newMirror(c, blobs, workDir, a.base),
+		Mirror: newMirror(c, blobs, workDir, a.base, up),
 	})
 	a.Sweeper = service.NewSweeper(service.SweeperConfig{Archetype: a.base, Store: a.Store, Blobs: blobs,
 		Retention: c.ResultRetention})

@@ -17,6 +17,7 @@ import (
 	"github.com/seedgate/seedgate/internal/provider/assetmirror"
 	"github.com/seedgate/seedgate/internal/provider/jobs"
 	"github.com/seedgate/seedgate/internal/provider/seedance"
+	"github.com/seedgate/seedgate/internal/provider/openrouter"
 	"github.com/seedgate/seedgate/internal/provider/upstream"
 	"github.com/seedgate/seedgate/internal/provider/videos"
 	"github.com/seedgate/seedgate/internal/routing"
@@ -34,6 +35,7 @@ var kinds = []upstream.NewKind{
 	jobs.NewKind,
 	videos.NewKind,
 	seedance.NewKind,
+	openrouter.NewKind,
 }
 
 // newUpstream builds the upstream provider from SEEDGATE_CHANNELS_FILE and/or the
@@ -110,13 +112,18 @@ func newUpstream(ctx context.Context, c *config.Config, st store.Store, resolver
 
 // newMirror builds the scheduler's mirror step. Result files come from the
 // upstream's storage: public hosts, fetched through the SSRF guard like any
-// URL the gateway did not choose itself.
-func newMirror(c *config.Config, blobs blob.Store, workDir string, base baseservice.Archetype) *mirror.Mirror {
-	return mirror.New(mirror.Config{
+// URL the gateway did not choose itself; a kind whose result URLs need its
+// key gives the header (up.ResultHeaders).
+func newMirror(c *config.Config, blobs blob.Store, workDir string, base baseservice.Archetype, up *upstream.Provider) *mirror.Mirror {
+	mc := mirror.Config{
 		Blobs:      blobs,
 		Download:   safehttp.New(safehttp.Options{AllowPrivate: c.AllowPrivate, Timeout: 30 * time.Minute}),
 		FFmpegPath: c.FFmpegPath, WorkDir: workDir, Logger: base.Logger, Now: base.Now,
-	})
+	}
+	if up != nil {
+		mc.Headers = up.ResultHeaders
+	}
+	return mirror.New(mc)
 }
 
 // providersLabel names the providers new tasks run on, for the startup log:

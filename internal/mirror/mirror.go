@@ -53,6 +53,10 @@ type Config struct {
 	Blobs blob.Store
 	// Download fetches result files (default: safehttp.New with no private addresses).
 	Download *http.Client
+	// Headers, when set, gives the headers to send with the download of a
+	// task's result URL: an upstream whose result URLs need its key
+	// (OpenRouter's content endpoint) says so through its provider.
+	Headers func(ctx context.Context, t *task.Task, rawURL string) (http.Header, error)
 	// MaxVideoBytes bounds a mirrored video (default 2 GiB).
 	MaxVideoBytes int64
 	// MaxConcurrent bounds concurrent copies (default 8).
@@ -165,7 +169,14 @@ func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk r
 	if rk.kind == "video" {
 		limit = m.c.MaxVideoBytes
 	}
-	resp, err := safehttp.Get(ctx, m.c.Download, rawURL, limit)
+	var header http.Header
+	if m.c.Headers != nil {
+		var err error
+		if header, err = m.c.Headers(ctx, t, rawURL); err != nil {
+			return nil, fmt.Errorf("download %s: %w", rk.what, err)
+		}
+	}
+	resp, err := safehttp.GetWithHeader(ctx, m.c.Download, rawURL, header, limit)
 	if err != nil {
 		var se *safehttp.StatusError
 		if errors.As(err, &se) && (se.StatusCode == http.StatusForbidden || se.StatusCode == http.StatusNotFound || se.StatusCode == http.StatusGone) {

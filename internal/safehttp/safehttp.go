@@ -277,6 +277,12 @@ func joinPorts(ports []uint16) string {
 // maxBytes were read; a response that announces a larger Content-Length is
 // refused before its body is read. The caller closes the Body.
 func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) (*http.Response, error) {
+	return GetWithHeader(ctx, c, rawURL, nil, maxBytes)
+}
+
+// GetWithHeader is Get sending the headers h too (a key an upstream's result
+// URL needs).
+func GetWithHeader(ctx context.Context, c *http.Client, rawURL string, h http.Header, maxBytes int64) (*http.Response, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL: %w", err)
@@ -287,6 +293,9 @@ func Get(ctx context.Context, c *http.Client, rawURL string, maxBytes int64) (*h
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, fmt.Errorf("invalid URL: %w", err)
+	}
+	for k, v := range h {
+		req.Header[k] = v
 	}
 	resp, err := c.Do(req)
 	if err != nil {

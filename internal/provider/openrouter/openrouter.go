@@ -57,7 +57,15 @@ type Config struct {
 // Kind is the openrouter channel kind. It is safe for concurrent use.
 type Kind struct{ c Config }
 
-var _ upstream.Kind = (*Kind)(nil)
+var (
+	_ upstream.Kind             = (*Kind)(nil)
+	_ upstream.ResultAuthorizer = (*Kind)(nil)
+)
+
+// NewKind builds the kind for the gateway (the upstream provider's registry).
+func NewKind(env upstream.Env) (upstream.Kind, error) {
+	return New(Config{HTTP: env.HTTP, Now: env.Now, Observe: env.Observe}), nil
+}
 
 // New returns the kind.
 func New(c Config) *Kind {
