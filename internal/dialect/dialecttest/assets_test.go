@@ -184,7 +184,7 @@ func TestAssetInEveryDialect(t *testing.T) {
 			}
 			// Accepted: the tenant's own asset, rendered by the sandbox.
 			resp, b := acme.do("POST", d.path, body(mine))
-			require.Equal(t, http.StatusOK, resp.StatusCode, "%s", b)
+			require.Contains(t, []int{http.StatusOK, http.StatusAccepted}, resp.StatusCode, "%s", b) // openrouter answers 202
 			id := taskID(t, g, b)
 			j := acme.wait(id)
 			require.Equal(t, "succeeded", j["status"], "%v", j)
