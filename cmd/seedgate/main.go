@@ -41,6 +41,7 @@ Usage:
   seedgate version           print the version
   seedgate keys create|list|revoke   manage stored API keys in the database (seedgate keys for help)
   seedgate fake-ark [flags]  run an emulator of the Ark task API (an upstream for trying channels)
+  seedgate catalog check FILE   validate a model catalog file (SEEDGATE_CATALOG_FILE) and print its models
 ` + cliUsage
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return keysCmd(ctx, rest, getenv, stdout, stderr)
 	case "fake-ark":
 		return fakeArk(ctx, rest, stdout, stderr)
+	case "catalog": // the model catalog file (catalog.go)
+		return catalogCmd(rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "seedgate", buildVersion())
 		return nil

@@ -42,6 +42,7 @@ import (
 	"github.com/seedgate/seedgate/internal/store"
 	"github.com/seedgate/seedgate/internal/store/postgres"
 	"github.com/seedgate/seedgate/internal/store/sqlite"
+	"github.com/seedgate/seedgate/internal/task"
 	"github.com/seedgate/seedgate/internal/tracing"
 	"github.com/seedgate/seedgate/internal/webhook"
 	"github.com/seedgate/seedgate/internal/wire"
@@ -83,6 +84,9 @@ type App struct {
 	ops        *metrics.Ops
 
 	stopTracing func(context.Context) error // flushes the spans not yet exported
+	// restoreCatalog puts back the model catalog that was in force before
+	// SEEDGATE_CATALOG_FILE's (nil: none installed).
+	restoreCatalog func()
 }
 
 // OpenStore opens the database named by the config (and migrates it).
@@ -171,9 +175,21 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	for _, opt := range opts {
 		opt(&o)
 	}
+	// The model catalog first: everything after (prices, routing, metrics)
+	// names models, and a bad file must stop the process before it serves.
+	var cat *task.Catalog
+	if c.CatalogFile != "" {
+		if cat, err = task.LoadCatalogFile(c.CatalogFile); err != nil {
+			return nil, err
+		}
+	}
 	// Log lines about a request carry its id, and the trace's ids when traced.
 	log = slog.New(tracing.LogHandler(log.Handler(), requestIDAttr))
 	a := &App{Config: c, log: log, base: baseservice.New(log), served: make(chan error, 1)}
+	if cat != nil {
+		a.restoreCatalog = task.Install(cat)
+		log.Info("model catalog loaded", "source", cat.Source, "models", len(cat.Models()))
+	}
 	if a.ln = o.ln; a.ln == nil {
 		if a.ln, err = net.Listen("tcp", c.Listen); err != nil {
 			return nil, fmt.Errorf("listen %s: %w", c.Listen, err)
@@ -185,6 +201,7 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	defer func() {
 		if err != nil {
+			a.uninstallCatalog()
 			_ = a.ln.Close()
 			a.closeStore()
 			a.unlockDataDir()
@@ -400,8 +417,17 @@ func (a *App) Shutdown(timeout time.Duration) error {
 	defer cancelLeave()
 	errs = append(errs, a.beats.Stop(leave))
 	errs = append(errs, a.closeStore(), a.unlockDataDir(), a.flushTraces(ctx))
+	a.uninstallCatalog()
 	a.log.Info("seedgate stopped")
 	return errors.Join(errs...)
+}
+
+// uninstallCatalog puts back the catalog in force before this app's start.
+func (a *App) uninstallCatalog() {
+	if a.restoreCatalog != nil {
+		a.restoreCatalog()
+		a.restoreCatalog = nil
+	}
 }
 
 // wake has the claim loops look for work now (leases of dead instances were freed).

@@ -34,6 +34,7 @@ type Config struct {
 	// limits of tenants that set none, and how long looked-up keys are cached.
 	AdminKey           string
 	PricesFile         string
+	CatalogFile        string
 	DefaultRPM         int
 	DefaultMaxInFlight int
 	KeyCacheTTL        time.Duration
@@ -187,6 +188,10 @@ var settings = []setting{
 	}},
 	{"SEEDGATE_PRICES_FILE", "", "YAML or JSON price table (currency, price per million tokens by model, resolution, audio, tier): balances are then kept in micro-units of that currency instead of tokens", func(c *Config, v string) error {
 		c.PricesFile = v
+		return nil
+	}},
+	{"SEEDGATE_CATALOG_FILE", "", "YAML or JSON model catalog merged over the built-in one (entries by model id: a new id adds a model, an existing one overrides the values it names); checked at start, `seedgate catalog check FILE` checks it beforehand", func(c *Config, v string) error {
+		c.CatalogFile = v
 		return nil
 	}},
 	{"SEEDGATE_DEFAULT_RPM", "0", "requests per minute per API key for tenants that set no limit (0: unlimited)", func(c *Config, v string) error {

@@ -183,6 +183,7 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 	if err := s.checkInputs(ctx, in.Tenant, &req); err != nil {
 		return nil, err
 	}
+	req.InputVideoSeconds = m.InputVideoSeconds(s.videoSeconds(ctx, req.ReferenceVideos))
 
 	now := s.now().UTC().Truncate(time.Millisecond)
 	id := in.ID
@@ -324,6 +325,26 @@ func (s *Service) checkInputs(ctx context.Context, tenant string, r *task.Reques
 		}
 	}
 	return nil
+}
+
+// videoSeconds is the measured length of each input video: a gateway file's
+// recorded duration, 0 where the gateway has none (a remote URL, a file
+// stored without one), which the model's billing rule then estimates.
+func (s *Service) videoSeconds(ctx context.Context, urls []string) []float64 {
+	out := make([]float64, len(urls))
+	for i, u := range urls {
+		if s.media == nil {
+			break
+		}
+		id, ok := s.media.FileID(u)
+		if !ok {
+			continue
+		}
+		if f, err := s.store.GetFile(ctx, id); err == nil {
+			out[i] = f.Duration
+		}
+	}
+	return out
 }
 
 func (s *Service) checkURL(field, u string) error {

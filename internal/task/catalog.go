@@ -42,12 +42,41 @@ const (
 	ModeFirstFrame InputMode = "first_frame"      // one image, the first frame
 	ModeFirstLast  InputMode = "first_last_frame" // first and last frame
 	ModeReference  InputMode = "reference"        // reference images / videos / audio
-	ModeDraftTask  InputMode = "draft_task"       // re-render of a 1.5 pro draft
+	ModeEdit       InputMode = "edit"             // change one reference video as the prompt says
+	ModeExtend     InputMode = "extend"           // continue one reference video
+	ModeDraftTask  InputMode = "draft_task"       // re-render of a draft
 )
+
+// allModes lists every input mode, in the order Model.Modes reports them.
+var allModes = []InputMode{ModeText, ModeFirstFrame, ModeFirstLast, ModeReference, ModeEdit, ModeExtend, ModeDraftTask}
+
+// Values of omni_reference_task_type (Request.ReferenceTaskType), after
+// ReferenceTaskTypeOf's normalisation.
+const (
+	TaskTypeAuto      = "auto"
+	TaskTypeReference = "reference"
+	TaskTypeEdit      = "edit"
+	TaskTypeExtend    = "extend"
+)
+
+// ReferenceTaskTypeOf is r's omni_reference_task_type in its normal
+// spelling: lower case, "editing" as edit and "extension" as extend (some
+// resellers' spellings). An unknown value comes back as given.
+func ReferenceTaskTypeOf(r *Request) string {
+	t := strings.ToLower(strings.TrimSpace(r.ReferenceTaskType))
+	switch t {
+	case "editing":
+		return TaskTypeEdit
+	case "extension":
+		return TaskTypeExtend
+	}
+	return t
+}
 
 // DurationLimits are the accepted `duration` values and whether `frames` may replace it.
 type DurationLimits struct {
 	Min, Max int
+	Default  int  // what a request without duration gets; -1 = the model chooses
 	Auto     bool // -1 = "model chooses" is accepted
 	Frames   bool // the `frames` field (25+4n in [29,289]) is accepted
 }
@@ -64,11 +93,16 @@ type InputLimits struct {
 	Text       bool // prompt only (text-to-video)
 	FirstFrame bool
 	FirstLast  bool
-	DraftTask  bool // content item draft_task (1.5 pro)
+	Reference  bool // reference images / videos / audio
+	Edit       bool // omni_reference_task_type edit
+	Extend     bool // omni_reference_task_type extend
+	DraftTask  bool // content item draft_task
 
 	MaxReferenceImages int
 	MaxReferenceVideos int
 	MaxReferenceAudio  int
+	// MaxReferenceTotal caps images+videos+audio together; 0: no cap beyond each kind's.
+	MaxReferenceTotal int
 	// AudioNeedsVisual: reference audio must come with a reference image or video.
 	AudioNeedsVisual bool
 }
@@ -109,6 +143,12 @@ type Model struct {
 	ReferenceRatio RatioRule // reference inputs
 	// FallbackRatio is what adaptive renders when the first frame's size is unknown.
 	FallbackRatio string
+	// AdaptiveRequired are the modes that take ratio adaptive only.
+	AdaptiveRequired []InputMode
+	// OutputFormats are the result containers accepted in output_format; the
+	// first is the default.
+	OutputFormats []string
+	Billing       Billing
 
 	Inputs   InputLimits
 	Features Features
@@ -119,6 +159,21 @@ type Model struct {
 
 	RPM         int // creates per minute per account
 	Concurrency int // running tasks per account
+
+	// Source is where the model's values come from: "embedded" or the
+	// operator's catalog file.
+	Source string
+}
+
+// Billing is how a model's usage tokens are counted beyond the pixel formula.
+type Billing struct {
+	// DraftPercent is a draft's usage in percent of the same video's.
+	DraftPercent int
+	// InputVideo: input video seconds count too (2.x).
+	InputVideo bool
+	// InputVideoSeconds is assumed per reference video whose length the
+	// gateway could not measure.
+	InputVideoSeconds int
 }
 
 // The execution window of a task, in seconds from its creation: the default
@@ -136,7 +191,7 @@ const (
 const DefaultMaxPromptChars = 4000
 
 const (
-	defaultDuration      = 5
+	defaultDuration      = 5 // the duration the 1.x and 2.0 models default to
 	defaultSeed          = -1
 	minFrames, maxFrames = 29, 289
 	maxSeed              = 4294967295 // 2^32-1, the wider of the two documented ranges
@@ -148,152 +203,39 @@ const (
 	autoDurationSeconds = defaultDuration
 )
 
-var (
-	res1080  = []string{Res480p, Res720p, Res1080p}
-	res720   = []string{Res480p, Res720p}
-	res4k    = []string{Res480p, Res720p, Res1080p, Res4K}
-	fixed169 = RatioRule{Default: "16:9"}
-	adaptive = RatioRule{Default: RatioAdaptive, Adaptive: true}
-)
-
-// catalog is the model table (docs/upstream-ark.md#models). Edit here to change limits.
-var catalog = []*Model{
-	{
-		ID: "seedance-1-0-lite-t2v", Name: "Seedance 1.0 Lite T2V", Family: Family10,
-		VolcengineID: "doubao-seedance-1-0-lite-t2v-250428", BytePlusID: "seedance-1-0-lite-t2v-250428",
-		Aliases:   []string{"doubao-seedance-1-0-lite-t2v", "seedance-1.0-lite-t2v"},
-		Durations: DurationLimits{Min: 2, Max: 12, Frames: true},
-		// Text only: the text rule is the one that applies.
-		Resolutions: res1080, DefaultResolution: Res720p,
-		TextRatio: fixed169, ImageRatio: fixed169, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:         InputLimits{Text: true},
-		Features:       Features{ReturnLastFrame: true, Flex: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            300, Concurrency: 5,
-	},
-	{
-		ID: "seedance-1-0-lite-i2v", Name: "Seedance 1.0 Lite I2V", Family: Family10,
-		VolcengineID: "doubao-seedance-1-0-lite-i2v-250428", BytePlusID: "seedance-1-0-lite-i2v-250428",
-		Aliases:     []string{"doubao-seedance-1-0-lite-i2v", "seedance-1.0-lite-i2v"},
-		Durations:   DurationLimits{Min: 2, Max: 12},
-		Resolutions: res1080, DefaultResolution: Res720p, ReferenceResolutions: res720,
-		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:         InputLimits{FirstFrame: true, FirstLast: true, MaxReferenceImages: 4},
-		Features:       Features{ReturnLastFrame: true, Flex: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            300, Concurrency: 5,
-	},
-	{
-		ID: "seedance-1-0-pro", Name: "Seedance 1.0 Pro", Family: Family10,
-		VolcengineID: "doubao-seedance-1-0-pro-250528", BytePlusID: "seedance-1-0-pro-250528",
-		Aliases:     []string{"doubao-seedance-1-0-pro", "seedance-1.0-pro"},
-		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
-		Resolutions: res1080, DefaultResolution: Res1080p,
-		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:         InputLimits{Text: true, FirstFrame: true, FirstLast: true},
-		Features:       Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            600, Concurrency: 10,
-	},
-	{
-		ID: "seedance-1-0-pro-fast", Name: "Seedance 1.0 Pro Fast", Family: Family10,
-		VolcengineID: "doubao-seedance-1-0-pro-fast-251015", BytePlusID: "seedance-1-0-pro-fast-251015",
-		Aliases:     []string{"doubao-seedance-1-0-pro-fast", "seedance-1.0-pro-fast"},
-		Durations:   DurationLimits{Min: 2, Max: 12, Frames: true},
-		Resolutions: res1080, DefaultResolution: Res1080p,
-		TextRatio: fixed169, ImageRatio: adaptive, ReferenceRatio: fixed169, FallbackRatio: "16:9",
-		Inputs:         InputLimits{Text: true, FirstFrame: true},
-		Features:       Features{ReturnLastFrame: true, Flex: true, CameraFixed: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            600, Concurrency: 10,
-	},
-	{
-		ID: "seedance-1-5-pro", Name: "Seedance 1.5 Pro", Family: Family15,
-		VolcengineID: "doubao-seedance-1-5-pro-251215", BytePlusID: "seedance-1-5-pro-251215",
-		Aliases: []string{
-			"doubao-seedance-1-5-pro", "doubao-seedance-1-5-pro-responses", "seedance-1.5-pro", "bytedance/seedance-1-5-pro",
-		},
-		Durations:   DurationLimits{Min: 4, Max: 12, Auto: true},
-		Resolutions: res1080, DefaultResolution: Res720p,
-		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
-		Inputs: InputLimits{Text: true, FirstFrame: true, FirstLast: true, DraftTask: true},
-		Features: Features{
-			ReturnLastFrame: true, Flex: true, CameraFixed: true, Audio: true, Draft: true, HEICInput: true,
-		},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            600, Concurrency: 10,
-	},
-	{
-		ID: "seedance-2-0", Name: "Seedance 2.0", Family: Family20,
-		VolcengineID: "doubao-seedance-2-0-260128", BytePlusID: "dreamina-seedance-2-0-260128",
-		Aliases:     []string{"doubao-seedance-2-0", "dreamina-seedance-2-0", "seedance-2.0", "bytedance/seedance-2.0"},
-		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
-		Resolutions: res4k, DefaultResolution: Res720p,
-		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
-		Inputs: InputLimits{
-			Text: true, FirstFrame: true, FirstLast: true,
-			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
-		},
-		Features:       Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            600, Concurrency: 10,
-	},
-	{
-		ID: "seedance-2-0-fast", Name: "Seedance 2.0 Fast", Family: Family20,
-		VolcengineID: "doubao-seedance-2-0-fast-260128", BytePlusID: "dreamina-seedance-2-0-fast-260128",
-		Aliases:     []string{"doubao-seedance-2-0-fast", "dreamina-seedance-2-0-fast", "seedance-2.0-fast", "bytedance/seedance-2.0-fast"},
-		Durations:   DurationLimits{Min: 4, Max: 15, Auto: true},
-		Resolutions: res720, DefaultResolution: Res720p,
-		TextRatio: adaptive, ImageRatio: adaptive, ReferenceRatio: adaptive, FallbackRatio: "16:9",
-		Inputs: InputLimits{
-			Text: true, FirstFrame: true, FirstLast: true,
-			MaxReferenceImages: 9, MaxReferenceVideos: 3, MaxReferenceAudio: 3, AudioNeedsVisual: true,
-		},
-		Features:       Features{ReturnLastFrame: true, Audio: true, Priority: true, WebSearch: true, HEICInput: true},
-		MaxPromptChars: DefaultMaxPromptChars,
-		RPM:            600, Concurrency: 10,
-	},
-}
-
 // resolutionSuffixes are the model-name suffixes that imply a resolution
 // ("seedance-1.5-pro-1080p", docs/dialects.md#jobs).
 var resolutionSuffixes = []string{Res480p, Res720p, Res1080p, Res4K}
 
-// modelIndex maps every lower-case accepted name to its model. Built once, never written after.
-var modelIndex = buildModelIndex(catalog)
-
-func buildModelIndex(models []*Model) map[string]*Model {
-	idx := make(map[string]*Model)
-	for _, m := range models {
-		for _, n := range m.names() {
-			key := strings.ToLower(n)
-			if other, dup := idx[key]; dup && other != m {
-				panic("task: model name " + n + " names two models") // a catalog typo; caught by every test run
-			}
-			idx[key] = m
-		}
-	}
-	return idx
-}
-
 // names lists the model's accepted names: canonical, Volcengine, BytePlus, aliases.
 func (m *Model) names() []string {
-	out := []string{m.ID, m.VolcengineID, m.BytePlusID}
+	out := []string{m.ID}
+	for _, n := range []string{m.VolcengineID, m.BytePlusID} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
 	return append(out, m.Aliases...)
 }
 
-// Models returns every model in catalog order.
-func Models() []*Model {
-	return append([]*Model(nil), catalog...)
+// Models returns every model of the catalog in force, in catalog order.
+func Models() []*Model { return Current().Models() }
+
+// LookupModel resolves any accepted model name in the catalog in force (Catalog.Lookup).
+func LookupModel(name string) (m *Model, impliedResolution string, ok bool) {
+	return Current().Lookup(name)
 }
 
-// LookupModel resolves any accepted model name, case-insensitively. A known name
+// ModelNames lists the accepted names of the catalog in force (Catalog.Names).
+func ModelNames() []string { return Current().Names() }
+
+// Lookup resolves any accepted model name, case-insensitively. A known name
 // followed by "-480p", "-720p", "-1080p" or "-4k" resolves to that model and
 // returns the suffix as the implied resolution (the caller decides whether an
 // explicit resolution wins; the model may still reject it in Normalize).
-func LookupModel(name string) (m *Model, impliedResolution string, ok bool) {
+func (c *Catalog) Lookup(name string) (m *Model, impliedResolution string, ok bool) {
 	key := strings.ToLower(strings.TrimSpace(name))
-	if m, ok := modelIndex[key]; ok {
+	if m, ok := c.index[key]; ok {
 		return m, "", true
 	}
 	for _, res := range resolutionSuffixes {
@@ -301,20 +243,20 @@ func LookupModel(name string) (m *Model, impliedResolution string, ok bool) {
 		if !found {
 			continue
 		}
-		if m, ok := modelIndex[base]; ok {
+		if m, ok := c.index[base]; ok {
 			return m, res, true
 		}
 	}
 	return nil, "", false
 }
 
-// ModelNames lists every accepted base name (canonical ids, Volcengine and BytePlus
+// Names lists every accepted base name (canonical ids, Volcengine and BytePlus
 // ids, aliases) in catalog order, for "unknown model" messages. Each also accepts a
 // resolution suffix such as "-1080p".
-func ModelNames() []string {
+func (c *Catalog) Names() []string {
 	var out []string
 	seen := make(map[string]bool)
-	for _, m := range catalog {
+	for _, m := range c.models {
 		for _, n := range m.names() {
 			if !seen[n] {
 				seen[n] = true
@@ -334,6 +276,10 @@ func InputModeOf(r *Request) InputMode {
 		return ModeFirstLast
 	case r.FirstFrame != "" || r.LastFrame != "":
 		return ModeFirstFrame
+	case ReferenceTaskTypeOf(r) == TaskTypeEdit:
+		return ModeEdit
+	case ReferenceTaskTypeOf(r) == TaskTypeExtend:
+		return ModeExtend
 	case len(r.ReferenceImages)+len(r.ReferenceVideos)+len(r.ReferenceAudio) > 0:
 		return ModeReference
 	case r.DraftTaskID != "":
@@ -347,15 +293,18 @@ func (m *Model) RatioRule(mode InputMode) RatioRule {
 	switch mode {
 	case ModeFirstFrame, ModeFirstLast:
 		return m.ImageRatio
-	case ModeReference:
+	case ModeReference, ModeEdit, ModeExtend:
 		return m.ReferenceRatio
 	}
 	return m.TextRatio
 }
 
+// AdaptiveOnly reports whether the mode takes ratio adaptive only.
+func (m *Model) AdaptiveOnly(mode InputMode) bool { return slices.Contains(m.AdaptiveRequired, mode) }
+
 // ResolutionsFor returns the resolutions allowed in an input mode.
 func (m *Model) ResolutionsFor(mode InputMode) []string {
-	if mode == ModeReference && m.ReferenceResolutions != nil {
+	if isReferenceMode(mode) && m.ReferenceResolutions != nil {
 		return m.ReferenceResolutions
 	}
 	return m.Resolutions
@@ -372,7 +321,9 @@ func (m *Model) Modes() []InputMode {
 		{in.Text, ModeText},
 		{in.FirstFrame, ModeFirstFrame},
 		{in.FirstLast, ModeFirstLast},
-		{in.MaxReferenceImages+in.MaxReferenceVideos+in.MaxReferenceAudio > 0, ModeReference},
+		{in.Reference, ModeReference},
+		{in.Edit, ModeEdit},
+		{in.Extend, ModeExtend},
 		{in.DraftTask, ModeDraftTask},
 	} {
 		if c.ok {
@@ -380,6 +331,11 @@ func (m *Model) Modes() []InputMode {
 		}
 	}
 	return out
+}
+
+// isReferenceMode: the mode's inputs are reference images, videos and audio.
+func isReferenceMode(mode InputMode) bool {
+	return mode == ModeReference || mode == ModeEdit || mode == ModeExtend
 }
 
 // AllowsMode reports whether the model accepts the input mode.
@@ -433,6 +389,7 @@ var fieldChecks = []func(*Model, *Request, InputMode) *Error{
 	(*Model).checkExecutionExpiresAfter,
 	(*Model).checkPriority,
 	(*Model).checkSafetyIdentifier,
+	(*Model).checkOutputFormat,
 }
 
 func invalid(field, format string, args ...any) *Error {
@@ -487,6 +444,9 @@ func (m *Model) checkInputs(r *Request) (InputMode, error) {
 	case r.DraftTaskID != "" && (r.FirstFrame != "" || refs > 0):
 		return "", invalid("draft_task_id", "draft_task_id re-renders a draft and takes no images, videos or audio")
 	}
+	if err := m.checkReferenceTaskType(r, refs); err != nil {
+		return "", err
+	}
 
 	mode := InputModeOf(r)
 	in := m.Inputs
@@ -507,7 +467,10 @@ func (m *Model) checkInputs(r *Request) (InputMode, error) {
 		if !in.FirstLast {
 			return "", invalid("last_frame", "last_frame is not supported by %s: allowed %s", m.Name, m.describeInputs())
 		}
-	case ModeReference:
+	case ModeReference, ModeEdit, ModeExtend:
+		if err := m.checkVideoTask(r, mode); err != nil {
+			return "", err
+		}
 		for _, c := range []struct {
 			field    string
 			got, max int
@@ -523,8 +486,15 @@ func (m *Model) checkInputs(r *Request) (InputMode, error) {
 				return "", invalid(c.field, "%d %s given, %s takes at most %d", c.got, c.field, m.Name, c.max)
 			}
 		}
+		if in.MaxReferenceTotal > 0 && refs > in.MaxReferenceTotal {
+			return "", invalid(lastReferenceField(r), "%d reference inputs given (images, videos and audio together), %s takes at most %d",
+				refs, m.Name, in.MaxReferenceTotal)
+		}
 		if in.AudioNeedsVisual && len(r.ReferenceAudio) > 0 && len(r.ReferenceImages)+len(r.ReferenceVideos) == 0 {
 			return "", invalid("reference_audio", "reference_audio needs a reference image or video beside it on %s", m.Name)
+		}
+		if mode == ModeReference && !in.Reference {
+			return "", invalid(referenceField(r), "reference inputs are not supported by %s: allowed %s", m.Name, m.describeInputs())
 		}
 	case ModeDraftTask:
 		if !in.DraftTask {
@@ -532,6 +502,72 @@ func (m *Model) checkInputs(r *Request) (InputMode, error) {
 		}
 	}
 	return mode, nil
+}
+
+// checkReferenceTaskType validates omni_reference_task_type: a known value,
+// on a model that takes it, with the inputs it works on.
+func (m *Model) checkReferenceTaskType(r *Request, refs int) *Error {
+	const field = "omni_reference_task_type"
+	t := ReferenceTaskTypeOf(r)
+	switch t {
+	case "", TaskTypeAuto:
+		return nil
+	case TaskTypeReference, TaskTypeEdit, TaskTypeExtend:
+	default:
+		return invalid(field, "omni_reference_task_type %q is not allowed: allowed auto, reference, edit, extend", r.ReferenceTaskType)
+	}
+	switch {
+	case !m.takesReferenceTaskType():
+		return invalid(field, "omni_reference_task_type is not supported by %s: only %s", m.Name, modelsWith((*Model).takesReferenceTaskType))
+	case r.FirstFrame != "":
+		return invalid(field, "omni_reference_task_type %s works on reference inputs and cannot be combined with first_frame", t)
+	case r.DraftTaskID != "":
+		return invalid(field, "omni_reference_task_type %s works on reference inputs and cannot be combined with draft_task_id", t)
+	case t == TaskTypeReference && refs == 0:
+		return Errorf(CodeMissingParameter, "reference_images", "omni_reference_task_type reference needs reference images, videos or audio")
+	}
+	return nil
+}
+
+// takesReferenceTaskType: the model accepts omni_reference_task_type (it edits or extends videos).
+func (m *Model) takesReferenceTaskType() bool { return m.Inputs.Edit || m.Inputs.Extend }
+
+// checkVideoTask checks what an edit or extend needs: the model's support
+// and exactly one reference video, the one to change or continue.
+func (m *Model) checkVideoTask(r *Request, mode InputMode) *Error {
+	var supported bool
+	var what string
+	switch mode {
+	case ModeEdit:
+		supported, what = m.Inputs.Edit, "the video to change"
+	case ModeExtend:
+		supported, what = m.Inputs.Extend, "the video to continue"
+	default:
+		return nil
+	}
+	if !supported {
+		return invalid("omni_reference_task_type", "omni_reference_task_type %s is not supported by %s: only %s", mode, m.Name,
+			modelsWith(func(o *Model) bool { return o.AllowsMode(mode) }))
+	}
+	switch n := len(r.ReferenceVideos); {
+	case n == 0:
+		return Errorf(CodeMissingParameter, "reference_videos", "omni_reference_task_type %s needs exactly one reference video (%s): none given", mode, what)
+	case n > 1:
+		return invalid("reference_videos", "omni_reference_task_type %s needs exactly one reference video (%s): %d given", mode, what, n)
+	}
+	return nil
+}
+
+// lastReferenceField names the last reference list that is set: the one that
+// went over a total.
+func lastReferenceField(r *Request) string {
+	switch {
+	case len(r.ReferenceAudio) > 0:
+		return "reference_audio"
+	case len(r.ReferenceVideos) > 0:
+		return "reference_videos"
+	}
+	return "reference_images"
 }
 
 // referenceField names the first reference list that is set, for error fields.
@@ -566,6 +602,15 @@ func (m *Model) describeInputs() string {
 			parts = append(parts, fmt.Sprintf("up to %d %s", c.max, c.name))
 		}
 	}
+	if in.MaxReferenceTotal > 0 {
+		parts = append(parts, fmt.Sprintf("at most %d references in total", in.MaxReferenceTotal))
+	}
+	if in.Edit {
+		parts = append(parts, "edit (omni_reference_task_type)")
+	}
+	if in.Extend {
+		parts = append(parts, "extend (omni_reference_task_type)")
+	}
 	if in.DraftTask {
 		parts = append(parts, "draft_task_id")
 	}
@@ -575,7 +620,7 @@ func (m *Model) describeInputs() string {
 // modelsWith names the models that satisfy ok, for "only …" messages.
 func modelsWith(ok func(*Model) bool) string {
 	var names []string
-	for _, m := range catalog {
+	for _, m := range Models() {
 		if ok(m) {
 			names = append(names, m.Name)
 		}
@@ -625,6 +670,10 @@ func (m *Model) checkRatio(r *Request, mode InputMode) *Error {
 	}
 	ratio := strings.ToLower(r.Ratio)
 	rule := m.RatioRule(mode)
+	if m.AdaptiveOnly(mode) && ratio != RatioAdaptive {
+		return invalid("ratio", "ratio %q is not allowed for %s with %s: only %s (the ratio follows the input)",
+			r.Ratio, m.Name, describeMode(mode), RatioAdaptive)
+	}
 	if slices.Contains(FixedRatios, ratio) || (ratio == RatioAdaptive && rule.Adaptive) {
 		return nil
 	}
@@ -643,6 +692,10 @@ func describeMode(mode InputMode) string {
 		return "first and last frames"
 	case ModeReference:
 		return "reference inputs"
+	case ModeEdit:
+		return "an edit of a reference video"
+	case ModeExtend:
+		return "an extension of a reference video"
 	case ModeDraftTask:
 		return "a draft task"
 	}
@@ -764,6 +817,13 @@ func (m *Model) checkSafetyIdentifier(r *Request, _ InputMode) *Error {
 	return nil
 }
 
+func (m *Model) checkOutputFormat(r *Request, _ InputMode) *Error {
+	if r.OutputFormat == "" || slices.Contains(m.OutputFormats, strings.ToLower(r.OutputFormat)) {
+		return nil
+	}
+	return invalid("output_format", "output_format %q is not supported by %s: allowed %s", r.OutputFormat, m.Name, strings.Join(m.OutputFormats, ", "))
+}
+
 // fillDefaults completes a validated request.
 func (m *Model) fillDefaults(r *Request, mode InputMode) {
 	draft := Or(r.Draft, false)
@@ -776,13 +836,25 @@ func (m *Model) fillDefaults(r *Request, mode InputMode) {
 		r.Resolution = m.DefaultResolution
 	}
 	r.Ratio = strings.ToLower(r.Ratio)
-	if r.Ratio == "" {
+	switch {
+	case r.Ratio != "":
+	case m.AdaptiveOnly(mode):
+		r.Ratio = RatioAdaptive
+	default:
 		r.Ratio = m.RatioRule(mode).Default
 	}
 	if r.Frames != nil {
 		r.Duration = nil
 	} else if r.Duration == nil {
-		r.Duration = Int(defaultDuration)
+		r.Duration = Int(m.Durations.Default)
+	}
+	r.OutputFormat = strings.ToLower(r.OutputFormat)
+	if len(m.OutputFormats) == 1 {
+		r.OutputFormat = "" // nothing to choose: never sent to a model without the field
+	}
+	r.ReferenceTaskType = ReferenceTaskTypeOf(r)
+	if r.ReferenceTaskType == TaskTypeAuto && !m.takesReferenceTaskType() {
+		r.ReferenceTaskType = "" // the default: never sent to a model without the field
 	}
 	if r.Seed == nil {
 		r.Seed = Int64(defaultSeed)
@@ -864,6 +936,23 @@ func (m *Model) Relax(r *Request) []string {
 		r.DraftTaskID = ""
 		note("dropped draft_task_id: %s does not take one", m.Name)
 	}
+	if in.MaxReferenceTotal > 0 {
+		for _, list := range []*[]string{&r.ReferenceImages, &r.ReferenceAudio, &r.ReferenceVideos} {
+			if over := len(r.ReferenceImages) + len(r.ReferenceVideos) + len(r.ReferenceAudio) - in.MaxReferenceTotal; over > 0 {
+				keep := max(len(*list)-over, 0)
+				*list = (*list)[:keep:keep]
+				note("kept %d references in total: the most %s takes", in.MaxReferenceTotal, m.Name)
+			}
+		}
+	}
+	if r.ReferenceTaskType != "" && m.checkReferenceTaskType(r, len(r.ReferenceImages)+len(r.ReferenceVideos)+len(r.ReferenceAudio)) != nil {
+		note("dropped omni_reference_task_type %q: not possible here with %s", r.ReferenceTaskType, m.Name)
+		r.ReferenceTaskType = ""
+	}
+	if r.OutputFormat != "" && m.checkOutputFormat(r, "") != nil {
+		note("output_format %q replaced by %s", r.OutputFormat, m.OutputFormats[0])
+		r.OutputFormat = ""
+	}
 	mode := InputModeOf(r)
 
 	// Fields: anything the strict check rejects falls back to the default, with
@@ -878,7 +967,7 @@ func (m *Model) Relax(r *Request) []string {
 	if r.Duration != nil && m.checkDuration(r, mode) != nil {
 		d := min(max(*r.Duration, m.Durations.Min), m.Durations.Max)
 		if *r.Duration == -1 {
-			d = defaultDuration // "model chooses" where the model cannot: the default
+			d = m.Durations.Default // "model chooses" where the model cannot: the default
 		}
 		note("duration %d clamped to %d", *r.Duration, d)
 		r.Duration = Int(d)

@@ -125,7 +125,7 @@ func TestModelsStableOrder(t *testing.T) {
 	}
 	require.Equal(t, []string{
 		"seedance-1-0-lite-t2v", "seedance-1-0-lite-i2v", "seedance-1-0-pro", "seedance-1-0-pro-fast",
-		"seedance-1-5-pro", "seedance-2-0", "seedance-2-0-fast",
+		"seedance-1-5-pro", "seedance-2-0", "seedance-2-0-fast", "seedance-2-0-mini", "seedance-2-5",
 	}, ids)
 	// Models returns a fresh slice: changing it leaves the catalog alone.
 	ms := Models()
@@ -149,6 +149,8 @@ type limits struct {
 	refAdaptive                     bool
 	text, first, firstLast          bool
 	refImages, refVideos, refAudio  int
+	audioAlone                      bool // reference audio may be the only reference
+	autoDefault                     bool // duration defaults to -1 (the model chooses)
 	audio, draft, flex, cameraFixed bool
 	priority, webSearch             bool
 	rpm, concurrency                int
@@ -203,6 +205,30 @@ var specLimits = []limits{
 		text: true, first: true, firstLast: true, refImages: 9, refVideos: 3, refAudio: 3,
 		audio: true, priority: true, webSearch: true, rpm: 600, concurrency: 10,
 	},
+	// docs/upstream-ark.md#added-through-2026
+	{
+		id: "seedance-2-0-mini", name: "Seedance 2.0 Mini", family: "2.0",
+		durMin: 4, durMax: 15, autoDuration: true, resolutions: []string{"480p", "720p"}, defaultRes: "720p",
+		textRatio: "adaptive", textAdaptive: true, imageRatio: "adaptive", imageAdaptive: true,
+		refRatio: "adaptive", refAdaptive: true,
+		text: true, first: true, firstLast: true, refImages: 9, refVideos: 3, refAudio: 3,
+		audio: true, priority: true, webSearch: true, rpm: 600, concurrency: 10,
+	},
+	{
+		id: "seedance-2-5", name: "Seedance 2.5", family: "2.0",
+		durMin: 4, durMax: 30, autoDuration: true, resolutions: []string{"480p", "720p", "1080p"}, defaultRes: "720p",
+		textRatio: "adaptive", textAdaptive: true, imageRatio: "adaptive", imageAdaptive: true,
+		refRatio: "adaptive", refAdaptive: true,
+		text: true, first: true, firstLast: true, refImages: 30, refVideos: 10, refAudio: 10, audioAlone: true, autoDefault: true,
+		audio: true, draft: true, priority: true, webSearch: true, rpm: 600, concurrency: 10,
+	},
+}
+
+func (l limits) defaultDuration() int {
+	if l.autoDefault {
+		return -1
+	}
+	return 5
 }
 
 // baseRequest is a minimal valid request for the model's simplest mode.
@@ -319,7 +345,7 @@ func limitCases(l limits) []limitCase {
 	if l.refAudio > 0 {
 		accept("max reference audio with an image", refs(1, 0, l.refAudio))
 		accept("reference audio with a video", refs(0, 1, 1))
-		reject("reference audio alone", "reference_audio", refs(0, 0, 1))
+		either(l.audioAlone, "reference audio alone", "reference_audio", refs(0, 0, 1))
 		reject("too many reference audio", "reference_audio", refs(1, 0, l.refAudio+1))
 	} else {
 		reject("reference audio", "reference_audio", refs(0, 0, 1))
@@ -437,7 +463,7 @@ func TestNormalizeDefaults(t *testing.T) {
 				}
 				require.Equal(t, wantRes, r.Resolution)
 				require.Equal(t, md.ratio, r.Ratio)
-				require.Equal(t, 5, *r.Duration)
+				require.Equal(t, l.defaultDuration(), *r.Duration)
 				require.Nil(t, r.Frames)
 				require.Equal(t, int64(-1), *r.Seed)
 				require.False(t, *r.Watermark)
@@ -594,7 +620,7 @@ func TestNormalizeErrorMessages(t *testing.T) {
 		{"seedance-1-0-pro", Request{Prompt: "p", Seed: Int64(-5)}, CodeInvalidParameter, "seed",
 			"seed -5 is not allowed: allowed -1 (random) to 4294967295"},
 		{"seedance-1-0-pro", Request{Prompt: "p", GenerateAudio: Bool(true)}, CodeInvalidParameter, "generate_audio",
-			"generate_audio is not supported by Seedance 1.0 Pro: only Seedance 1.5 Pro, Seedance 2.0, Seedance 2.0 Fast"},
+			"generate_audio is not supported by Seedance 1.0 Pro: only Seedance 1.5 Pro, Seedance 2.0, Seedance 2.0 Fast, Seedance 2.0 Mini, Seedance 2.5"},
 		{"seedance-2-0", Request{Prompt: "p", ServiceTier: "flex"}, CodeInvalidParameter, "service_tier",
 			`service_tier "flex" is not supported by Seedance 2.0: allowed default`},
 		{"seedance-1-0-pro", Request{Prompt: "p", ServiceTier: "auto"}, CodeInvalidParameter, "service_tier",
@@ -616,7 +642,7 @@ func TestNormalizeErrorMessages(t *testing.T) {
 		{"seedance-1-0-pro", Request{Prompt: "p", ExecutionExpiresAfter: Int(600)}, CodeInvalidParameter, "execution_expires_after",
 			"execution_expires_after 600 is not allowed: allowed 3600–259200 seconds"},
 		{"seedance-1-0-pro", Request{Prompt: "p", Draft: Bool(true)}, CodeInvalidParameter, "draft",
-			"draft is not supported by Seedance 1.0 Pro: only Seedance 1.5 Pro"},
+			"draft is not supported by Seedance 1.0 Pro: only Seedance 1.5 Pro, Seedance 2.5"},
 	}
 	for _, c := range cases {
 		t.Run(c.field+"/"+c.msg, func(t *testing.T) {

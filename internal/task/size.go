@@ -116,18 +116,51 @@ func (m *Model) Output(r *Request, firstW, firstH int) (w, h, frames int, ratio 
 	return w, h, frames, ratio, nil
 }
 
-// EstimateTokens is Tokens of Output, × 0.6 (rounded down) for a draft; 0 when
-// the request has no output size.
+// EstimateTokens is UsageTokens of Output (a draft × 0.6, rounded down, as
+// the catalog's billing says); 0 when the request has no output size.
 func (m *Model) EstimateTokens(r *Request, firstW, firstH int) int64 {
 	w, h, frames, _, err := m.Output(r, firstW, firstH)
 	if err != nil {
 		return 0
 	}
+	return m.UsageTokens(r, w, h, frames)
+}
+
+// UsageTokens is what a video of w×h px and frames costs under m's billing
+// rule: the pixel formula (Tokens), plus the input video's seconds at the
+// output's size where the model bills them (2.x:
+// w × h × (input seconds + output seconds) × 24 / 1024), times the draft
+// percentage for a draft.
+func (m *Model) UsageTokens(r *Request, w, h, frames int) int64 {
+	if m.Billing.InputVideo && r.InputVideoSeconds > 0 {
+		frames += int(math.Round(r.InputVideoSeconds * outputFPS))
+	}
 	t := Tokens(w, h, frames)
-	if Or(r.Draft, false) {
-		t = t * 6 / 10
+	if Or(r.Draft, false) && m.Features.Draft {
+		percent := m.Billing.DraftPercent
+		if percent == 0 {
+			percent = defaultDraftPercent
+		}
+		t = t * int64(percent) / 100
 	}
 	return t
+}
+
+// InputVideoSeconds is how many seconds of input video m bills r for, given
+// the measured length of each reference video (0: unknown, which counts as
+// the catalog's Billing.InputVideoSeconds). 0 when m does not bill input video.
+func (m *Model) InputVideoSeconds(measured []float64) float64 {
+	if !m.Billing.InputVideo {
+		return 0
+	}
+	var total float64
+	for _, s := range measured {
+		if s <= 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+			s = float64(m.Billing.InputVideoSeconds)
+		}
+		total += s
+	}
+	return total
 }
 
 // Input image limits (docs/upstream-ark.md#input-limits), all exclusive.

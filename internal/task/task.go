@@ -155,6 +155,11 @@ type Request struct {
 	SafetyIdentifier string `json:"safety_identifier,omitempty"`
 	WebSearch        bool   `json:"web_search,omitempty"`
 
+	// InputVideoSeconds is the length of the reference videos together, as the
+	// gateway measured or estimated it at intake (Model.InputVideoSeconds):
+	// 2.x models bill it. Never read from a client.
+	InputVideoSeconds float64 `json:"input_video_seconds,omitempty"`
+
 	// Warnings are the notes of what the gateway changed to make the request
 	// acceptable (Model.Relax), shown to the client with the task.
 	Warnings []string `json:"warnings,omitempty"`

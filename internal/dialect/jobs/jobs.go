@@ -63,6 +63,7 @@ func toRequest(in *jp.Input) (task.Request, error) {
 		Seed: in.Seed, CameraFixed: in.CameraFixed, Watermark: in.Watermark, ReturnLastFrame: in.ReturnLastFrame,
 		ServiceTier: tier, GenerateAudio: in.GenerateAudio, ExecutionExpiresAfter: in.ExecutionExpiresAfter,
 		Draft: in.Draft, CallbackURL: in.CallbackURL, Priority: in.Priority, SafetyIdentifier: in.SafetyIdentifier,
+		OutputFormat: strings.TrimSpace(in.OutputFormat), ReferenceTaskType: strings.TrimSpace(in.OmniReferenceTaskType),
 	}, nil
 }
 

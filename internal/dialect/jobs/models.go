@@ -28,6 +28,20 @@ type modelAnswer struct {
 	MaxPromptChars    int            `json:"max_prompt_chars"` // longest prompt, in characters
 	RPM               int            `json:"rpm"`
 	Concurrency       int            `json:"concurrency"`
+	// OutputFormats are the containers output_format takes, the default first.
+	OutputFormats []string `json:"output_formats"`
+	// AdaptiveRequired are the modes that take ratio adaptive only.
+	AdaptiveRequired []string     `json:"adaptive_required"`
+	Billing          modelBilling `json:"billing"`
+	// Source is where the model's values come from: embedded, or the
+	// operator's catalog file (SEEDGATE_CATALOG_FILE).
+	Source string `json:"source"`
+}
+
+type modelBilling struct {
+	DraftPercent      int  `json:"draft_percent"`
+	InputVideo        bool `json:"input_video"`
+	InputVideoSeconds int  `json:"input_video_seconds"`
 }
 
 type defaultRatios struct {
@@ -52,6 +66,10 @@ type modelInputs struct {
 	MaxReferenceImages int  `json:"max_reference_images"`
 	MaxReferenceVideos int  `json:"max_reference_videos"`
 	MaxReferenceAudio  int  `json:"max_reference_audio"`
+	MaxReferenceTotal  int  `json:"max_reference_total"` // 0: no cap beyond each kind's
+	AudioNeedsVisual   bool `json:"audio_needs_visual"`
+	Edit               bool `json:"edit"`
+	Extend             bool `json:"extend"`
 }
 
 type modelFeatures struct {
@@ -65,9 +83,6 @@ type modelFeatures struct {
 	Watermark       bool `json:"watermark"` // every model takes it
 }
 
-// catalogDefaultDuration is the duration a request without one gets (task.fillDefaults).
-const catalogDefaultDuration = 5
-
 func renderModel(m *task.Model) modelAnswer {
 	ratios := []string{}
 	if m.TextRatio.Adaptive || m.ImageRatio.Adaptive || m.ReferenceRatio.Adaptive {
@@ -79,6 +94,10 @@ func renderModel(m *task.Model) modelAnswer {
 		modes = append(modes, string(md))
 	}
 	aliases := append([]string{}, m.Aliases...)
+	required := []string{}
+	for _, md := range m.AdaptiveRequired {
+		required = append(required, string(md))
+	}
 	f := m.Features
 	return modelAnswer{
 		ID: m.ID, Object: "model", Name: m.Name, Family: string(m.Family),
@@ -86,25 +105,39 @@ func renderModel(m *task.Model) modelAnswer {
 		Resolutions: append([]string{}, m.Resolutions...), DefaultResolution: m.DefaultResolution,
 		Ratios:       ratios,
 		DefaultRatio: defaultRatios{Text: m.TextRatio.Default, Image: m.ImageRatio.Default, Reference: m.ReferenceRatio.Default},
-		Durations: modelDurations{Min: m.Durations.Min, Max: m.Durations.Max, Default: catalogDefaultDuration,
+		Durations: modelDurations{Min: m.Durations.Min, Max: m.Durations.Max, Default: m.Durations.Default,
 			Auto: m.Durations.Auto, Frames: m.Durations.Frames},
 		Modes: modes,
 		Inputs: modelInputs{Text: m.Inputs.Text, FirstFrame: m.Inputs.FirstFrame, LastFrame: m.Inputs.FirstLast,
 			DraftTask: m.Inputs.DraftTask, MaxReferenceImages: m.Inputs.MaxReferenceImages,
-			MaxReferenceVideos: m.Inputs.MaxReferenceVideos, MaxReferenceAudio: m.Inputs.MaxReferenceAudio},
+			MaxReferenceVideos: m.Inputs.MaxReferenceVideos, MaxReferenceAudio: m.Inputs.MaxReferenceAudio,
+			MaxReferenceTotal: m.Inputs.MaxReferenceTotal, AudioNeedsVisual: m.Inputs.AudioNeedsVisual,
+			Edit: m.Inputs.Edit, Extend: m.Inputs.Extend},
 		Features: modelFeatures{Audio: f.Audio, Draft: f.Draft, Flex: f.Flex, CameraFixed: f.CameraFixed,
 			ReturnLastFrame: f.ReturnLastFrame, Priority: f.Priority, WebSearch: f.WebSearch, Watermark: true},
 		MaxPromptChars: m.PromptLimit(), RPM: m.RPM, Concurrency: m.Concurrency,
+		OutputFormats: append([]string{}, m.OutputFormats...), AdaptiveRequired: required,
+		Billing: modelBilling{DraftPercent: m.Billing.DraftPercent, InputVideo: m.Billing.InputVideo,
+			InputVideoSeconds: m.Billing.InputVideoSeconds},
+		Source: m.Source,
 	}
 }
 
-// Models is GET /v1/models: the model catalog, in catalog order.
+// modelList is GET /v1/models's answer.
+type modelList struct {
+	Object string `json:"object"`
+	// CatalogVersion and CatalogSource say which catalog is loaded: its file
+	// format version, and "embedded" or "embedded + <file>".
+	CatalogVersion int           `json:"catalog_version"`
+	CatalogSource  string        `json:"catalog_source"`
+	Data           []modelAnswer `json:"data"`
+}
+
+// Models is GET /v1/models: the model catalog in force, in catalog order.
 func (h *Handler) Models(w http.ResponseWriter, r *http.Request) {
-	out := struct {
-		Object string        `json:"object"`
-		Data   []modelAnswer `json:"data"`
-	}{Object: "list"}
-	for _, m := range task.Models() {
+	cat := task.Current()
+	out := modelList{Object: "list", CatalogVersion: cat.Version, CatalogSource: cat.Source}
+	for _, m := range cat.Models() {
 		out.Data = append(out.Data, renderModel(m))
 	}
 	wire.WriteJSON(w, http.StatusOK, out)

@@ -152,6 +152,8 @@ func TestOpenAPISchemasMatchWireTypes(t *testing.T) {
 		{s("Model", "properties", "inputs"), modelInputs{}},
 		{s("Model", "properties", "features"), modelFeatures{}},
 		{s("Model", "properties", "default_ratio"), defaultRatios{}},
+		{s("Model", "properties", "billing"), modelBilling{}},
+		{s("ModelList"), modelList{}},
 		{s("ErrorAnswer", "properties", "error"), jp.ErrorBody{}},
 	} {
 		require.Equal(t, jsonFields(reflect.TypeOf(c.typ)), c.schema, "%T", c.typ)

@@ -29,6 +29,7 @@ func render(r *http.Request, t *task.Task) jp.Job {
 			Seed: q.Seed, CameraFixed: q.CameraFixed, Watermark: q.Watermark, ReturnLastFrame: q.ReturnLastFrame,
 			ServiceTier: q.ServiceTier, GenerateAudio: q.GenerateAudio, ExecutionExpiresAfter: q.ExecutionExpiresAfter,
 			Draft: q.Draft, CallbackURL: q.CallbackURL, Priority: q.Priority, SafetyIdentifier: q.SafetyIdentifier,
+			OutputFormat: q.OutputFormat, OmniReferenceTaskType: q.ReferenceTaskType,
 		},
 		Output: jp.Output{TaskID: t.ID, Status: string(t.Status), Videos: []jp.Video{}},
 	}

@@ -167,6 +167,9 @@ func (f *form) request() (string, task.Request, error) {
 			return "", r, err
 		}
 		r.Resolution, r.Ratio = res, ratio
+		if (f.imageURL != "" || f.image != nil) && m.AdaptiveOnly(task.ModeFirstFrame) {
+			r.Ratio = "" // the model follows the image's shape; size gives the resolution only
+		}
 	}
 	r.FirstFrame = strings.TrimSpace(f.imageURL)
 	return model, r, nil

@@ -93,7 +93,8 @@ func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 	}
 	r.Duration, r.Seed, r.CameraFixed, r.Watermark = b.Duration, b.Seed, b.CameraFixed, b.Watermark
 	r.Ratio, r.Resolution, r.CallbackURL = b.AspectRatio, b.Resolution, strings.TrimSpace(b.CallbackURL)
-	if r.Ratio == "" {
+	r.OutputFormat = strings.TrimSpace(b.OutputFormat)
+	if r.Ratio == "" && !adaptiveOnly(*b.Model, &r) {
 		r.Ratio = defaultAspectRatio
 	}
 	if r.Resolution == "" && !impliesResolution(*b.Model) {
@@ -106,6 +107,13 @@ func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 		r.GenerateAudio = task.Bool(false)
 	}
 	return *b.Model, r, nil
+}
+
+// adaptiveOnly: the model takes ratio adaptive only for r's inputs, so this
+// dialect's default ratio would be refused; the model's own default applies.
+func adaptiveOnly(model string, r *task.Request) bool {
+	m, _, ok := task.LookupModel(model)
+	return ok && m.AdaptiveOnly(task.InputModeOf(r))
 }
 
 // impliesResolution: a model name like seedance-1.5-pro-1080p carries its resolution.

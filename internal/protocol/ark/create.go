@@ -23,6 +23,10 @@ type CreateBody struct {
 	Tools                 []Tool        `json:"tools,omitempty"`
 	SafetyIdentifier      string        `json:"safety_identifier,omitempty"`
 	Priority              *int          `json:"priority,omitempty"`
+	// OutputFormat (mp4, mov) and OmniReferenceTaskType (auto, reference,
+	// edit, extend): 2.5's fields, sent only when set.
+	OutputFormat          string `json:"output_format,omitempty"`
+	OmniReferenceTaskType string `json:"omni_reference_task_type,omitempty"`
 }
 
 // ContentItem is one item of the create body's content[]: text, image_url,

@@ -216,8 +216,10 @@ type Params struct {
 	Tools                 []struct {
 		Type string `json:"type"`
 	} `json:"tools"`
-	SafetyIdentifier *string `json:"safety_identifier"`
-	Priority         *int    `json:"priority"`
+	SafetyIdentifier      *string `json:"safety_identifier"`
+	Priority              *int    `json:"priority"`
+	OutputFormat          *string `json:"output_format"`
+	OmniReferenceTaskType *string `json:"omni_reference_task_type"`
 }
 
 // ParamsError fixes the field of a decoding error in Params: encoding/json
@@ -249,6 +251,7 @@ func (p *Params) Apply(r *task.Request) error {
 	r.Duration, r.Frames, r.Seed = p.Duration, p.Frames, p.Seed
 	r.CameraFixed, r.Watermark = p.CameraFixed, p.Watermark
 	r.SafetyIdentifier, r.Priority = str(p.SafetyIdentifier), p.Priority
+	r.OutputFormat, r.ReferenceTaskType = strings.TrimSpace(str(p.OutputFormat)), strings.TrimSpace(str(p.OmniReferenceTaskType))
 	for i, t := range p.Tools {
 		if t.Type != "web_search" {
 			return task.Errorf(task.CodeInvalidParameter, fmt.Sprintf("tools[%d].type", i), "tools[%d].type %q is not supported: only web_search", i, t.Type)

@@ -45,6 +45,11 @@ type Input struct {
 	CallbackURL           string   `json:"callback_url,omitempty"`
 	Priority              *int     `json:"priority,omitempty"`
 	SafetyIdentifier      string   `json:"safety_identifier,omitempty"`
+	// OutputFormat is the result's container: mp4 or mov (models that list it).
+	OutputFormat string `json:"output_format,omitempty"`
+	// OmniReferenceTaskType is what the references are for: auto, reference,
+	// edit or extend (one reference video: the one to change or continue).
+	OmniReferenceTaskType string `json:"omni_reference_task_type,omitempty"`
 }
 
 type ListAnswer struct {

@@ -27,6 +27,9 @@ type CreateBody struct {
 	ImageURLs      []string    `json:"image_urls,omitempty"`
 	ImageWithRoles []RoleImage `json:"image_with_roles,omitempty"`
 	CallbackURL    string      `json:"callback_url,omitempty"`
+	// OutputFormat is the result's container, mp4 or mov (a gateway
+	// addition in the body's own flat style).
+	OutputFormat string `json:"output_format,omitempty"`
 }
 
 // RoleImage is an image with its role (first_frame or last_frame).

@@ -131,6 +131,9 @@ func (k *Kind) createBody(t *task.Task, upstreamModel string, content []contentI
 		CameraFixed:     r.CameraFixed,
 		Watermark:       r.Watermark,
 		Priority:        r.Priority,
+		// Normalize wrote them in the upstream's spelling (edit, extend).
+		OutputFormat:          r.OutputFormat,
+		OmniReferenceTaskType: r.ReferenceTaskType,
 	}
 	if r.ServiceTier != "" && r.ServiceTier != task.TierDefault {
 		b.ServiceTier = r.ServiceTier // "default" is the upstream's default, and 2.x refuses the field

@@ -215,10 +215,7 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 		return provider.Update{}, err
 	}
 
-	tokens := task.Tokens(w, h, frames)
-	if draft {
-		tokens = tokens * 6 / 10
-	}
+	tokens := model.UsageTokens(r, w, h, frames)
 	m.Usage = &task.Usage{CompletionTokens: tokens, TotalTokens: tokens}
 	m.Result = &task.Result{
 		VideoFileID: video.ID,
