@@ -6,6 +6,7 @@ package videos
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/auth"
@@ -94,10 +95,14 @@ func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 	r.Duration, r.Seed, r.CameraFixed, r.Watermark = b.Duration, b.Seed, b.CameraFixed, b.Watermark
 	r.Ratio, r.Resolution, r.CallbackURL = b.AspectRatio, b.Resolution, strings.TrimSpace(b.CallbackURL)
 	r.OutputFormat = strings.TrimSpace(b.OutputFormat)
-	if r.Ratio == "" && !adaptiveOnly(*b.Model, &r) {
+	m, implied, known := task.LookupModel(*b.Model)
+	mode := task.InputModeOf(&r)
+	// This dialect's defaults apply where the model takes them; elsewhere
+	// (a model that follows the image's shape, one without 720p) the model's own.
+	if r.Ratio == "" && !(known && m.AdaptiveOnly(mode)) {
 		r.Ratio = defaultAspectRatio
 	}
-	if r.Resolution == "" && !impliesResolution(*b.Model) {
+	if r.Resolution == "" && implied == "" && (!known || slices.Contains(m.ResolutionsFor(mode), defaultResolution)) {
 		r.Resolution = defaultResolution
 	}
 	// audio defaults to false here (the model's own default is true); the
@@ -107,19 +112,6 @@ func toRequest(b *vp.CreateBody) (string, task.Request, error) {
 		r.GenerateAudio = task.Bool(false)
 	}
 	return *b.Model, r, nil
-}
-
-// adaptiveOnly: the model takes ratio adaptive only for r's inputs, so this
-// dialect's default ratio would be refused; the model's own default applies.
-func adaptiveOnly(model string, r *task.Request) bool {
-	m, _, ok := task.LookupModel(model)
-	return ok && m.AdaptiveOnly(task.InputModeOf(r))
-}
-
-// impliesResolution: a model name like seedance-1.5-pro-1080p carries its resolution.
-func impliesResolution(model string) bool {
-	_, res, ok := task.LookupModel(model)
-	return ok && res != ""
 }
 
 // Create is POST /v1/videos/generations.
