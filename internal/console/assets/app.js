@@ -252,6 +252,7 @@ async function probe() {
   // 403: a key without the read scope (an admin-only key) still signs in.
   if (!r.ok && r.status !== 403) throw new APIError(r.status, body);
   state.models = r.ok ? body?.data || [] : [];
+  state.catalog = r.ok ? { version: body?.catalog_version, source: body?.catalog_source || 'embedded' } : null;
   state.open = !state.key;
 }
 
@@ -1049,11 +1050,15 @@ async function adminView(main, signal) {
     fill(health, kv([['Status', r.status], ...Object.entries(r.checks || {})]), h('p', { class: 'small' },
       h('a', { href: '/openapi.json', target: '_blank', rel: 'noopener' }, 'OpenAPI document'), ` · events: ${state.sse === 'unknown' ? 'not yet checked' : state.sse === 'yes' ? 'SSE' : 'polling'}`));
   }).catch((e) => fill(health, e.message));
-  fill(catalog, h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
-    h('thead', {}, h('tr', {}, ['Model', 'Resolutions', 'Duration', 'Audio'].map((x) => h('th', {}, x)))),
+  // Where the catalog comes from: the embedded file, or SEEDGATE_CATALOG_FILE merged over it (per model too).
+  fill(catalog, h('p', { class: 'small', id: 'catalog-source' },
+    `Loaded from ${state.catalog?.source || 'embedded'}${state.catalog?.version ? ` (format version ${state.catalog.version})` : ''}.`),
+  h('div', { class: 'table-wrap' }, h('table', { class: 'list' },
+    h('thead', {}, h('tr', {}, ['Model', 'Resolutions', 'Duration', 'Audio', 'Formats', 'Source'].map((x) => h('th', {}, x)))),
     h('tbody', {}, state.models.map((m) => h('tr', {},
       h('td', {}, h('strong', {}, m.name), h('br'), h('span', { class: 'mono small muted' }, m.id)),
-      h('td', {}, m.resolutions.join(', ')), h('td', {}, `${m.durations.min}–${m.durations.max} s`), h('td', {}, m.features.audio ? 'yes' : 'no')))))));
+      h('td', {}, m.resolutions.join(', ')), h('td', {}, `${m.durations.min}–${m.durations.max} s`), h('td', {}, m.features.audio ? 'yes' : 'no'),
+      h('td', {}, (m.output_formats || ['mp4']).join(', ')), h('td', { class: 'mono small' }, m.source || 'embedded')))))));
 }
 
 // ---------- boot ----------
