@@ -371,7 +371,7 @@ models:
       reference: {default: "9:16"}
       fallback: "1:1"
       adaptive_required: [first_frame]
-    references: {images: 2, videos: 1, audio: 1, total: 3}
+    references: {images: 2, videos: 2, audio: 1, total: 3}
     features: {audio: false}
     output_formats: [mp4, mov]
     billing: {input_video: true, input_video_seconds: 3}
@@ -408,15 +408,17 @@ models:
 	require.InDelta(t, 2.0, done.Output.Videos[0].Duration, 0.05)
 	require.EqualValues(t, task.Tokens(640, 640, 49), usageTokens(t, g, done.ID))
 
-	// A reference video whose length the gateway does not know is billed as
-	// the catalog's 3 s: 480p 9:16 (496×864), 49 + 3×24 frames.
+	// Input video is billed: the previous result by its recorded length (49
+	// frames), an uploaded clip the gateway has not measured as the catalog's
+	// 3 s. 480p 9:16 is 496×864; the output's 49 frames, plus 49 + 3 × 24.
+	previous := done.Output.Videos[0].URL
 	video := g.Upload("video", "clip.mp4", testVideo(t))
 	code, job, b = g.JSON("POST", "/v1/jobs", `{"model":"seedance-9-test","strict":true,"input":{"prompt":"the same boat",`+
-		`"reference_video_urls":[`+quote(video)+`]}}`)
+		`"reference_video_urls":[`+quote(previous)+`,`+quote(video)+`]}}`)
 	require.Equal(t, http.StatusOK, code, "%s", b)
 	done = g.Wait(job["id"].(string))
 	require.Equal(t, "succeeded", done.Status, "%+v", done)
-	require.EqualValues(t, task.Tokens(496, 864, 49+3*24), usageTokens(t, g, done.ID))
+	require.EqualValues(t, task.Tokens(496, 864, 49+49+3*24), usageTokens(t, g, done.ID))
 
 	// Last, as its accepted tasks queue behind the renders above (the model's
 	// concurrency is 2).
@@ -442,4 +444,32 @@ func testVideo(t *testing.T) []byte {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return b
+}
+
+// The sandbox renders the newest models' ordinary requests: 2.5 from text
+// (its default duration, -1, renders the 5 s the estimate assumes) and 2.0
+// mini from a first frame, whose adaptive ratio follows the image.
+func TestNewModelsRender(t *testing.T) {
+	t.Parallel()
+	g := dialecttest.Start(t)
+	image := g.UploadPNG(640, 480)
+	code, v25, b := g.JSON("POST", "/api/v3/contents/generations/tasks",
+		`{"model":"doubao-seedance-2-5-260628","content":[{"type":"text","text":"a red kite"}],"resolution":"480p","ratio":"16:9"}`)
+	require.Equal(t, http.StatusOK, code, "%s", b)
+	code, mini, b := g.JSON("POST", "/v1/jobs", `{"model":"seedance-2-0-mini","strict":true,"input":{"prompt":"the kite lands",`+
+		`"first_frame_url":`+quote(image)+`,"resolution":"480p","duration":4}}`)
+	require.Equal(t, http.StatusOK, code, "%s", b)
+
+	done := g.Wait(v25["id"].(string))
+	require.Equal(t, "succeeded", done.Status, "%+v", done)
+	require.Equal(t, 864, done.Output.Videos[0].Width)
+	require.Equal(t, 496, done.Output.Videos[0].Height)
+	require.InDelta(t, 5.0, done.Output.Videos[0].Duration, 0.05)
+	require.EqualValues(t, task.Tokens(864, 496, 121), usageTokens(t, g, done.ID))
+
+	done = g.Wait(mini["id"].(string))
+	require.Equal(t, "succeeded", done.Status, "%+v", done)
+	require.Equal(t, 752, done.Output.Videos[0].Width, "4:3 at 480p")
+	require.Equal(t, 560, done.Output.Videos[0].Height)
+	require.InDelta(t, 4.0, done.Output.Videos[0].Duration, 0.05)
 }
