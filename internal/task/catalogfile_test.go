@@ -122,7 +122,7 @@ func TestNewFieldRules(t *testing.T) {
 		{name: "2.5 auto", model: "seedance-2-5", req: Request{Prompt: "p", ReferenceImages: urls(1, "i"), ReferenceTaskType: "AUTO"},
 			check: func(t *testing.T, r *Request) { require.Equal(t, "auto", r.ReferenceTaskType) }},
 		{name: "2.0 edit", model: "seedance-2-0", req: Request{Prompt: "p", ReferenceVideos: video, ReferenceTaskType: "edit"}, field: "omni_reference_task_type"},
-		{name: "2.0 auto is dropped", model: "seedance-2-0", req: Request{Prompt: "p", ReferenceTaskType: "auto"},
+		{name: "2.0 mini auto is dropped", model: "seedance-2-0-mini", req: Request{Prompt: "p", ReferenceTaskType: "auto"},
 			check: func(t *testing.T, r *Request) { require.Empty(t, r.ReferenceTaskType) }},
 		{name: "2.0 mini audio only", model: "seedance-2-0-mini", req: Request{Prompt: "p", ReferenceAudio: urls(1, "a")}, field: "reference_audio"},
 		{name: "2.0 mini 1080p", model: "seedance-2-0-mini", req: Request{Prompt: "p", Resolution: "1080p"}, field: "resolution"},
@@ -159,10 +159,10 @@ func TestNewFieldRules(t *testing.T) {
 // Relax (the jobs dialect's default) turns what 2.5 refuses into what it takes.
 func TestRelaxNewFields(t *testing.T) {
 	t.Parallel()
-	v20, _, _ := LookupModel("seedance-2-0")
+	mini, _, _ := LookupModel("seedance-2-0-mini")
 	r := Request{Prompt: "p", OutputFormat: "mov", ReferenceVideos: []string{"v"}, ReferenceTaskType: "edit"}
-	require.Len(t, v20.Relax(&r), 2)
-	require.NoError(t, v20.Normalize(&r))
+	require.Len(t, mini.Relax(&r), 2)
+	require.NoError(t, mini.Normalize(&r))
 	require.Empty(t, r.OutputFormat)
 	require.Empty(t, r.ReferenceTaskType)
 
