@@ -284,11 +284,15 @@ func catalogCases(m *task.Model, image string) []catalogCase {
 		add("reference audio alone", field, func(c *creation) { clear(c); c.audio = urlList(1, "a") })
 	}
 	if total := in.MaxReferenceTotal; total > 0 {
-		add("over the total of references", "reference_audio", func(c *creation) {
+		// One more than the total, each kind within its own limit; the error
+		// names the last kind given.
+		images := min(in.MaxReferenceImages, total+1)
+		videos := min(in.MaxReferenceVideos, total+1-images)
+		audio := total + 1 - images - videos
+		field := map[bool]string{true: "reference_audio", false: "reference_videos"}[audio > 0]
+		add("over the total of references", field, func(c *creation) {
 			clear(c)
-			c.images = urlList(min(in.MaxReferenceImages, total), "i")
-			c.videos = urlList(min(in.MaxReferenceVideos, total+1-len(c.images)), "v")
-			c.audio = urlList(total+1-len(c.images)-len(c.videos), "a")
+			c.images, c.videos, c.audio = urlList(images, "i"), urlList(videos, "v"), urlList(audio, "a")
 		})
 	}
 
