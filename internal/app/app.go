@@ -294,7 +294,8 @@ func Start(ctx context.Context, c *config.Config, log *slog.Logger, opts ...Opti
 	}
 	sb := sandbox.New(sandbox.Config{
 		QueueDelay: zeroMeansNone(c.SandboxQueueDelay), RunTime: zeroMeansNone(c.SandboxRunTime),
-		FFmpegPath: c.FFmpegPath, WorkDir: workDir, RenderTimeout: c.SandboxRenderTimeout,
+		FFmpegPath: c.FFmpegPath, FFprobePath: c.FFprobePath, WorkDir: workDir, RenderTimeout: c.SandboxRenderTimeout,
+		Tasks: a.Store.GetTask,
 	}, blobs, resolver, log)
 	providers := map[string]provider.Provider{sb.Name(): sb}
 	// Upstream channels: models a channel serves run upstream; others are refused.

@@ -21,7 +21,8 @@ type VideoInfo struct {
 	Frames        int     // frames in the video stream (0 when the container does not say)
 	Codec         string  // e.g. h264
 	PixelFormat   string  // e.g. yuv420p
-	FormatName    string  // e.g. "mov,mp4,m4a,3gp,3g2,mj2"
+	FormatName    string  // e.g. "mov,mp4,m4a,3gp,3g2,mj2" (the same for MP4 and QuickTime)
+	MajorBrand    string  // the ftyp brand: "isom" for an MP4, "qt" for a QuickTime file
 	HasAudio      bool
 	AudioCodec    string // e.g. aac
 	AudioChannels int
@@ -67,6 +68,9 @@ type probeOutput struct {
 	Format struct {
 		FormatName string `json:"format_name"`
 		Duration   string `json:"duration"`
+		Tags       struct {
+			MajorBrand string `json:"major_brand"`
+		} `json:"tags"`
 	} `json:"format"`
 }
 
@@ -75,7 +79,7 @@ func parseProbe(data []byte) (VideoInfo, error) {
 	if err := json.Unmarshal(data, &out); err != nil {
 		return VideoInfo{}, fmt.Errorf("mediatest: decode ffprobe output: %w", err)
 	}
-	info := VideoInfo{FormatName: out.Format.FormatName}
+	info := VideoInfo{FormatName: out.Format.FormatName, MajorBrand: strings.TrimSpace(out.Format.Tags.MajorBrand)}
 	info.Duration, _ = strconv.ParseFloat(out.Format.Duration, 64)
 	video := false
 	for _, s := range out.Streams {

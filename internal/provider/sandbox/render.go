@@ -23,9 +23,17 @@ import (
 )
 
 // Blob keys of a task's results.
-func videoKey(taskID string) string     { return "results/" + taskID + "/video.mp4" }
-func lastFrameKey(taskID string) string { return "results/" + taskID + "/last_frame.png" }
-func thumbnailKey(taskID string) string { return "results/" + taskID + "/thumbnail.jpg" }
+func resultKey(taskID, name string) string { return "results/" + taskID + "/" + name }
+func lastFrameKey(taskID string) string    { return resultKey(taskID, lastFrameFile) }
+func thumbnailKey(taskID string) string    { return resultKey(taskID, thumbnailFile) }
+
+// videoName is the stored name of a result video: video.mov or video.mp4.
+func videoName(name string) string {
+	if name == movFile {
+		return movFile
+	}
+	return videoFile
+}
 
 // manifestKey holds the finished Update, written after the files: a Check
 // after a successful render (a retry, a restarted gateway) returns it instead
@@ -59,13 +67,14 @@ func (p *Provider) result(ctx context.Context, t *task.Task) (provider.Update, e
 	defer release()
 
 	limit := p.renderTimeout(t)
-	rctx, cancel := context.WithTimeoutCause(ctx, limit, errRenderTimeout)
+	rctx, cancel := context.WithTimeoutCause(ctx, limit, &renderTimeoutError{limit})
 	defer cancel()
 	u, err := p.render(rctx, t)
-	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(rctx), errRenderTimeout) {
-		p.log.WarnContext(ctx, "render stopped: over its time limit", "task", t.ID, "limit", limit)
+	var over *renderTimeoutError
+	if err != nil && ctx.Err() == nil && (errors.As(err, &over) || errors.As(context.Cause(rctx), &over)) {
+		p.log.WarnContext(ctx, "render stopped: over its time limit", "task", t.ID, "limit", over.limit)
 		return failed(upstreamError("RenderTimeout", "", fmt.Sprintf(
-			"The sandbox render took longer than its limit of %s and was stopped (SEEDGATE_SANDBOX_RENDER_TIMEOUT).", limit))), nil
+			"The sandbox render took longer than its limit of %s and was stopped (SEEDGATE_SANDBOX_RENDER_TIMEOUT).", over.limit))), nil
 	}
 	return u, err
 }
@@ -74,20 +83,39 @@ func (p *Provider) result(ctx context.Context, t *task.Task) (provider.Update, e
 // waiting) asks to be checked again.
 const busyRetry = time.Second
 
-var errRenderTimeout = errors.New("sandbox: render time limit reached")
+// renderTimeoutError is the cause of a render's context ending at its time limit.
+type renderTimeoutError struct{ limit time.Duration }
+
+func (e *renderTimeoutError) Error() string {
+	return fmt.Sprintf("sandbox: render time limit of %s reached", e.limit)
+}
 
 // renderTimeout is the wall-time cap of t's render: RenderTimeout for up to
-// 5 s at 720p, in proportion to the pixels and frames above that.
+// 5 s at 720p, in proportion to the pixels and frames above that. An edit or
+// extend counts the longest source besides (its own length is known once
+// fetched, and its ffmpeg run then gets a cap of its own, timeoutFor).
 func (p *Provider) renderTimeout(t *task.Task) time.Duration {
-	const base = 1280 * 720 * 5 * fps
 	m, _, ok := task.LookupModel(t.Model)
 	if !ok {
 		return p.cfg.RenderTimeout
 	}
-	w, h, frames, _, err := m.Output(&t.Request, 0, 0) // an adaptive ratio's size is close enough
+	r := &t.Request
+	if r.DraftTaskID != "" { // a final renders the draft's length at its own size
+		r = &task.Request{Resolution: r.Resolution, Ratio: r.Ratio, Duration: task.Int(m.Durations.Max)}
+	}
+	w, h, frames, _, err := m.Output(r, 0, 0) // an adaptive ratio's size is close enough
 	if err != nil {
 		return p.cfg.RenderTimeout
 	}
+	if videoTaskMode(&t.Request) != "" || t.Request.DraftTaskID != "" {
+		frames += maxSourceSeconds * fps
+	}
+	return p.timeoutFor(w, h, frames)
+}
+
+// timeoutFor is the wall-time cap of a render of w×h pixels and frames.
+func (p *Provider) timeoutFor(w, h, frames int) time.Duration {
+	const base = 1280 * 720 * 5 * fps
 	scale := max(float64(w)*float64(h)*float64(frames)/base, 1)
 	return time.Duration(float64(p.cfg.RenderTimeout) * scale)
 }
@@ -106,7 +134,7 @@ func (p *Provider) loadManifest(ctx context.Context, taskID string) (*manifest, 
 		return nil, nil // unreadable: render again, which rewrites it
 	}
 	// BlobKey is not serialized (it never leaves the gateway); the keys are fixed.
-	m.Video.BlobKey = videoKey(taskID)
+	m.Video.BlobKey = resultKey(taskID, videoName(m.Video.Name))
 	if m.LastFrame != nil {
 		m.LastFrame.BlobKey = lastFrameKey(taskID)
 	}
@@ -129,6 +157,14 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 			fmt.Sprintf("The model or endpoint %s does not exist or you do not have access to it.", t.Model))), nil
 	}
 	r := &t.Request
+	seed := resolveSeed(r.Seed, t.ID)
+	if r.DraftTaskID != "" {
+		final, draftSeed, failure, err := p.fromDraft(ctx, t)
+		if failure != nil || err != nil {
+			return failure.orErr(err)
+		}
+		r, seed = final, draftSeed
+	}
 
 	dir, err := os.MkdirTemp(p.cfg.WorkDir, renderDirPattern)
 	if err != nil {
@@ -139,7 +175,14 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 	mode := task.InputModeOf(r)
 	sc := scene{mode: task.ModeText}
 	var firstW, firstH int
-	if mode == task.ModeFirstFrame || mode == task.ModeFirstLast {
+	switch vm := videoTaskMode(r); {
+	case vm != "":
+		src, failure, err := p.fetchSource(ctx, dir, r.ReferenceVideos[0])
+		if failure != nil || err != nil {
+			return failure.orErr(err)
+		}
+		sc.mode, sc.source, firstW, firstH = vm, src, src.w, src.h // adaptive follows the source's shape
+	case mode == task.ModeFirstFrame || mode == task.ModeFirstLast:
 		sc.mode = mode
 		firstURL := r.FirstFrame
 		if firstURL == "" {
@@ -158,38 +201,62 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 			sc.lastImage = lastImageBase + info.Ext()
 		}
 	}
+	if len(r.ReferenceAudio) > 0 {
+		sound, failure, err := p.fetchSoundtrack(ctx, dir, r.ReferenceAudio[0])
+		if failure != nil || err != nil {
+			return failure.orErr(err)
+		}
+		sc.sound = sound
+	}
 
 	w, h, frames, ratio, err := model.Output(r, firstW, firstH)
 	if err != nil {
 		te := task.AsError(err)
 		return failed(upstreamError("InvalidParameter", te.Field, te.Message)), nil
 	}
+	switch sc.mode {
+	case modeEdit: // as long as the source
+		frames = sc.source.frames
+	case modeExtend: // the source, then the requested seconds (24 frames each)
+		frames = sc.source.frames + frames - 1
+	}
 	draft := model.Features.Draft && task.Or(r.Draft, false)
 	sc.w, sc.h, sc.frames = w, h, frames
-	sc.seed = resolveSeed(r.Seed, t.ID)
+	sc.seed = seed
 	// Ark's default for generate_audio is true, on the models that have audio.
 	sc.audio = model.Features.Audio && task.Or(r.GenerateAudio, true)
 	sc.watermark = task.Or(r.Watermark, false)
 	sc.lastFrame = task.Or(r.ReturnLastFrame, false) && !draft
 	sc.cameraFixed = task.Or(r.CameraFixed, false)
+	sc.mov = strings.EqualFold(r.OutputFormat, "mov")
 	sc.fonts = p.fonts
-	if sc.mode == task.ModeText {
+	if sc.mode == task.ModeText || sc.mode == modeEdit {
 		sc.prompt = wrapPrompt(r.Prompt, w, h)
 		if err := os.WriteFile(filepath.Join(dir, promptFile), []byte(sc.prompt), 0o600); err != nil {
 			return provider.Update{}, provider.Transient(fmt.Errorf("sandbox: write prompt: %w", err), 0)
 		}
 	}
 
-	if err := p.ffmpeg(ctx, dir, sc.args()); err != nil {
+	// The time limit follows what is rendered (an extend's length is known
+	// only now); the caller's limit, made generous for these, still applies.
+	limit := p.timeoutFor(w, h, frames)
+	fctx, cancel := context.WithTimeoutCause(ctx, limit, &renderTimeoutError{limit})
+	defer cancel()
+	if err := p.ffmpeg(fctx, dir, sc.args()); err != nil {
 		return provider.Update{}, err
 	}
 
 	now := p.cfg.Clock().UTC()
 	duration := float64(frames) / fps
-	video, err := p.store(ctx, dir, videoFile, &task.File{
-		ID: "file_" + t.ID + "_video", Tenant: t.Tenant, Kind: "video", Purpose: "output", Name: videoFile,
-		ContentType: "video/mp4", Width: w, Height: h, Duration: duration,
-		BlobKey: videoKey(t.ID), TaskID: t.ID, CreatedAt: now,
+	name, _ := sc.output()
+	ctype := "video/mp4"
+	if sc.mov {
+		ctype = "video/quicktime"
+	}
+	video, err := p.store(ctx, dir, name, &task.File{
+		ID: "file_" + t.ID + "_video", Tenant: t.Tenant, Kind: "video", Purpose: "output", Name: name,
+		ContentType: ctype, Width: w, Height: h, Duration: duration,
+		BlobKey: resultKey(t.ID, name), TaskID: t.ID, CreatedAt: now,
 	})
 	if err != nil {
 		return provider.Update{}, err
@@ -215,11 +282,17 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 		return provider.Update{}, err
 	}
 
-	tokens := model.UsageTokens(r, w, h, frames)
+	billed := *r
+	if sc.source != nil {
+		// An edit or extend bills its source as measured (the catalog's
+		// estimate, at create, did not know it).
+		billed.InputVideoSeconds = model.InputVideoSeconds([]float64{sc.source.seconds()})
+	}
+	tokens := model.UsageTokens(&billed, w, h, frames)
 	m.Usage = &task.Usage{CompletionTokens: tokens, TotalTokens: tokens}
 	m.Result = &task.Result{
 		VideoFileID: video.ID,
-		Width:       w, Height: h, Duration: duration, FPS: fps, HasAudio: sc.audio,
+		Width:       w, Height: h, Duration: duration, FPS: fps, HasAudio: sc.hasAudio(),
 		Seed: sc.seed, Ratio: ratio, Resolution: outputResolution(model, r),
 	}
 	if m.LastFrame != nil {
@@ -230,7 +303,7 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 		return provider.Update{}, err
 	}
 	p.log.InfoContext(ctx, "rendered", "task", t.ID, "mode", sc.mode, "size", fmt.Sprintf("%dx%d", w, h),
-		"frames", frames, "audio", sc.audio, "took", p.cfg.Clock().Sub(started).Round(time.Millisecond))
+		"frames", frames, "audio", sc.hasAudio(), "took", p.cfg.Clock().Sub(started).Round(time.Millisecond))
 	return m.update(), nil
 }
 
@@ -308,7 +381,7 @@ func (p *Provider) ffmpeg(ctx context.Context, dir string, args []string) error 
 	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return context.Cause(ctx) // a *renderTimeoutError when over the limit
 		}
 		return provider.Transient(fmt.Errorf("sandbox: ffmpeg: %w: %s", err, strings.TrimSpace(stderr.String())), 0)
 	}

@@ -18,10 +18,21 @@
 //   - first and last frame: a transition from one to the other;
 //   - a lone first frame: a slow zoom and pan over it (a gentle breathing of the
 //     light with camera_fixed);
-//   - otherwise (text, reference inputs, draft tasks): an animated gradient with
-//     moving discs, colours chosen from the seed, and the prompt drawn on it.
+//   - a reference video with omni_reference_task_type edit: the video, as long
+//     as it is, graded in colours chosen from the seed, the prompt drawn on it;
+//   - a reference video with omni_reference_task_type extend: the video, then
+//     its last frame slowly zooming and drifting for the requested seconds;
+//   - otherwise (text, reference inputs): an animated gradient with moving
+//     discs, colours and places chosen from the seed (the same at every size),
+//     and the prompt drawn on it;
+//   - the final of a draft (draft_task_id): the draft's request rendered again
+//     with the draft's seed, at the final's resolution (draft.go).
 //
-// generate_audio adds a mono AAC chord chosen from the seed; watermark draws
+// The first reference audio clip becomes the sound track, cut or padded with
+// silence to the video's length. Otherwise, on models with sound,
+// generate_audio keeps an edited or extended video's own sound, or adds a mono
+// AAC chord chosen from the seed. output_format mov writes a QuickTime file
+// (video.mov, video/quicktime) instead of an MP4. watermark draws
 // "AI生成" bottom-right ("AI Generated" without a CJK font); return_last_frame
 // stores the last frame as PNG (without the watermark). Seed -1 resolves from
 // the task id. The same request and seed give byte-identical files.
@@ -62,8 +73,13 @@ type Config struct {
 	QueueDelay time.Duration
 	// RunTime is how long it runs before rendering (default 3 s; negative: none).
 	RunTime time.Duration
-	// FFmpegPath is the ffmpeg binary (default "ffmpeg" from PATH).
-	FFmpegPath string
+	// FFmpegPath is the ffmpeg binary (default "ffmpeg" from PATH), and
+	// FFprobePath ffprobe (default "ffprobe"), which reads reference videos.
+	FFmpegPath  string
+	FFprobePath string
+	// Tasks looks a task up by id (store.ErrNotFound when there is none): a
+	// final reads its draft's request and seed. Without it, finals fail.
+	Tasks func(ctx context.Context, id string) (*task.Task, error)
 	// WorkDir holds temporary render directories (default os.TempDir()).
 	WorkDir string
 	// Clock returns the current time (default time.Now).
@@ -104,6 +120,9 @@ func New(cfg Config, blobs blob.Store, resolver *media.Resolver, logger *slog.Lo
 	cfg.RunTime = durationOr(cfg.RunTime, 3*time.Second)
 	if cfg.FFmpegPath == "" {
 		cfg.FFmpegPath = "ffmpeg"
+	}
+	if cfg.FFprobePath == "" {
+		cfg.FFprobePath = "ffprobe"
 	}
 	if cfg.WorkDir == "" {
 		cfg.WorkDir = os.TempDir()

@@ -16,6 +16,7 @@ const (
 	samplesPerSec  = 48000
 	samplesPerFrm  = samplesPerSec / fps
 	videoFile      = "video.mp4"
+	movFile        = "video.mov"
 	lastFrameFile  = "last_frame.png"
 	thumbnailFile  = "thumbnail.jpg"
 	promptFile     = "prompt.txt"
@@ -29,7 +30,7 @@ const (
 // scene is everything one render needs, decided before ffmpeg runs.
 // File names are relative to the render directory.
 type scene struct {
-	mode        task.InputMode // ModeText, ModeFirstFrame or ModeFirstLast
+	mode        task.InputMode // ModeText, ModeFirstFrame, ModeFirstLast, modeEdit or modeExtend
 	w, h        int
 	frames      int
 	seed        int64
@@ -39,10 +40,29 @@ type scene struct {
 	cameraFixed bool
 	firstImage  string
 	lastImage   string
+	// source is the reference video of an edit or extend.
+	source *sourceVideo
+	// sound, when set, is the soundtrack (a reference audio clip), whatever
+	// generate_audio says.
+	sound *soundtrack
+	// mov writes a QuickTime file instead of an MP4.
+	mov bool
 	// prompt is the wrapped text written to promptFile ("" draws none).
 	prompt string
 	fonts  fonts
 }
+
+// output is the video's file name, and its container as ffmpeg names it.
+func (s *scene) output() (name, format string) {
+	if s.mov {
+		return movFile, "mov"
+	}
+	return videoFile, "mp4"
+}
+
+// hasAudio reports whether the video gets a sound track: the reference audio,
+// else the source's own sound or a chord where the model makes sound.
+func (s *scene) hasAudio() bool { return s.sound != nil || s.audio }
 
 func (s *scene) seconds() float64 { return float64(s.frames) / fps }
 
@@ -54,6 +74,13 @@ func (s *scene) args() []string {
 
 	var graph []string
 	switch s.mode {
+	case modeEdit, modeExtend:
+		args = append(args, "-protocol_whitelist", "file", "-f", s.source.format, "-i", "file:"+s.source.file)
+		if s.mode == modeEdit {
+			graph = append(graph, s.edit(rng)...)
+		} else {
+			graph = append(graph, s.extend(rng)...)
+		}
 	case task.ModeFirstLast:
 		args = append(args, loopedImage(s.firstImage)...)
 		args = append(args, loopedImage(s.lastImage)...)
@@ -85,21 +112,28 @@ func (s *scene) args() []string {
 	}
 	// The thumbnail is the video's first frame as it is shown (watermark included).
 	graph = append(graph, "[final]split=2[vout][thsrc]", "[thsrc]trim=end_frame=1[th]")
-	if s.audio {
+	switch {
+	case s.sound != nil:
+		args = append(args, "-protocol_whitelist", "file", "-f", s.sound.format, "-i", "file:"+s.sound.file)
+		graph = append(graph, s.fitAudio(inputCount(args)-1))
+	case s.audio && s.source != nil && s.source.hasAudio:
+		graph = append(graph, s.fitAudio(0))
+	case s.audio:
 		graph = append(graph, s.chord(rng))
 	}
 
 	args = append(args, "-filter_complex", strings.Join(graph, ";\n"),
 		"-map", "[vout]")
-	if s.audio {
+	if s.hasAudio() {
 		args = append(args, "-map", "[aout]", "-c:a", "aac", "-b:a", "96k", "-ac", "1", "-ar", strconv.Itoa(samplesPerSec))
 	}
+	name, format := s.output()
 	args = append(args,
 		"-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-profile:v", "high", "-pix_fmt", "yuv420p",
 		"-threads", x264Threads,
 		"-movflags", "+faststart", "-map_metadata", "-1", "-map_chapters", "-1",
 		"-fflags", "+bitexact", "-flags", "+bitexact",
-		"-f", "mp4", "file:"+videoFile)
+		"-f", format, "file:"+name)
 	if s.lastFrame {
 		args = append(args, "-map", "[lf]", "-frames:v", "1", "-update", "1", "-c:v", "png",
 			"-fflags", "+bitexact", "-flags", "+bitexact", "-f", "image2", "file:"+lastFrameFile)
@@ -107,6 +141,17 @@ func (s *scene) args() []string {
 	args = append(args, "-map", "[th]", "-frames:v", "1", "-update", "1", "-c:v", "mjpeg", "-q:v", "3",
 		"-fflags", "+bitexact", "-flags", "+bitexact", "-f", "image2", "file:"+thumbnailFile)
 	return args
+}
+
+// inputCount counts the -i options of a command line.
+func inputCount(args []string) int {
+	n := 0
+	for _, a := range args {
+		if a == "-i" {
+			n++
+		}
+	}
+	return n
 }
 
 func loopedImage(name string) []string {
@@ -175,7 +220,7 @@ func (s *scene) text(rng *splitMix) []string {
 		"gradients=s=%dx%d:r=%d:%s:nb_colors=%d:seed=%d:speed=%s:type=%s:x0=%d:y0=%d:x1=%d:y1=%d,%s[bg0]",
 		s.w, s.h, fps, strings.Join(colors, ":"), nColors, uint32(s.seed), num(0.005+0.02*rng.float()),
 		gradientTypes[rng.intn(len(gradientTypes))],
-		rng.intn(s.w), rng.intn(s.h), rng.intn(s.w), rng.intn(s.h), s.finish())}
+		rng.frac(s.w), rng.frac(s.h), rng.frac(s.w), rng.frac(s.h), s.finish())}
 
 	prev := "bg0"
 	discs := 2 + rng.intn(2)
@@ -431,6 +476,10 @@ func (s *splitMix) next() uint64 {
 
 // float returns a number in [0, 1).
 func (s *splitMix) float() float64 { return float64(s.next()>>11) / (1 << 53) }
+
+// frac returns a number in [0, n) at the same fraction of n for every n: a
+// position drawn with it lands at the same place in a frame of any size.
+func (s *splitMix) frac(n int) int { return int(s.float() * float64(n)) }
 
 // intn returns a number in [0, n).
 func (s *splitMix) intn(n int) int { return int(s.next() % uint64(n)) }
