@@ -134,8 +134,10 @@ type Options struct {
 	// by default its size is just unknown (adaptive falls back to the model default).
 	StrictImages bool
 
-	// FFmpeg is the ffmpeg binary used to render result videos (default "ffmpeg").
-	FFmpeg string
+	// FFmpeg is the ffmpeg binary used to render result videos (default
+	// "ffmpeg"); FFprobe reads the length of reference videos (default "ffprobe").
+	FFmpeg  string
+	FFprobe string
 	// ResultVideo, when set, is the MP4 file served as every task's result
 	// video instead of a render of the task's size (benchmarks of large
 	// downloads). It is read from disk on each request.
@@ -191,6 +193,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FFmpeg == "" {
 		o.FFmpeg = "ffmpeg"
+	}
+	if o.FFprobe == "" {
+		o.FFprobe = "ffprobe"
 	}
 	o.Logger = baseservice.Logger(o.Logger)
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")

@@ -152,6 +152,18 @@ func (s *Server) handleCreate(c *call) reply {
 		br := asBadRequest(err)
 		return errReply(c, br.status, br.code, br.param, br.msg)
 	}
+	inputFrames, firstVideoFrames, berr := s.probeVideos(c.r.Context(), &req)
+	if berr != nil {
+		return errReply(c, berr.status, berr.code, berr.param, berr.msg)
+	}
+	if firstVideoFrames > 0 {
+		switch req.ReferenceTaskType {
+		case "edit": // as long as the video edited
+			frames = firstVideoFrames
+		case "extend": // the video, then the requested seconds
+			frames = firstVideoFrames + frames - 1
+		}
+	}
 	t := &emuTask{
 		key:        c.key,
 		modelName:  modelName, // the task object names the model, not the endpoint
@@ -180,6 +192,10 @@ func (s *Server) handleCreate(c *call) reply {
 		t.queueTime = s.opts.FlexQueueTime
 	}
 	t.tokens = task.Tokens(w, h, frames)
+	if m.Family == task.Family20 {
+		// 2.x bills input video too: W × H × (input s + output s) × 24 / 1024.
+		t.tokens = task.Tokens(w, h, frames+inputFrames)
+	}
 	if task.Or(req.Draft, false) {
 		t.tokens = t.tokens * 6 / 10
 	}
@@ -430,6 +446,22 @@ func (s *Server) buildRequest(key string, m *task.Model, b *createBody, now time
 		}
 		r.WebSearch = true
 	}
+	if b.OutputFormat != nil {
+		switch f := strings.ToLower(*b.OutputFormat); f {
+		case "mp4", "mov":
+			r.OutputFormat = f
+		default:
+			return r, invalidParam("output_format", "output_format %q is not supported: use mp4 or mov.", *b.OutputFormat)
+		}
+	}
+	if b.OmniReferenceTaskType != nil {
+		kind, ok := referenceTaskTypes[strings.ToLower(*b.OmniReferenceTaskType)]
+		if !ok {
+			return r, invalidParam("omni_reference_task_type",
+				"omni_reference_task_type %q is not supported: use auto, reference, edit or extend.", *b.OmniReferenceTaskType)
+		}
+		r.ReferenceTaskType = kind
+	}
 
 	// Legacy inline parameters fill what the body left unset, weakly validated.
 	clean, inline := task.ParseInline(r.Prompt)
@@ -454,8 +486,22 @@ func (s *Server) buildRequest(key string, m *task.Model, b *createBody, now time
 		if r.GenerateAudio == nil {
 			r.GenerateAudio = d.req.GenerateAudio
 		}
+		if r.ReferenceTaskType == "" {
+			r.ReferenceTaskType = d.req.ReferenceTaskType
+			r.ReferenceVideos, r.ReferenceAudio = d.req.ReferenceVideos, d.req.ReferenceAudio
+		}
+	}
+	if (r.ReferenceTaskType == "edit" || r.ReferenceTaskType == "extend") && len(r.ReferenceVideos) == 0 {
+		return r, invalidParam("content", "omni_reference_task_type %s needs a video_url item with the video to %s.",
+			r.ReferenceTaskType, r.ReferenceTaskType)
 	}
 	return r, nil
+}
+
+// referenceTaskTypes maps the accepted spellings of omni_reference_task_type
+// (resellers write editing and extension) to the upstream's.
+var referenceTaskTypes = map[string]string{
+	"auto": "auto", "reference": "reference", "edit": "edit", "editing": "edit", "extend": "extend", "extension": "extend",
 }
 
 // draftWindow: a draft can be re-rendered for 7 days.

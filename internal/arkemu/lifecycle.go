@@ -65,6 +65,14 @@ type emuTask struct {
 
 func (t *emuTask) group() string { return t.key + "\x00" + t.model.ID }
 
+// videoName is the result video's file name: video.mov for output_format mov.
+func (t *emuTask) videoName() string {
+	if t.req.OutputFormat == "mov" {
+		return "video.mov"
+	}
+	return "video.mp4"
+}
+
 func (t *emuTask) active() bool {
 	return t.deletedAt.IsZero() && (t.status == task.StatusQueued || t.status == task.StatusRunning)
 }
@@ -187,7 +195,7 @@ func (s *Server) applyLocked(ev event) {
 		}
 		t.status = task.StatusSucceeded
 		t.videoToken = s.addFileLocked(fileEntry{
-			name: "video.mp4", width: t.width, height: t.height, frames: t.frames,
+			name: t.videoName(), width: t.width, height: t.height, frames: t.frames,
 			audio: task.Or(t.req.GenerateAudio, false), expires: ev.at.Add(s.opts.URLTTL),
 			date: ev.at,
 		})
@@ -249,7 +257,7 @@ func (s *Server) wireLocked(t *emuTask) Task {
 	}
 	if t.status == task.StatusSucceeded {
 		w.Usage = &Usage{CompletionTokens: t.tokens, TotalTokens: t.tokens}
-		w.Content = &Content{VideoURL: s.fileURL(t, t.videoToken, "video.mp4")}
+		w.Content = &Content{VideoURL: s.fileURL(t, t.videoToken, t.videoName())}
 		if t.frameToken != "" {
 			w.Content.LastFrameURL = s.fileURL(t, t.frameToken, "last_frame.png")
 		}

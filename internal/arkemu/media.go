@@ -13,6 +13,7 @@ import (
 	_ "image/jpeg"
 	"image/png"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -26,6 +27,7 @@ import (
 	_ "golang.org/x/image/tiff"
 	_ "golang.org/x/image/webp"
 
+	"github.com/seedgate/seedgate/internal/media"
 	arkproto "github.com/seedgate/seedgate/internal/protocol/ark"
 	"github.com/seedgate/seedgate/internal/task"
 )
@@ -150,9 +152,65 @@ func (s *Server) download(ctx context.Context, u string) ([]byte, error) {
 	return data, nil
 }
 
+// probeVideos reads the reference videos the emulator can download, and
+// returns their frames at 24 fps in total and the first one's (0 when
+// unknown: an asset, or an unreachable URL outside StrictImages).
+func (s *Server) probeVideos(ctx context.Context, req *task.Request) (total, first int, br *badRequest) {
+	for i, u := range req.ReferenceVideos {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			continue
+		}
+		secs, err := s.videoSeconds(ctx, u)
+		if err != nil {
+			if s.opts.StrictImages {
+				return 0, 0, invalidParam("video_url", "The video at %s could not be read.", u)
+			}
+			s.log.Debug("arkemu: video not readable, length unknown", "url", u, "err", err)
+			continue
+		}
+		frames := int(math.Round(secs * 24))
+		total += frames
+		if i == 0 {
+			first = frames
+		}
+	}
+	return total, first, nil
+}
+
+// videoSeconds downloads a video and asks ffprobe its length.
+func (s *Server) videoSeconds(ctx context.Context, u string) (float64, error) {
+	data, err := s.download(ctx, u)
+	if err != nil {
+		return 0, err
+	}
+	f, err := os.CreateTemp("", "arkemu-video-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(f.Name())
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	info, err := media.Probe(ctx, s.opts.FFprobe, "mov", f.Name()) // Ark takes MP4 and MOV videos
+	if err != nil {
+		return 0, err
+	}
+	if !info.HasVideo || info.Duration <= 0 {
+		return 0, fmt.Errorf("no video stream")
+	}
+	return info.Duration, nil
+}
+
+// isVideo reports whether a result file name is the video (video.mp4 or video.mov).
+func isVideo(name string) bool { return name == "video.mp4" || name == "video.mov" }
+
 // fileEntry is one result URL the emulator serves.
 type fileEntry struct {
-	name          string // video.mp4 | last_frame.png
+	name          string // video.mp4 | video.mov | last_frame.png
 	width, height int
 	frames        int
 	audio         bool
@@ -187,7 +245,7 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		tosError(w, http.StatusForbidden, "AccessDenied", "Request has expired")
 		return
 	}
-	if name == "video.mp4" && s.opts.ResultVideo != "" {
+	if isVideo(name) && s.opts.ResultVideo != "" {
 		s.serveResultVideo(w, r, entry)
 		return
 	}
@@ -198,8 +256,11 @@ func (s *Server) handleFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctype := "video/mp4"
-	if strings.HasSuffix(name, ".png") {
+	switch {
+	case strings.HasSuffix(name, ".png"):
 		ctype = "image/png"
+	case strings.HasSuffix(name, ".mov"):
+		ctype = "video/quicktime"
 	}
 	w.Header().Set("Content-Type", ctype)
 	w.Header().Set("X-Tos-Request-Id", newRequestID(s.opts.Now()))
@@ -257,7 +318,7 @@ func newMediaCache(ffmpeg string) *mediaCache {
 
 func (c *mediaCache) get(ctx context.Context, f fileEntry) ([]byte, error) {
 	k := mediaKey{name: f.name, width: f.width, height: f.height}
-	if f.name == "video.mp4" {
+	if isVideo(f.name) {
 		k.frames, k.audio = f.frames, f.audio
 	}
 	c.mu.Lock()
@@ -268,7 +329,7 @@ func (c *mediaCache) get(ctx context.Context, f fileEntry) ([]byte, error) {
 	}
 	c.mu.Unlock()
 	it.once.Do(func() {
-		if k.name == "video.mp4" {
+		if isVideo(k.name) {
 			it.data, it.err = c.renderVideo(ctx, k)
 		} else {
 			it.data, it.err = renderFrame(k.width, k.height)
@@ -282,8 +343,9 @@ func (c *mediaCache) get(ctx context.Context, f fileEntry) ([]byte, error) {
 	return it.data, it.err
 }
 
-// renderVideo makes a real, playable H.264 MP4 of the task's size and length
-// (24 fps), with a mono tone when the task has audio.
+// renderVideo makes a real, playable H.264 MP4 (or QuickTime file, for
+// video.mov) of the task's size and length (24 fps), with a mono tone when
+// the task has audio.
 func (c *mediaCache) renderVideo(ctx context.Context, k mediaKey) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
@@ -292,7 +354,7 @@ func (c *mediaCache) renderVideo(ctx context.Context, k mediaKey) ([]byte, error
 		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	out := filepath.Join(dir, "video.mp4")
+	out := filepath.Join(dir, k.name)
 	secs := strconv.FormatFloat(float64(k.frames)/24, 'f', 3, 64)
 	args := []string{"-v", "error", "-nostdin", "-y",
 		"-f", "lavfi", "-i", fmt.Sprintf("testsrc2=s=%dx%d:r=24", k.width, k.height)}
@@ -304,7 +366,11 @@ func (c *mediaCache) renderVideo(ctx context.Context, k mediaKey) ([]byte, error
 	if k.audio {
 		args = append(args, "-c:a", "aac", "-b:a", "48k", "-ac", "1")
 	}
-	args = append(args, "-movflags", "+faststart", out)
+	format := "mp4"
+	if k.name == "video.mov" {
+		format = "mov"
+	}
+	args = append(args, "-movflags", "+faststart", "-f", format, out)
 	cmd := exec.CommandContext(ctx, c.ffmpeg, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -200,8 +200,12 @@ func (m *Mirror) copyFile(ctx context.Context, t *task.Task, rawURL string, rk r
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return nil, fmt.Errorf("download %s: got %d of %d bytes", rk.what, n, resp.ContentLength)
 	}
+	name := rk.name
+	if ctype == "video/quicktime" {
+		name = "video.mov" // output_format mov; the blob key stays the same
+	}
 	f := &task.File{
-		ID: FileID(t.ID, rk.what), Kind: rk.kind, Purpose: "output", Name: rk.name,
+		ID: FileID(t.ID, rk.what), Kind: rk.kind, Purpose: "output", Name: name,
 		ContentType: ctype, Size: n, SHA256: hex.EncodeToString(h.Sum(nil)),
 		Width: res.Width, Height: res.Height, BlobKey: key, TaskID: t.ID,
 		CreatedAt: m.c.Now().UTC().Truncate(time.Millisecond),

@@ -171,6 +171,9 @@ func (s *Service) Create(ctx context.Context, in CreateInput) (_ *task.Task, err
 	if err := m.Normalize(&req); err != nil {
 		return nil, err
 	}
+	if err := s.checkDraft(ctx, in.Tenant, m, req.DraftTaskID); err != nil {
+		return nil, err
+	}
 	files, err := s.storeDataURLs(ctx, in.Tenant, &req)
 	if err != nil {
 		return nil, err

@@ -102,8 +102,10 @@ func ErrorCode(e *task.Error) string {
 // Param names a normalized request field as the Ark body parameter it came from.
 func Param(field string) string {
 	switch field {
-	case "prompt", "first_frame", "last_frame", "draft_task_id":
+	case "prompt", "first_frame", "last_frame":
 		return "content"
+	case "draft_task_id":
+		return "content[].draft_task.id"
 	case "web_search":
 		return "tools"
 	}

@@ -141,6 +141,13 @@ func (k *Kind) createBody(t *task.Task, upstreamModel string, content []contentI
 	if r.WebSearch {
 		b.Tools = []tool{{Type: "web_search"}}
 	}
+	// The defaults (mp4, auto) go unsaid: models without the fields refuse them.
+	if f := strings.ToLower(r.OutputFormat); f != "" && f != "mp4" {
+		b.OutputFormat = f
+	}
+	if k := strings.ToLower(r.ReferenceTaskType); k != "" && k != "auto" {
+		b.OmniReferenceTaskType = k
+	}
 	b.SafetyIdentifier = r.SafetyIdentifier
 	mk := markerOf(t)
 	if mk.safety != "" {

@@ -205,3 +205,31 @@ func TestInputURLs(t *testing.T) {
 	_, err = priv.p.inputURL(ctx, "first_frame", "image", "http://localhost:8000/v1/files/file-missing/content")
 	require.Equal(t, "first_frame", task.AsError(err).Field)
 }
+
+// output_format and omni_reference_task_type go upstream when they say
+// something other than the defaults, which stay unsaid.
+func TestCreateBodyOutputFormatAndTaskType(t *testing.T) {
+	t.Parallel()
+	u := newUnit(t, "https://gw.example.com", nil)
+	now := time.Now()
+	for _, tc := range []struct {
+		format, kind         string
+		wantFormat, wantKind any
+	}{
+		{"mov", "extend", "mov", "extend"},
+		{"MOV", "edit", "mov", "edit"},
+		{"mp4", "auto", nil, nil},
+		{"", "", nil, nil},
+	} {
+		r := task.Request{Prompt: "go on", ReferenceVideos: []string{"https://v.example/1.mp4"}, Resolution: "720p",
+			Ratio: "adaptive", OutputFormat: tc.format, ReferenceTaskType: tc.kind}
+		tk := &task.Task{ID: "cgt-1", Model: "seedance-2-0", Request: r, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+		content, err := u.p.content(context.Background(), &tk.Request, "")
+		require.NoError(t, err)
+		data, err := u.p.createBody(tk, "doubao-seedance-2-5-260628", content, now)
+		require.NoError(t, err)
+		got := decodeBody(t, data)
+		require.Equal(t, tc.wantFormat, got["output_format"], "%+v", tc)
+		require.Equal(t, tc.wantKind, got["omni_reference_task_type"], "%+v", tc)
+	}
+}
