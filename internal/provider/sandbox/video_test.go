@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -290,3 +291,38 @@ func TestDraftLookupError(t *testing.T) {
 	var tr *provider.TransientError
 	require.ErrorAs(t, err, &tr)
 }
+
+// childCPU is the CPU time (user + system) of the process's finished children.
+func childCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchVideoTask renders one kind of video task b.N times at 720p from a 5 s
+// 720p source, reporting ffmpeg's CPU time per render beside the wall time.
+func benchVideoTask(b *testing.B, kind string) {
+	bb := setup(b)
+	src, _ := makeMedia(b, "source.mp4", "video/mp4",
+		"-f", "lavfi", "-i", "testsrc2=s=1280x720:r=24:d=5", "-f", "lavfi", "-i", "sine=f=440:d=5",
+		"-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest")
+	req := task.Request{Prompt: "a benchmark", ReferenceVideos: []string{src}, ReferenceTaskType: kind,
+		Resolution: "720p", Ratio: "adaptive", Duration: task.Int(5), Seed: task.Int64(1)}
+	bb.clock.Set(t0.Add(time.Hour))
+	cpu := childCPU()
+	i := 0
+	for b.Loop() {
+		i++
+		u, err := bb.p.Check(context.Background(), newTask(fmt.Sprintf("task_bench_%s_%d", kind, i), "seedance-2-0", req))
+		if err != nil || u.Status != task.StatusSucceeded {
+			b.Fatalf("render: %v %v", err, u.Error)
+		}
+	}
+	b.ReportMetric((childCPU() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// BenchmarkEdit720p edits a 5 s 720p video (5 s out).
+func BenchmarkEdit720p(b *testing.B) { benchVideoTask(b, "edit") }
+
+// BenchmarkExtend720p extends a 5 s 720p video by 5 s (10 s out).
+func BenchmarkExtend720p(b *testing.B) { benchVideoTask(b, "extend") }
