@@ -318,7 +318,7 @@ func benchVideoTask(b *testing.B, kind string) {
 			b.Fatalf("render: %v %v", err, u.Error)
 		}
 	}
-	b.ReportMetric((childCPU() - cpu).Seconds()/float64(b.N), "cpu-s/op")
+	b.ReportMetric((childCPU()-cpu).Seconds()/float64(b.N), "cpu-s/op")
 }
 
 // BenchmarkEdit720p edits a 5 s 720p video (5 s out).
