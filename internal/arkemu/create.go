@@ -486,10 +486,6 @@ func (s *Server) buildRequest(key string, m *task.Model, b *createBody, now time
 		if r.GenerateAudio == nil {
 			r.GenerateAudio = d.req.GenerateAudio
 		}
-		if r.ReferenceTaskType == "" {
-			r.ReferenceTaskType = d.req.ReferenceTaskType
-			r.ReferenceVideos, r.ReferenceAudio = d.req.ReferenceVideos, d.req.ReferenceAudio
-		}
 	}
 	if (r.ReferenceTaskType == "edit" || r.ReferenceTaskType == "extend") && len(r.ReferenceVideos) == 0 {
 		return r, invalidParam("content", "omni_reference_task_type %s needs a video_url item with the video to %s.",
