@@ -19,6 +19,8 @@ func FuzzCreate(f *testing.F) {
 		`{"model":"doubao-seedance-1-5-pro-251215","content":[{"type":"draft_task","draft_task":{"id":"cgt-x"}}]}`,
 		`{"model":"doubao-seedance-2-0-260128","content":[{"type":"image_url","image_url":{"url":"asset://a"},"role":"reference_image"},{"type":"audio_url","audio_url":{"url":"https://x/a.mp3"}}]}`,
 		`{"model":"doubao-seedance-1-0-lite-t2v-250428","content":[{"type":"text","text":"x"}],"frames":33,"seed":-1}`,
+		`{"model":"doubao-seedance-2-0-260128","content":[{"type":"video_url","video_url":{"url":"https://x/v.mp4"}}],"output_format":"mov","omni_reference_task_type":"editing"}`,
+		`{"model":"doubao-seedance-2-0-260128","content":[{"type":"text","text":"x"}],"omni_reference_task_type":"extend","output_format":"MOV"}`,
 		`{"model":1}`, `[]`, `null`, ``,
 	} {
 		f.Add(seed)

@@ -16,6 +16,8 @@ func FuzzDecodeArk(f *testing.F) {
 	f.Add([]byte(`{"model":"m","content":[{"type":"image_url","image_url":"https://x/y.png"}]}`))
 	f.Add([]byte(`{"model":"m","content":[{"type":"text","text":"a"},{"type":"image_url","image_url":{"url":"u1"},"role":"last_frame"},{"type":"image_url","image_url":{"url":"u2"}}],"tools":[{"type":"web_search"}]}`))
 	f.Add([]byte(`{"model":"m","content":[{"type":"draft_task","draft_task":{"id":"cgt-1"}},{"type":"video_url","video_url":{"url":"v"}}],"duration":"x"}`))
+	f.Add([]byte(`{"model":"m","content":[{"type":"video_url","video_url":{"url":"v"}}],"output_format":"mov","omni_reference_task_type":"extension"}`))
+	f.Add([]byte(`{"model":"m","content":[{"type":"text","text":"a"}],"output_format":7,"omni_reference_task_type":null}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		model, req, err := ark.DecodeCreate(body)
 		if err != nil {
