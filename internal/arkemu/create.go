@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -152,18 +153,22 @@ func (s *Server) handleCreate(c *call) reply {
 		br := asBadRequest(err)
 		return errReply(c, br.status, br.code, br.param, br.msg)
 	}
-	inputFrames, firstVideoFrames, berr := s.probeVideos(c.r.Context(), &req)
+	videoSeconds, berr := s.probeVideos(c.r.Context(), &req)
 	if berr != nil {
 		return errReply(c, berr.status, berr.code, berr.param, berr.msg)
 	}
-	if firstVideoFrames > 0 {
-		switch req.ReferenceTaskType {
-		case "edit": // as long as the video edited
-			frames = firstVideoFrames
-		case "extend": // the video, then the requested seconds
-			frames = firstVideoFrames + frames - 1
+	if len(videoSeconds) > 0 && videoSeconds[0] > 0 {
+		first := int(math.Round(videoSeconds[0] * 24))
+		switch task.ReferenceTaskTypeOf(&req) {
+		case task.TaskTypeEdit: // as long as the video edited
+			frames = first
+		case task.TaskTypeExtend: // the video, then the requested seconds
+			frames = first + frames - 1
 		}
 	}
+	// 2.x bills input video too (the catalog's billing rule); an unknown
+	// length counts as the catalog's estimate.
+	req.InputVideoSeconds = m.InputVideoSeconds(videoSeconds)
 	t := &emuTask{
 		key:        c.key,
 		modelName:  modelName, // the task object names the model, not the endpoint
@@ -191,14 +196,7 @@ func (s *Server) handleCreate(c *call) reply {
 	if t.flex() {
 		t.queueTime = s.opts.FlexQueueTime
 	}
-	t.tokens = task.Tokens(w, h, frames)
-	if m.Family == task.Family20 {
-		// 2.x bills input video too: W × H × (input s + output s) × 24 / 1024.
-		t.tokens = task.Tokens(w, h, frames+inputFrames)
-	}
-	if task.Or(req.Draft, false) {
-		t.tokens = t.tokens * 6 / 10
-	}
+	t.tokens = m.UsageTokens(&req, w, h, frames)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -13,7 +13,6 @@ import (
 	_ "image/jpeg"
 	"image/png"
 	"io"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -152,10 +151,11 @@ func (s *Server) download(ctx context.Context, u string) ([]byte, error) {
 	return data, nil
 }
 
-// probeVideos reads the reference videos the emulator can download, and
-// returns their frames at 24 fps in total and the first one's (0 when
-// unknown: an asset, or an unreachable URL outside StrictImages).
-func (s *Server) probeVideos(ctx context.Context, req *task.Request) (total, first int, br *badRequest) {
+// probeVideos reads the reference videos the emulator can download and
+// returns each one's length in seconds (0 when unknown: an asset, or an
+// unreachable URL outside StrictImages).
+func (s *Server) probeVideos(ctx context.Context, req *task.Request) ([]float64, *badRequest) {
+	out := make([]float64, len(req.ReferenceVideos))
 	for i, u := range req.ReferenceVideos {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			continue
@@ -163,18 +163,14 @@ func (s *Server) probeVideos(ctx context.Context, req *task.Request) (total, fir
 		secs, err := s.videoSeconds(ctx, u)
 		if err != nil {
 			if s.opts.StrictImages {
-				return 0, 0, invalidParam("video_url", "The video at %s could not be read.", u)
+				return nil, invalidParam("video_url", "The video at %s could not be read.", u)
 			}
 			s.log.Debug("arkemu: video not readable, length unknown", "url", u, "err", err)
 			continue
 		}
-		frames := int(math.Round(secs * 24))
-		total += frames
-		if i == 0 {
-			first = frames
-		}
+		out[i] = secs
 	}
-	return total, first, nil
+	return out, nil
 }
 
 // videoSeconds downloads a video and asks ffprobe its length.

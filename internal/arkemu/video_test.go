@@ -40,6 +40,8 @@ func probeFile(t *testing.T, data []byte, name string) mediatest.VideoInfo {
 	return info
 }
 
+const v25 = "doubao-seedance-2-5-260628"
+
 func videoItem(url string) map[string]any {
 	return map[string]any{"type": "video_url", "video_url": map[string]any{"url": url}, "role": "reference_video"}
 }
@@ -54,9 +56,9 @@ func TestExtendMovAndInputBilling(t *testing.T) {
 	b := setup(t, arkemu.Options{URLTTL: time.Hour}, true)
 	src := serveVideo(t)
 	body := map[string]any{
-		"model":      v20,
+		"model":      v25,
 		"content":    []any{map[string]any{"type": "text", "text": "keep going"}, videoItem(src)},
-		"resolution": "480p", "ratio": "16:9", "duration": 4, "generate_audio": false,
+		"resolution": "480p", "ratio": "adaptive", "duration": 4, "generate_audio": false,
 		"output_format": "mov", "omni_reference_task_type": "extension",
 	}
 	id := b.create(testKey, body)
@@ -87,6 +89,13 @@ func TestExtendMovAndInputBilling(t *testing.T) {
 	require.Equal(t, "video/mp4", header.Get("Content-Type"))
 	info = probeFile(t, data, "v.mp4")
 	require.InDelta(t, 2.0, info.Duration, 1.0/24)
+
+	// 2.5 takes only adaptive for an edit or extend, as upstream.
+	body["ratio"] = "16:9"
+	r := b.do(http.MethodPost, "/contents/generations/tasks", testKey, body)
+	require.Equal(t, http.StatusBadRequest, r.status, "%s", r.body)
+	_, param, _ := r.errorOf(t)
+	require.Equal(t, "ratio", param)
 }
 
 func TestVideoTaskFieldErrors(t *testing.T) {
@@ -101,8 +110,9 @@ func TestVideoTaskFieldErrors(t *testing.T) {
 		{"bad task type", map[string]any{"omni_reference_task_type": "remix"}, "omni_reference_task_type"},
 		{"edit without a video", map[string]any{"omni_reference_task_type": "edit"}, "content"},
 		{"output_format of the wrong type", map[string]any{"output_format": 4}, "output_format"},
+		{"mov on a model without it", map[string]any{"model": v20, "output_format": "mov"}, "output_format"},
 	} {
-		r := b.do(http.MethodPost, "/contents/generations/tasks", testKey, textBody(v20, "x", tc.extra))
+		r := b.do(http.MethodPost, "/contents/generations/tasks", testKey, textBody(v25, "x", tc.extra))
 		require.Equal(t, http.StatusBadRequest, r.status, "%s: %s", tc.name, r.body)
 		code, param, _ := r.errorOf(t)
 		require.Equal(t, "InvalidParameter", code, tc.name)

@@ -131,9 +131,6 @@ func (k *Kind) createBody(t *task.Task, upstreamModel string, content []contentI
 		CameraFixed:     r.CameraFixed,
 		Watermark:       r.Watermark,
 		Priority:        r.Priority,
-		// Normalize wrote them in the upstream's spelling (edit, extend).
-		OutputFormat:          r.OutputFormat,
-		OmniReferenceTaskType: r.ReferenceTaskType,
 	}
 	if r.ServiceTier != "" && r.ServiceTier != task.TierDefault {
 		b.ServiceTier = r.ServiceTier // "default" is the upstream's default, and 2.x refuses the field
@@ -141,11 +138,12 @@ func (k *Kind) createBody(t *task.Task, upstreamModel string, content []contentI
 	if r.WebSearch {
 		b.Tools = []tool{{Type: "web_search"}}
 	}
-	// The defaults (mp4, auto) go unsaid: models without the fields refuse them.
+	// In the upstream's spelling (edit, extend); the defaults (mp4, auto) go
+	// unsaid: models without the fields refuse them.
 	if f := strings.ToLower(r.OutputFormat); f != "" && f != "mp4" {
 		b.OutputFormat = f
 	}
-	if k := strings.ToLower(r.ReferenceTaskType); k != "" && k != "auto" {
+	if k := task.ReferenceTaskTypeOf(r); k != "" && k != "auto" {
 		b.OmniReferenceTaskType = k
 	}
 	b.SafetyIdentifier = r.SafetyIdentifier

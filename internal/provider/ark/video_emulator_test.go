@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -31,9 +32,16 @@ func TestExtendMovThroughUpstream(t *testing.T) {
 	t.Cleanup(videos.Close)
 
 	g := start(t, setup{channels: oneChannel("")})
-	tk := g.create("seedance-2-0", task.Request{Prompt: "and then", ReferenceVideos: []string{videos.URL + "/source.mp4"},
-		ReferenceTaskType: "extend", OutputFormat: "mov", Resolution: "480p", Ratio: "16:9", Duration: task.Int(4)})
-	got := g.wait(tk.ID, task.StatusSucceeded)
+	tk := g.create("seedance-2-5", task.Request{Prompt: "and then", ReferenceVideos: []string{videos.URL + "/source.mp4"},
+		ReferenceTaskType: "extend", OutputFormat: "mov", Resolution: "480p", Ratio: "adaptive", Duration: task.Int(4)})
+	// The emulator renders the 6 s result with ffmpeg while the mirror copies
+	// it: more than g.wait allows on a loaded machine.
+	var got *task.Task
+	require.Eventually(t, func() bool {
+		got = g.get(tk.ID)
+		require.NotEqual(t, task.StatusFailed, got.Status, "%+v", got.Error)
+		return got.Status == task.StatusSucceeded
+	}, 2*time.Minute, 20*time.Millisecond)
 	up := g.upstream(got)
 	require.Equal(t, "mov", up.Request.OutputFormat)
 	require.Equal(t, "extend", up.Request.ReferenceTaskType)

@@ -215,9 +215,9 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 		return failed(upstreamError("InvalidParameter", te.Field, te.Message)), nil
 	}
 	switch sc.mode {
-	case modeEdit: // as long as the source
+	case task.ModeEdit: // as long as the source
 		frames = sc.source.frames
-	case modeExtend: // the source, then the requested seconds (24 frames each)
+	case task.ModeExtend: // the source, then the requested seconds (24 frames each)
 		frames = sc.source.frames + frames - 1
 	}
 	draft := model.Features.Draft && task.Or(r.Draft, false)
@@ -230,7 +230,7 @@ func (p *Provider) render(ctx context.Context, t *task.Task) (provider.Update, e
 	sc.cameraFixed = task.Or(r.CameraFixed, false)
 	sc.mov = strings.EqualFold(r.OutputFormat, "mov")
 	sc.fonts = p.fonts
-	if sc.mode == task.ModeText || sc.mode == modeEdit {
+	if sc.mode == task.ModeText || sc.mode == task.ModeEdit {
 		sc.prompt = wrapPrompt(r.Prompt, w, h)
 		if err := os.WriteFile(filepath.Join(dir, promptFile), []byte(sc.prompt), 0o600); err != nil {
 			return provider.Update{}, provider.Transient(fmt.Errorf("sandbox: write prompt: %w", err), 0)

@@ -30,7 +30,7 @@ const (
 // scene is everything one render needs, decided before ffmpeg runs.
 // File names are relative to the render directory.
 type scene struct {
-	mode        task.InputMode // ModeText, ModeFirstFrame, ModeFirstLast, modeEdit or modeExtend
+	mode        task.InputMode // ModeText, ModeFirstFrame, ModeFirstLast, ModeEdit or ModeExtend
 	w, h        int
 	frames      int
 	seed        int64
@@ -74,9 +74,9 @@ func (s *scene) args() []string {
 
 	var graph []string
 	switch s.mode {
-	case modeEdit, modeExtend:
+	case task.ModeEdit, task.ModeExtend:
 		args = append(args, "-protocol_whitelist", "file", "-f", s.source.format, "-i", "file:"+s.source.file)
-		if s.mode == modeEdit {
+		if s.mode == task.ModeEdit {
 			graph = append(graph, s.edit(rng)...)
 		} else {
 			graph = append(graph, s.extend(rng)...)

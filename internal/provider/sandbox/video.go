@@ -8,18 +8,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/seedgate/seedgate/internal/media"
 	"github.com/seedgate/seedgate/internal/provider"
 	"github.com/seedgate/seedgate/internal/task"
-)
-
-// Scene modes of their own, beside the catalog's input modes: a reference
-// video changed (edit) or continued (extend).
-const (
-	modeEdit   task.InputMode = "edit"
-	modeExtend task.InputMode = "extend"
 )
 
 // maxSourceSeconds bounds the reference video an edit or extend reads: the
@@ -28,17 +20,13 @@ const (
 const maxSourceSeconds = 60
 
 // videoTaskMode is the scene mode of a request whose reference video is to be
-// edited or extended (omni_reference_task_type, with the spellings some
-// resellers use), or "" for any other request.
+// edited or extended (task.ModeEdit, task.ModeExtend), or "" for any other.
 func videoTaskMode(r *task.Request) task.InputMode {
-	if len(r.ReferenceVideos) == 0 {
-		return ""
-	}
-	switch strings.ToLower(r.ReferenceTaskType) {
-	case "edit", "editing":
-		return modeEdit
-	case "extend", "extension":
-		return modeExtend
+	switch mode := task.InputModeOf(r); mode {
+	case task.ModeEdit, task.ModeExtend:
+		if len(r.ReferenceVideos) > 0 {
+			return mode
+		}
 	}
 	return ""
 }

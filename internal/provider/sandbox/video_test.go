@@ -85,7 +85,7 @@ func TestEdit(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	src, srcPath := testVideo(t)
-	u := b.finish(t, newTask("task_edit", "seedance-2-0", task.Request{
+	u := b.finish(t, newTask("task_edit", "seedance-2-5", task.Request{
 		Prompt: "make it look like a neon night", ReferenceVideos: []string{src}, ReferenceTaskType: "edit",
 		Resolution: "480p", Ratio: "adaptive", Seed: task.Int64(5),
 	}))
@@ -118,9 +118,9 @@ func TestExtendMovWithSoundtrack(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
 	src, srcPath := testVideo(t)
-	u := b.finish(t, newTask("task_extend", "seedance-2-0", task.Request{
+	u := b.finish(t, newTask("task_extend", "seedance-2-5", task.Request{
 		Prompt: "keep going", ReferenceVideos: []string{src}, ReferenceAudio: []string{testAudio(t)},
-		ReferenceTaskType: "extension", Resolution: "480p", Ratio: "16:9", Duration: task.Int(4),
+		ReferenceTaskType: "extension", Resolution: "480p", Ratio: "adaptive", Duration: task.Int(4),
 		OutputFormat: "mov", GenerateAudio: task.Bool(false), ReturnLastFrame: task.Bool(true),
 	}))
 	require.Equal(t, task.StatusSucceeded, u.Status, "error: %v", u.Error)
@@ -149,7 +149,7 @@ func TestExtendMovWithSoundtrack(t *testing.T) {
 
 	// The manifest finds the mov again after a restart.
 	b.clock.Set(t0.Add(time.Hour))
-	again, err := b.p.Check(context.Background(), newTask("task_extend", "seedance-2-0", task.Request{}))
+	again, err := b.p.Check(context.Background(), newTask("task_extend", "seedance-2-5", task.Request{}))
 	require.NoError(t, err)
 	require.Equal(t, u, again)
 }
@@ -159,7 +159,7 @@ func TestExtendMovWithSoundtrack(t *testing.T) {
 func TestExtendSilentSource(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	u := b.finish(t, newTask("task_extend_silent", "seedance-2-0", task.Request{
+	u := b.finish(t, newTask("task_extend_silent", "seedance-2-5", task.Request{
 		ReferenceVideos: []string{testVideoSilent(t)}, ReferenceTaskType: "extend",
 		Resolution: "480p", Ratio: "adaptive", Duration: task.Int(-1),
 	}))
@@ -176,7 +176,7 @@ func TestExtendSilentSource(t *testing.T) {
 func TestReferenceAudioSoundtrack(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
-	u := b.finish(t, newTask("task_refaudio", "seedance-2-0", task.Request{
+	u := b.finish(t, newTask("task_refaudio", "seedance-2-5", task.Request{
 		Prompt: "sing along", ReferenceAudio: []string{testAudio(t)}, ReferenceImages: []string{solid(t, 400, 300, red)},
 		Resolution: "480p", Ratio: "4:3", Duration: task.Int(4), GenerateAudio: task.Bool(false),
 	}))
@@ -211,7 +211,7 @@ func TestBadReferenceMedia(t *testing.T) {
 			t.Parallel()
 			b := setup(t)
 			tt.req.Resolution, tt.req.Duration = "480p", task.Int(4)
-			u := b.finish(t, newTask(fmt.Sprintf("task_badref%d", i), "seedance-2-0", tt.req))
+			u := b.finish(t, newTask(fmt.Sprintf("task_badref%d", i), "seedance-2-5", tt.req))
 			require.Equal(t, task.StatusFailed, u.Status)
 			require.Equal(t, "InvalidParameter", u.Error.UpstreamCode)
 			require.Equal(t, tt.field, u.Error.Field)
@@ -313,7 +313,7 @@ func benchVideoTask(b *testing.B, kind string) {
 	i := 0
 	for b.Loop() {
 		i++
-		u, err := bb.p.Check(context.Background(), newTask(fmt.Sprintf("task_bench_%s_%d", kind, i), "seedance-2-0", req))
+		u, err := bb.p.Check(context.Background(), newTask(fmt.Sprintf("task_bench_%s_%d", kind, i), "seedance-2-5", req))
 		if err != nil || u.Status != task.StatusSucceeded {
 			b.Fatalf("render: %v %v", err, u.Error)
 		}
