@@ -93,15 +93,15 @@ func New(cfg upstream.Env) (*Kind, error) {
 func (k *Kind) Name() string { return Name }
 
 // Capabilities implements upstream.Kind: Ark carries every field the gateway
-// knows but output_format and omni_reference_task_type (not in its create
-// body yet), cancels queued tasks, lists tasks (lookup, batches) and calls
+// knows, cancels queued tasks, lists tasks (lookup, batches) and calls
 // back when the gateway is public.
 func (k *Kind) Capabilities() upstream.Capabilities {
 	return upstream.Capabilities{
 		Modes: []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast, task.ModeReference, task.ModeDraftTask},
 		Fields: []string{"resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
 			"return_last_frame", "draft", "draft_task_id", "service_tier", "execution_expires_after", "priority",
-			"safety_identifier", "web_search", "reference_images", "reference_videos", "reference_audio", "last_frame"},
+			"safety_identifier", "web_search", "reference_images", "reference_videos", "reference_audio", "last_frame",
+			"output_format", "omni_reference_task_type"},
 		Cancel:     true,
 		Lookup:     true,
 		Callbacks:  k.callbacks(),
