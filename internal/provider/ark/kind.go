@@ -97,7 +97,7 @@ func (k *Kind) Name() string { return Name }
 // back when the gateway is public.
 func (k *Kind) Capabilities() upstream.Capabilities {
 	return upstream.Capabilities{
-		Modes: []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast, task.ModeReference, task.ModeDraftTask},
+		Modes: []task.InputMode{task.ModeFirstFrame, task.ModeFirstLast, task.ModeReference, task.ModeEdit, task.ModeExtend, task.ModeDraftTask},
 		Fields: []string{"resolution", "ratio", "duration", "frames", "seed", "camera_fixed", "watermark", "generate_audio",
 			"return_last_frame", "draft", "draft_task_id", "service_tier", "execution_expires_after", "priority",
 			"safety_identifier", "web_search", "reference_images", "reference_videos", "reference_audio", "last_frame",
