@@ -37,11 +37,9 @@ func (b *CreateRequest) Decode() (model string, r task.Request, err error) {
 	r.Resolution = Resolution(b.Resolution)
 	r.Ratio = strings.TrimSpace(b.AspectRatio)
 	r.CallbackURL = strings.TrimSpace(b.CallbackURL)
-	if b.Size != "" {
-		m, _, ok := task.LookupModel(model)
-		if !ok {
-			return model, r, nil // the service names the unknown model
-		}
+	// With an unknown model the size is left unread (the service names the
+	// model); the rest of the body is still checked.
+	if m, _, ok := task.LookupModel(model); b.Size != "" && ok {
 		res, ratio, err := sizeToRequest(m, b.Size)
 		if err != nil {
 			return "", r, err

@@ -79,7 +79,7 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 	}
 	env, err := DecodeEnvelope(raw)
 	if err != nil {
-		if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode >= 300 {
 			return &APIError{Status: resp.StatusCode, Action: action, Code: http.StatusText(resp.StatusCode), Message: "the answer is not an OpenAPI envelope"}
 		}
 		return fmt.Errorf("%s: %w", action, err)
@@ -89,8 +89,13 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 		if e != nil {
 			ae.Code, ae.Message = e.Code, e.Message
 		}
-		if ae.Status == http.StatusOK {
-			ae.Status = http.StatusBadRequest // an error in a 200: the call failed all the same
+		if ae.Status < 300 {
+			// An error in a 2xx, or a 2xx other than the API's 200: the call
+			// failed all the same.
+			ae.Status = http.StatusBadGateway
+			if e != nil {
+				ae.Status = http.StatusBadRequest
+			}
 		}
 		return ae
 	}
