@@ -79,7 +79,7 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 	}
 	env, err := DecodeEnvelope(raw)
 	if err != nil {
-		if resp.StatusCode >= 300 {
+		if resp.StatusCode >= 400 {
 			return &APIError{Status: resp.StatusCode, Action: action, Code: http.StatusText(resp.StatusCode), Message: "the answer is not an OpenAPI envelope"}
 		}
 		return fmt.Errorf("%s: %w", action, err)
@@ -89,9 +89,9 @@ func (c *Client) Call(ctx context.Context, action string, in, out any) error {
 		if e != nil {
 			ae.Code, ae.Message = e.Code, e.Message
 		}
-		if ae.Status < 300 {
-			// An error in a 2xx, or a 2xx other than the API's 200: the call
-			// failed all the same.
+		if ae.Status < 400 {
+			// An error in a 2xx, or an answer other than the API's 200 that
+			// is no HTTP error (another 2xx, a 3xx): the call failed all the same.
 			ae.Status = http.StatusBadGateway
 			if e != nil {
 				ae.Status = http.StatusBadRequest
