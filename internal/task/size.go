@@ -2,6 +2,7 @@ package task
 
 import (
 	"math"
+	"strconv"
 	"strings"
 )
 
@@ -183,4 +184,36 @@ func ValidateImageGeometry(field string, w, h int) error {
 			field, w, h, float64(w)/float64(h))
 	}
 	return nil
+}
+
+// SizeToRequest maps a pixel size "WxH" (the OpenAI-style size field) to one
+// of the model's resolutions and a ratio: the exact pixel size when the model
+// renders it, else the ratio nearest to W:H at the resolution whose short
+// side is nearest. A malformed size is an error naming the field "size".
+func SizeToRequest(m *Model, size string) (res, ratio string, err error) {
+	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(size)), "x")
+	w, err1 := strconv.Atoi(ws)
+	h, err2 := strconv.Atoi(hs)
+	if !ok || err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 10000 || h > 10000 {
+		return "", "", Errorf(CodeInvalidParameter, "size", `size must be "WIDTHxHEIGHT", e.g. "1280x720", got %q`, size)
+	}
+	for _, res := range m.Resolutions {
+		for _, ratio := range FixedRatios {
+			if pw, ph, ok := PixelSize(m.Family, res, ratio); ok && pw == w && ph == h {
+				return res, ratio, nil
+			}
+		}
+	}
+	short := min(w, h)
+	best, bestDist := "", math.MaxInt
+	for _, res := range m.Resolutions {
+		pw, ph, ok := PixelSize(m.Family, res, "1:1")
+		if !ok {
+			continue
+		}
+		if d := max(min(pw, ph)-short, short-min(pw, ph)); d < bestDist {
+			best, bestDist = res, d
+		}
+	}
+	return best, NearestRatio(w, h), nil
 }

@@ -162,7 +162,7 @@ func (f *form) request() (string, task.Request, error) {
 		if !ok {
 			return model, r, nil // the service names the unknown model
 		}
-		res, ratio, err := sizeToRequest(m, f.size)
+		res, ratio, err := task.SizeToRequest(m, f.size)
 		if err != nil {
 			return "", r, err
 		}
@@ -173,44 +173,6 @@ func (f *form) request() (string, task.Request, error) {
 	}
 	r.FirstFrame = strings.TrimSpace(f.imageURL)
 	return model, r, nil
-}
-
-// sizeToRequest maps "WxH" to a resolution and ratio of the model: the exact
-// pixel size if the model renders it, else the nearest ratio at the resolution
-// whose short side is nearest.
-func sizeToRequest(m *task.Model, size string) (res, ratio string, err error) {
-	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(size)), "x")
-	w, err1 := strconv.Atoi(ws)
-	h, err2 := strconv.Atoi(hs)
-	if !ok || err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 10000 || h > 10000 {
-		return "", "", task.Errorf(task.CodeInvalidParameter, "size", `size must be "WIDTHxHEIGHT", e.g. "1280x720", got %q`, size)
-	}
-	for _, res := range m.Resolutions {
-		for _, ratio := range task.FixedRatios {
-			if pw, ph, ok := task.PixelSize(m.Family, res, ratio); ok && pw == w && ph == h {
-				return res, ratio, nil
-			}
-		}
-	}
-	short := min(w, h)
-	best, bestDist := "", 1<<30
-	for _, res := range m.Resolutions {
-		pw, ph, ok := task.PixelSize(m.Family, res, "1:1")
-		if !ok {
-			continue
-		}
-		if d := abs(min(pw, ph) - short); d < bestDist {
-			best, bestDist = res, d
-		}
-	}
-	return best, task.NearestRatio(w, h), nil
-}
-
-func abs(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
 }
 
 // Create is POST /v1/videos.

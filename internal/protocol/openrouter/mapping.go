@@ -3,7 +3,6 @@ package openrouter
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/seedgate/seedgate/internal/task"
@@ -40,7 +39,7 @@ func (b *CreateRequest) Decode() (model string, r task.Request, err error) {
 	// With an unknown model the size is left unread (the service names the
 	// model); the rest of the body is still checked.
 	if m, _, ok := task.LookupModel(model); b.Size != "" && ok {
-		res, ratio, err := sizeToRequest(m, b.Size)
+		res, ratio, err := task.SizeToRequest(m, b.Size)
 		if err != nil {
 			return "", r, err
 		}
@@ -112,34 +111,6 @@ func wireResolution(s string) string {
 		return "4K"
 	}
 	return s
-}
-
-// sizeToRequest maps "WxH" to one of the model's resolutions and a ratio:
-// the exact pixel size when the model renders it, else the ratio nearest to
-// W:H at the resolution whose short side is nearest.
-func sizeToRequest(m *task.Model, size string) (res, ratio string, err error) {
-	ws, hs, ok := strings.Cut(strings.ToLower(strings.TrimSpace(size)), "x")
-	w, err1 := strconv.Atoi(ws)
-	h, err2 := strconv.Atoi(hs)
-	if !ok || err1 != nil || err2 != nil || w <= 0 || h <= 0 || w > 10000 || h > 10000 {
-		return "", "", task.Errorf(task.CodeInvalidParameter, "size", `size must be "WIDTHxHEIGHT", e.g. "1280x720", got %q`, size)
-	}
-	for _, res := range m.Resolutions {
-		for _, ratio := range task.FixedRatios {
-			if pw, ph, ok := task.PixelSize(m.Family, res, ratio); ok && pw == w && ph == h {
-				return res, ratio, nil
-			}
-		}
-	}
-	best, bestDist := "", 1<<30
-	for _, res := range m.Resolutions {
-		if pw, ph, ok := task.PixelSize(m.Family, res, "1:1"); ok {
-			if d := max(min(pw, ph)-min(w, h), min(w, h)-min(pw, ph)); d < bestDist {
-				best, bestDist = res, d
-			}
-		}
-	}
-	return best, task.NearestRatio(w, h), nil
 }
 
 // Encode is the create body of r for model (the upstream's model id), the

@@ -27,13 +27,7 @@ import (
 const Name = "jobs"
 
 // Options configure the kind.
-type Options struct {
-	HTTP *http.Client // nil: a default client
-	// Callbacks are the gateway's callback URLs for this kind (their Base is
-	// "" without a public gateway URL: status is then polled).
-	Callbacks kindhttp.Callbacks
-	Observe   func(channel, key, op string, status int, d time.Duration)
-}
+type Options = kindhttp.Options
 
 // Kind implements upstream.Kind and upstream.Looker, and takes the
 // upstream's callbacks (CallbackHandler).
@@ -44,8 +38,8 @@ type Kind struct {
 
 // New returns the kind.
 func New(o Options) *Kind {
-	o.Callbacks.Kind = Name
-	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: jp.DecodeError, Observe: o.Observe}}
+	client := kindhttp.NewClient(Name, &o, jp.DecodeError)
+	return &Kind{opts: o, client: client}
 }
 
 // CallbackHandler serves the upstream's callbacks (the task on each change):
@@ -84,23 +78,6 @@ func (k *Kind) Capabilities() upstream.Capabilities {
 // body builds the create request; input URLs go through c.Input.
 func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.CreateRequest, error) {
 	r := &t.Request
-	in := func(u string) (string, error) {
-		if u == "" || c.Input == nil {
-			return u, nil
-		}
-		return c.Input(ctx, u)
-	}
-	list := func(us []string) ([]string, error) {
-		var out []string
-		for _, u := range us {
-			v, err := in(u)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, v)
-		}
-		return out, nil
-	}
 	prompt := r.Prompt
 	b := jp.Input{
 		Prompt: &prompt, Resolution: r.Resolution, Duration: r.Duration, Ratio: r.Ratio, Frames: r.Frames,
@@ -113,19 +90,19 @@ func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*jp.Cre
 		b.DraftTaskID = c.Draft
 	}
 	var err error
-	if b.FirstFrameURL, err = in(r.FirstFrame); err != nil {
+	if b.FirstFrameURL, err = c.InputURL(ctx, r.FirstFrame); err != nil {
 		return nil, err
 	}
-	if b.LastFrameURL, err = in(r.LastFrame); err != nil {
+	if b.LastFrameURL, err = c.InputURL(ctx, r.LastFrame); err != nil {
 		return nil, err
 	}
-	if b.ReferenceImageURLs, err = list(r.ReferenceImages); err != nil {
+	if b.ReferenceImageURLs, err = c.InputURLs(ctx, r.ReferenceImages); err != nil {
 		return nil, err
 	}
-	if b.ReferenceVideoURLs, err = list(r.ReferenceVideos); err != nil {
+	if b.ReferenceVideoURLs, err = c.InputURLs(ctx, r.ReferenceVideos); err != nil {
 		return nil, err
 	}
-	if b.ReferenceAudioURLs, err = list(r.ReferenceAudio); err != nil {
+	if b.ReferenceAudioURLs, err = c.InputURLs(ctx, r.ReferenceAudio); err != nil {
 		return nil, err
 	}
 	// Strict: the upstream refuses what it would otherwise change, so the
@@ -139,27 +116,18 @@ func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (strin
 	if err != nil {
 		return "", err
 	}
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "create", Method: http.MethodPost, Path: "/v1/jobs", Body: b,
-		Marker: kindhttp.Marker(t.ID), Create: true})
-	if err != nil {
-		return "", err
-	}
-	j, err := jp.DecodeJob(data)
-	if err != nil {
-		return "", kindhttp.Malformed(status, err)
-	}
-	return j.ID, nil
+	return k.client.Create(ctx, c, t.ID, "/v1/jobs", b, func(data []byte) (string, error) {
+		j, err := jp.DecodeJob(data)
+		if err != nil {
+			return "", err
+		}
+		return j.ID, nil
+	})
 }
 
-// Lookup sends the create again under the same Idempotency-Key: the upstream
-// answers with the job the first create made, or makes it now if the first
-// never arrived. Either way there is one job, so found is always true.
+// Lookup sends the create again under the same Idempotency-Key (kindhttp.FoundByResend).
 func (k *Kind) Lookup(ctx context.Context, c upstream.Call, t *task.Task, _ time.Time) (string, bool, error) {
-	id, err := k.Create(ctx, c, t)
-	if err != nil {
-		return "", false, err
-	}
-	return id, true, nil
+	return kindhttp.FoundByResend(k.Create(ctx, c, t))
 }
 
 // Check reads GET /v1/jobs/{id}.

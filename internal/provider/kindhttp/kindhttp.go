@@ -200,3 +200,46 @@ func redact(err error) error {
 
 // PathID escapes an upstream id for a URL path.
 func PathID(id string) string { return url.PathEscape(id) }
+
+// Options configure a kind that speaks one of the gateway's own dialects.
+type Options struct {
+	HTTP *http.Client // nil: a default client
+	// Callbacks are the gateway's callback URLs for the kind (their Base is
+	// "" without a public gateway URL: status is then polled).
+	Callbacks Callbacks
+	Observe   func(channel, key, op string, status int, d time.Duration)
+}
+
+// NewClient is the client of a kind named kind, reading errors with
+// decodeError; it fills o.Callbacks.Kind.
+func NewClient(kind string, o *Options, decodeError ErrorDecoder) Client {
+	o.Callbacks.Kind = kind
+	return Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: decodeError, Observe: o.Observe}
+}
+
+// Create posts a task's create body to path under the task's marker and
+// reads the upstream's id from the answer with decodeID.
+func (c Client) Create(ctx context.Context, call upstream.Call, taskID, path string, body any,
+	decodeID func([]byte) (string, error)) (string, error) {
+	status, data, err := c.Do(ctx, call, Request{Op: "create", Method: http.MethodPost, Path: path, Body: body,
+		Marker: Marker(taskID), Create: true})
+	if err != nil {
+		return "", err
+	}
+	id, err := decodeID(data)
+	if err != nil {
+		return "", Malformed(status, err)
+	}
+	return id, nil
+}
+
+// FoundByResend is Lookup for a kind whose upstream honours Idempotency-Key:
+// the create sent again under the same marker answers with the task the first
+// made, or makes it now if the first never arrived. Either way there is one
+// task, so a create that succeeds has found it.
+func FoundByResend(id string, err error) (string, bool, error) {
+	if err != nil {
+		return "", false, err
+	}
+	return id, true, nil
+}

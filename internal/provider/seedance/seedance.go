@@ -37,13 +37,7 @@ const Name = "seedance"
 const maxBatch = 100
 
 // Options configure the kind.
-type Options struct {
-	HTTP *http.Client // nil: a default client
-	// Callbacks are the gateway's callback URLs for this kind (their Base is
-	// "" without a public gateway URL).
-	Callbacks kindhttp.Callbacks
-	Observe   func(channel, key, op string, status int, d time.Duration)
-}
+type Options = kindhttp.Options
 
 // Kind implements upstream.Kind, upstream.Looker and upstream.BatchChecker,
 // and takes the upstream's callbacks (CallbackHandler).
@@ -54,8 +48,8 @@ type Kind struct {
 
 // New returns the kind.
 func New(o Options) *Kind {
-	o.Callbacks.Kind = Name
-	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: sp.DecodeError, Observe: o.Observe}}
+	client := kindhttp.NewClient(Name, &o, sp.DecodeError)
+	return &Kind{opts: o, client: client}
 }
 
 var (
@@ -104,12 +98,9 @@ func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*sp.Req
 		if f.url == "" {
 			continue
 		}
-		u := f.url
-		if c.Input != nil {
-			var err error
-			if u, err = c.Input(ctx, u); err != nil {
-				return nil, err
-			}
+		u, err := c.InputURL(ctx, f.url)
+		if err != nil {
+			return nil, err
 		}
 		b.Content = append(b.Content, ark.ContentItem{Type: "image_url", ImageURL: &ark.URLRef{URL: u}, Role: f.role})
 	}
@@ -122,16 +113,7 @@ func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (strin
 	if err != nil {
 		return "", err
 	}
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "create", Method: http.MethodPost, Path: "/v1/seedance/videos",
-		Body: b, Marker: kindhttp.Marker(t.ID), Create: true})
-	if err != nil {
-		return "", err
-	}
-	id, err := sp.DecodeAccepted(data)
-	if err != nil {
-		return "", kindhttp.Malformed(status, err)
-	}
-	return id, nil
+	return k.client.Create(ctx, c, t.ID, "/v1/seedance/videos", b, sp.DecodeAccepted)
 }
 
 // Lookup reads the task filed under the create's marker. The upstream's own

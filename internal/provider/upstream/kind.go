@@ -66,6 +66,28 @@ type Call struct {
 	Input func(ctx context.Context, url string) (string, error)
 }
 
+// InputURL is Input for one URL of the request: "" stays "", and without an
+// Input function the URL goes as it is.
+func (c Call) InputURL(ctx context.Context, url string) (string, error) {
+	if url == "" || c.Input == nil {
+		return url, nil
+	}
+	return c.Input(ctx, url)
+}
+
+// InputURLs is InputURL for each of urls (nil for none).
+func (c Call) InputURLs(ctx context.Context, urls []string) ([]string, error) {
+	var out []string
+	for _, u := range urls {
+		v, err := c.InputURL(ctx, u)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
 // Looker is a kind that can find a task whose create outcome is unknown (a
 // list by time or marker, or an idempotency key the upstream honours); it
 // declares Capabilities.Lookup. found=false with a nil error means the key

@@ -27,13 +27,7 @@ import (
 const Name = "videos"
 
 // Options configure the kind.
-type Options struct {
-	HTTP *http.Client // nil: a default client
-	// Callbacks are the gateway's callback URLs for this kind (their Base is
-	// "" without a public gateway URL: status is then polled).
-	Callbacks kindhttp.Callbacks
-	Observe   func(channel, key, op string, status int, d time.Duration)
-}
+type Options = kindhttp.Options
 
 // Kind implements upstream.Kind and upstream.Looker, and takes the
 // upstream's callbacks (CallbackHandler).
@@ -44,8 +38,8 @@ type Kind struct {
 
 // New returns the kind.
 func New(o Options) *Kind {
-	o.Callbacks.Kind = Name
-	return &Kind{opts: o, client: kindhttp.Client{HTTP: o.HTTP, UserAgent: "seedgate", DecodeError: vp.DecodeError, Observe: o.Observe}}
+	client := kindhttp.NewClient(Name, &o, vp.DecodeError)
+	return &Kind{opts: o, client: client}
 }
 
 // CallbackHandler serves the upstream's callbacks (the task on each change):
@@ -95,12 +89,9 @@ func (k *Kind) body(ctx context.Context, c upstream.Call, t *task.Task) (*vp.Cre
 		if f.url == "" {
 			continue
 		}
-		u := f.url
-		if c.Input != nil {
-			var err error
-			if u, err = c.Input(ctx, u); err != nil {
-				return nil, err
-			}
+		u, err := c.InputURL(ctx, f.url)
+		if err != nil {
+			return nil, err
 		}
 		b.ImageWithRoles = append(b.ImageWithRoles, vp.RoleImage{URL: u, Role: f.role})
 	}
@@ -113,27 +104,12 @@ func (k *Kind) Create(ctx context.Context, c upstream.Call, t *task.Task) (strin
 	if err != nil {
 		return "", err
 	}
-	status, data, err := k.client.Do(ctx, c, kindhttp.Request{Op: "create", Method: http.MethodPost, Path: "/v1/videos/generations",
-		Body: b, Marker: kindhttp.Marker(t.ID), Create: true})
-	if err != nil {
-		return "", err
-	}
-	id, err := vp.DecodeCreated(data)
-	if err != nil {
-		return "", kindhttp.Malformed(status, err)
-	}
-	return id, nil
+	return k.client.Create(ctx, c, t.ID, "/v1/videos/generations", b, vp.DecodeCreated)
 }
 
-// Lookup sends the create again under the same Idempotency-Key: the upstream
-// answers with the task the first create made, or makes it now if the first
-// never arrived. Either way there is one task, so found is always true.
+// Lookup sends the create again under the same Idempotency-Key (kindhttp.FoundByResend).
 func (k *Kind) Lookup(ctx context.Context, c upstream.Call, t *task.Task, _ time.Time) (string, bool, error) {
-	id, err := k.Create(ctx, c, t)
-	if err != nil {
-		return "", false, err
-	}
-	return id, true, nil
+	return kindhttp.FoundByResend(k.Create(ctx, c, t))
 }
 
 // Check reads GET /v1/videos/generations/{task_id}.
